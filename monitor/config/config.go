@@ -1,0 +1,131 @@
+package config
+
+import "time"
+
+// Config is the whole nva-monitor configuration. It is the contract between the
+// Pulumi components (which fill and marshal it) and the daemon (which loads it).
+// YAML keys are camelCase; JSON is accepted because JSON is YAML.
+type Config struct {
+	// Instance names this monitor in logs, metrics and its ARM User-Agent.
+	// Optional; default: the host name.
+	Instance string `yaml:"instance,omitempty" json:"instance,omitempty"`
+
+	// Cloud is AzurePublic (default), AzureUSGovernment or AzureChina.
+	Cloud string `yaml:"cloud,omitempty" json:"cloud,omitempty"`
+	// ARMEndpoint overrides the cloud's Resource Manager endpoint (Azure Stack
+	// Hub, emulators). Must be https. Optional.
+	ARMEndpoint string `yaml:"armEndpoint,omitempty" json:"armEndpoint,omitempty"`
+	// CAFile is a PEM bundle trusted for ARM in addition to the system roots. Optional.
+	CAFile string `yaml:"caFile,omitempty" json:"caFile,omitempty"`
+
+	// Credential says how the monitor authenticates to ARM. Optional; default managedIdentity.
+	Credential Credential `yaml:"credential,omitempty" json:"credential,omitempty"`
+
+	// Probe holds the probe timing shared by all NVAs.
+	Probe ProbeTiming `yaml:"probe,omitempty" json:"probe,omitempty"`
+
+	// NVAs lists the appliances, at least two. The first is the preferred one
+	// (failback: preferred returns to it).
+	NVAs []NVA `yaml:"nvas" json:"nvas"`
+
+	// RouteTables are the route tables whose NVA routes follow the active NVA.
+	RouteTables []RouteTable `yaml:"routeTables,omitempty" json:"routeTables,omitempty"`
+	// PublicIPs ride on the active NVA's NIC of the given role.
+	PublicIPs []PublicIP `yaml:"publicIps,omitempty" json:"publicIps,omitempty"`
+
+	// Failback is "never" (default: stay on the survivor) or "preferred".
+	Failback string `yaml:"failback,omitempty" json:"failback,omitempty"`
+	// FailbackHoldoff is how long the preferred NVA must have been healthy
+	// before failback. Default 60s.
+	FailbackHoldoff Duration `yaml:"failbackHoldoff,omitempty" json:"failbackHoldoff,omitempty"`
+	// MinFailoverInterval is the anti-flap interval between two failovers. Default 30s.
+	MinFailoverInterval Duration `yaml:"minFailoverInterval,omitempty" json:"minFailoverInterval,omitempty"`
+
+	// PollInterval is how often an ARM long-running operation is polled while
+	// a failover waits for it. Default 500ms (Azure's own Retry-After of 10s is
+	// deliberately not honoured for operation polls; see README).
+	PollInterval Duration `yaml:"pollInterval,omitempty" json:"pollInterval,omitempty"`
+	// OperationTimeout bounds one converge of one resource, retries included. Default 5m.
+	OperationTimeout Duration `yaml:"operationTimeout,omitempty" json:"operationTimeout,omitempty"`
+	// ReconcileInterval is how often the daemon re-reads Azure and repairs
+	// drift toward the active NVA. Default 30s.
+	ReconcileInterval Duration `yaml:"reconcileInterval,omitempty" json:"reconcileInterval,omitempty"`
+
+	// Listen is the address of the HTTP endpoint (/healthz, /readyz, /metrics,
+	// /status). Default 127.0.0.1:9414.
+	Listen string `yaml:"listen,omitempty" json:"listen,omitempty"`
+
+	// Log configures logging. Optional.
+	Log Log `yaml:"log,omitempty" json:"log,omitempty"`
+}
+
+// Credential selects the ARM credential.
+type Credential struct {
+	// Kind is managedIdentity (default), azureCLI, environment or staticTokenFile.
+	Kind string `yaml:"kind,omitempty" json:"kind,omitempty"`
+	// ClientID selects a user-assigned managed identity. Optional, managedIdentity only.
+	ClientID string `yaml:"clientId,omitempty" json:"clientId,omitempty"`
+	// TokenFile holds a bearer token (tests, emulators). Required for
+	// staticTokenFile and only allowed with it; the ARM endpoint must be https.
+	TokenFile string `yaml:"tokenFile,omitempty" json:"tokenFile,omitempty"`
+}
+
+// ProbeTiming is the probe schedule and thresholds.
+type ProbeTiming struct {
+	// Interval between probe rounds. Default 1s.
+	Interval Duration `yaml:"interval,omitempty" json:"interval,omitempty"`
+	// Timeout of one probe; at most Interval. Default 1s.
+	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// FailureThreshold consecutive failures mark an NVA down. Default 3.
+	FailureThreshold int `yaml:"failureThreshold,omitempty" json:"failureThreshold,omitempty"`
+	// SuccessThreshold consecutive successes mark an NVA up. Default 2.
+	SuccessThreshold int `yaml:"successThreshold,omitempty" json:"successThreshold,omitempty"`
+}
+
+// NVA is one appliance.
+type NVA struct {
+	// Name is unique among the NVAs.
+	Name string `yaml:"name" json:"name"`
+	// Probe says how to check the NVA.
+	Probe Probe `yaml:"probe" json:"probe"`
+	// NICs maps a role (e.g. "external", "internal") to a NIC resource ID.
+	NICs map[string]string `yaml:"nics" json:"nics"`
+}
+
+// Probe is how one NVA is checked.
+type Probe struct {
+	// Address is "IP:port".
+	Address string `yaml:"address" json:"address"`
+	// Kind is tcp (default) or http.
+	Kind string `yaml:"kind,omitempty" json:"kind,omitempty"`
+	// Path is the HTTP path (http only). Default "/".
+	Path string `yaml:"path,omitempty" json:"path,omitempty"`
+}
+
+// RouteTable is a managed route table: every NVA route in it points at the
+// active NVA's NIC of role Via.
+type RouteTable struct {
+	ID  string `yaml:"id" json:"id"`
+	Via string `yaml:"via" json:"via"`
+}
+
+// PublicIP is a managed public IP: it rides on the active NVA's NIC of role Via.
+type PublicIP struct {
+	ID  string `yaml:"id" json:"id"`
+	Via string `yaml:"via" json:"via"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Format is json (default) or text.
+	Format string `yaml:"format,omitempty" json:"format,omitempty"`
+	// Level is debug, info (default), warn or error.
+	Level string `yaml:"level,omitempty" json:"level,omitempty"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("15s") in
+// YAML and JSON; bare numbers are refused.
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
