@@ -1,0 +1,36 @@
+package report
+
+// Log attribute keys, defined once so every line uses the same names.
+const (
+	KeyEvent      = "event"
+	KeyNVA        = "nva"
+	KeyFrom       = "from"
+	KeyTo         = "to"
+	KeyRouteTable = "route_table"
+	KeyPublicIP   = "public_ip"
+	KeyReason     = "reason"
+	KeyDuration   = "duration"
+	KeyErr        = "err"
+	KeyAttempt    = "attempt"
+	KeyFailure    = "failure"
+	KeyInstance   = "instance"
+)
+
+// Event names: one per kind of log line, the value of the "event" attribute.
+const (
+	EventStarting          = "starting"
+	EventProbeFailed       = "probe_failed"
+	EventProbeRecovered    = "probe_recovered"
+	EventHealthChanged     = "health_changed"
+	EventActiveDiscovered  = "active_discovered"
+	EventSplitRepair       = "split_state_repair"
+	EventActiveAdopted     = "active_changed_externally"
+	EventFailoverHeld      = "failover_held"
+	EventAllDown           = "all_nvas_down"
+	EventFailoverStarted   = "failover_started"
+	EventFailoverCompleted = "failover_completed"
+	EventFailoverFailed    = "failover_failed"
+	EventTimeline          = "failover_timeline"
+	EventReconcile         = "reconcile_drift"
+	EventStopping          = "stopping"
+)
