@@ -1,10 +1,15 @@
 package config
 
-import "time"
+import (
+	"maps"
+	"slices"
+	"time"
+)
 
 // Config is the whole nva-monitor configuration. It is the contract between the
 // Pulumi components (which fill and marshal it) and the daemon (which loads it).
-// YAML keys are camelCase; JSON is accepted because JSON is YAML.
+// YAML keys are camelCase; JSON is accepted because JSON is YAML. A key whose
+// yaml tag lacks ",omitempty" is required.
 type Config struct {
 	// Instance names this monitor in logs, metrics and its ARM User-Agent.
 	// Optional; default: the host name.
@@ -74,7 +79,8 @@ type Credential struct {
 type ProbeTiming struct {
 	// Interval between probe rounds. Default 1s.
 	Interval Duration `yaml:"interval,omitempty" json:"interval,omitempty"`
-	// Timeout of one probe; at most Interval. Default 1s.
+	// Timeout of one probe; at most Interval. Default 1s, or Interval if
+	// that is shorter.
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 	// FailureThreshold consecutive failures mark an NVA down. Default 3.
 	FailureThreshold int `yaml:"failureThreshold,omitempty" json:"failureThreshold,omitempty"`
@@ -105,13 +111,21 @@ type Probe struct {
 // RouteTable is a managed route table: every NVA route in it points at the
 // active NVA's NIC of role Via.
 type RouteTable struct {
-	ID  string `yaml:"id" json:"id"`
+	// ID is the route table's resource ID
+	// (/subscriptions/…/providers/Microsoft.Network/routeTables/{name}).
+	ID string `yaml:"id" json:"id"`
+	// Via is the NIC role the table's NVA routes point at; every NVA needs a
+	// NIC of this role.
 	Via string `yaml:"via" json:"via"`
 }
 
 // PublicIP is a managed public IP: it rides on the active NVA's NIC of role Via.
 type PublicIP struct {
-	ID  string `yaml:"id" json:"id"`
+	// ID is the public IP's resource ID
+	// (/subscriptions/…/providers/Microsoft.Network/publicIPAddresses/{name}).
+	ID string `yaml:"id" json:"id"`
+	// Via is the NIC role whose NIC carries the public IP; every NVA needs a
+	// NIC of this role.
 	Via string `yaml:"via" json:"via"`
 }
 
@@ -129,3 +143,24 @@ type Duration time.Duration
 
 // D returns d as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// NVA returns the NVA with the given name.
+func (c *Config) NVA(name string) (NVA, bool) {
+	for _, n := range c.NVAs {
+		if n.Name == name {
+			return n, true
+		}
+	}
+	return NVA{}, false
+}
+
+// Roles returns the NIC roles any NVA has, sorted and without repeats.
+func (c *Config) Roles() []string {
+	set := map[string]bool{}
+	for _, n := range c.NVAs {
+		for role := range n.NICs {
+			set[role] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(set))
+}

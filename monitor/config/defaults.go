@@ -1,0 +1,123 @@
+package config
+
+import "time"
+
+// Clouds (Config.Cloud).
+const (
+	CloudAzurePublic       = "AzurePublic"
+	CloudAzureUSGovernment = "AzureUSGovernment"
+	CloudAzureChina        = "AzureChina"
+)
+
+// Credential kinds (Credential.Kind).
+const (
+	CredentialManagedIdentity = "managedIdentity"
+	CredentialAzureCLI        = "azureCLI"
+	CredentialEnvironment     = "environment"
+	CredentialStaticTokenFile = "staticTokenFile"
+)
+
+// Probe kinds (Probe.Kind).
+const (
+	ProbeTCP  = "tcp"
+	ProbeHTTP = "http"
+)
+
+// Failback policies (Config.Failback).
+const (
+	FailbackNever     = "never"
+	FailbackPreferred = "preferred"
+)
+
+// Log formats and levels (Log.Format, Log.Level).
+const (
+	LogFormatJSON = "json"
+	LogFormatText = "text"
+
+	LogLevelDebug = "debug"
+	LogLevelInfo  = "info"
+	LogLevelWarn  = "warn"
+	LogLevelError = "error"
+)
+
+// Defaults that ApplyDefaults fills in.
+const (
+	DefaultCloud               = CloudAzurePublic
+	DefaultCredentialKind      = CredentialManagedIdentity
+	DefaultProbeInterval       = time.Second
+	DefaultProbeTimeout        = time.Second // or the interval, if that is shorter
+	DefaultFailureThreshold    = 3
+	DefaultSuccessThreshold    = 2
+	DefaultProbeKind           = ProbeTCP
+	DefaultHTTPPath            = "/"
+	DefaultFailback            = FailbackNever
+	DefaultFailbackHoldoff     = 60 * time.Second
+	DefaultMinFailoverInterval = 30 * time.Second
+	DefaultPollInterval        = 500 * time.Millisecond
+	DefaultOperationTimeout    = 5 * time.Minute
+	DefaultReconcileInterval   = 30 * time.Second
+	DefaultListen              = "127.0.0.1:9414"
+	DefaultLogFormat           = LogFormatJSON
+	DefaultLogLevel            = LogLevelInfo
+)
+
+// Lower bounds that Validate enforces.
+const (
+	MinPollInterval      = 100 * time.Millisecond
+	MinOperationTimeout  = 10 * time.Second
+	MinReconcileInterval = time.Second
+)
+
+// ApplyDefaults fills every unset (zero) field that has a default. It never
+// changes a field that is set, so calling it twice is the same as once.
+// Instance is left alone: Load and Parse default it to the host name.
+func (c *Config) ApplyDefaults() {
+	setString(&c.Cloud, DefaultCloud)
+	setString(&c.Credential.Kind, DefaultCredentialKind)
+
+	setDuration(&c.Probe.Interval, DefaultProbeInterval)
+	timeout := DefaultProbeTimeout
+	if iv := c.Probe.Interval.D(); iv > 0 && iv < timeout {
+		timeout = iv // a probe must end before the next round starts
+	}
+	setDuration(&c.Probe.Timeout, timeout)
+	setInt(&c.Probe.FailureThreshold, DefaultFailureThreshold)
+	setInt(&c.Probe.SuccessThreshold, DefaultSuccessThreshold)
+
+	for i := range c.NVAs {
+		p := &c.NVAs[i].Probe
+		setString(&p.Kind, DefaultProbeKind)
+		if p.Kind == ProbeHTTP {
+			setString(&p.Path, DefaultHTTPPath)
+		}
+	}
+
+	setString(&c.Failback, DefaultFailback)
+	setDuration(&c.FailbackHoldoff, DefaultFailbackHoldoff)
+	setDuration(&c.MinFailoverInterval, DefaultMinFailoverInterval)
+	setDuration(&c.PollInterval, DefaultPollInterval)
+	setDuration(&c.OperationTimeout, DefaultOperationTimeout)
+	setDuration(&c.ReconcileInterval, DefaultReconcileInterval)
+
+	setString(&c.Listen, DefaultListen)
+	setString(&c.Log.Format, DefaultLogFormat)
+	setString(&c.Log.Level, DefaultLogLevel)
+}
+
+func setString(p *string, v string) {
+	if *p == "" {
+		*p = v
+	}
+}
+
+func setInt(p *int, v int) {
+	if *p == 0 {
+		*p = v
+	}
+}
+
+func setDuration(p *Duration, v time.Duration) {
+	if *p == 0 {
+		*p = Duration(v)
+	}
+}

@@ -1,0 +1,453 @@
+package config
+
+import (
+	"fmt"
+	"maps"
+	"net"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Problem is one thing wrong with a configuration.
+type Problem struct {
+	// Field is the path of the offending key, like "nvas[1].probe.address",
+	// "routeTables[0].via" or "nvas[0].nics.internal"; "" when the problem
+	// is the file as a whole (empty, not YAML, two documents).
+	Field string
+	// Message says what is wrong, shows the bad value and says how to fix it.
+	Message string
+	// Line is the 1-based line in the file, when known (Load and Parse
+	// find it for most problems); 0 otherwise.
+	Line int
+}
+
+// String formats p as "line 7: nvas[1].probe.address: message", leaving out
+// the parts that are unknown.
+func (p Problem) String() string {
+	var b strings.Builder
+	if p.Line > 0 {
+		fmt.Fprintf(&b, "line %d: ", p.Line)
+	}
+	if p.Field != "" {
+		b.WriteString(p.Field + ": ")
+	}
+	b.WriteString(p.Message)
+	return b.String()
+}
+
+// ValidationError lists every problem found in a configuration's content.
+// Load, Parse and Validate return it (and only it) for an invalid
+// configuration, so a caller can tell "fix the file" (exit code 2) from
+// "could not read the file" with errors.As.
+type ValidationError struct {
+	Problems []Problem
+}
+
+// Error prints one problem per line, each starting with "config: ".
+func (e *ValidationError) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = "config: " + p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// locate fills in the line of every problem that has none, from the line of
+// its field or, failing that, of the nearest enclosing field in the file.
+func (e *ValidationError) locate(lines map[string]int) {
+	for i := range e.Problems {
+		p := &e.Problems[i]
+		for f := p.Field; p.Line == 0 && f != ""; f = parentPath(f) {
+			p.Line = lines[f]
+		}
+	}
+}
+
+// parentPath strips the last element of a field path: "nvas[1].probe" ->
+// "nvas[1]" -> "nvas" -> "".
+func parentPath(f string) string {
+	if strings.HasSuffix(f, "]") {
+		if i := strings.LastIndex(f, "["); i >= 0 {
+			return f[:i]
+		}
+	}
+	if i := strings.LastIndex(f, "."); i >= 0 {
+		return f[:i]
+	}
+	return ""
+}
+
+// Validate checks the configuration as the daemon will use it: fields left
+// zero count as their defaults (Validate does not change c), so a Config
+// built in Go need not call ApplyDefaults first. It reports every problem
+// at once as a *ValidationError, and does no I/O (it does not read caFile or
+// tokenFile; the daemon does that when it starts).
+func (c *Config) Validate() error {
+	d := c.withDefaults()
+	v := &validator{}
+	v.general(d)
+	v.credential(d)
+	v.probeTiming(d.Probe)
+	v.nvas(d.NVAs)
+	v.managed(d)
+	v.timing(d)
+	v.operations(d)
+	if len(v.problems) == 0 {
+		return nil
+	}
+	return &ValidationError{Problems: v.problems}
+}
+
+// withDefaults returns a copy of c with defaults applied; c is not changed.
+func (c *Config) withDefaults() *Config {
+	d := *c
+	d.NVAs = slices.Clone(c.NVAs) // ApplyDefaults writes into the NVAs' probes
+	d.ApplyDefaults()
+	return &d
+}
+
+type validator struct {
+	problems []Problem
+}
+
+func (v *validator) add(field, format string, args ...any) {
+	v.problems = append(v.problems, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// oneOf checks that value is one of allowed and says which ones are.
+func (v *validator) oneOf(field, value, what string, allowed ...string) bool {
+	if slices.Contains(allowed, value) {
+		return true
+	}
+	v.add(field, "%q is not a known %s; use one of %s%s",
+		value, what, strings.Join(allowed, ", "), didYouMean(value, allowed))
+	return false
+}
+
+func (v *validator) general(d *Config) {
+	if i := strings.IndexFunc(d.Instance, func(r rune) bool { return !unicode.IsPrint(r) }); i >= 0 {
+		v.add("instance", "%q contains a control character; use a plain name such as the host name", d.Instance)
+	} else if n := len(d.Instance); n > 128 {
+		v.add("instance", "is %d bytes long; keep it to 128 (it goes into every ARM User-Agent)", n)
+	}
+	v.oneOf("cloud", d.Cloud, "cloud", CloudAzurePublic, CloudAzureUSGovernment, CloudAzureChina)
+
+	static := d.Credential.Kind == CredentialStaticTokenFile
+	if d.ARMEndpoint == "" {
+		if static {
+			v.add("armEndpoint", "is required with credential kind staticTokenFile: a static token is for an emulator "+
+				"or private cloud, never the public one; set it to that https URL, like \"https://127.0.0.1:8443\"")
+		}
+		return
+	}
+	u, err := url.Parse(d.ARMEndpoint)
+	switch {
+	case err != nil || u.Scheme == "" || u.Host == "":
+		v.add("armEndpoint", "%q is not an absolute URL; write it like \"https://management.local.azurestack.external/\"",
+			d.ARMEndpoint)
+	case !strings.EqualFold(u.Scheme, "https"):
+		why := "ARM is only reached over TLS"
+		if static {
+			why = "a bearer token is never sent over plain " + u.Scheme
+		}
+		v.add("armEndpoint", "%q is not https (%s); write it like %q", d.ARMEndpoint, why, "https://"+u.Host+u.Path)
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+		v.add("armEndpoint", "%q has user info, a query or a fragment; write only scheme, host and path, like %q",
+			d.ARMEndpoint, "https://"+u.Host+u.Path)
+	}
+}
+
+func (v *validator) credential(d *Config) {
+	cr := d.Credential
+	if !v.oneOf("credential.kind", cr.Kind, "credential kind",
+		CredentialManagedIdentity, CredentialAzureCLI, CredentialEnvironment, CredentialStaticTokenFile) {
+		return // what else is allowed depends on the kind
+	}
+	if cr.ClientID != "" {
+		if cr.Kind != CredentialManagedIdentity {
+			v.add("credential.clientId", "%q is only used with kind managedIdentity, not %s; remove it, or set kind: managedIdentity",
+				cr.ClientID, cr.Kind)
+		} else if !isGUID(cr.ClientID) {
+			v.add("credential.clientId", "%q is not a client ID; a managed identity's client ID is a GUID like "+
+				"00000000-0000-0000-0000-000000000000 (az identity show --query clientId)", cr.ClientID)
+		}
+	}
+	switch {
+	case cr.Kind == CredentialStaticTokenFile && cr.TokenFile == "":
+		v.add("credential.tokenFile", "is required with kind staticTokenFile; set it to the path of the file that holds the bearer token")
+	case cr.Kind != CredentialStaticTokenFile && cr.TokenFile != "":
+		v.add("credential.tokenFile", "%q is only used with kind staticTokenFile, not %s; remove it", cr.TokenFile, cr.Kind)
+	}
+}
+
+func (v *validator) probeTiming(p ProbeTiming) {
+	if p.Interval <= 0 {
+		v.add("probe.interval", "%s must be greater than zero, like \"1s\"", p.Interval)
+	}
+	switch {
+	case p.Timeout <= 0:
+		v.add("probe.timeout", "%s must be greater than zero, like \"1s\"", p.Timeout)
+	case p.Interval > 0 && p.Timeout > p.Interval:
+		v.add("probe.timeout", "%s is longer than probe.interval %s; a probe must end before the next round starts, "+
+			"so make the timeout at most %s", p.Timeout, p.Interval, p.Interval)
+	}
+	if p.FailureThreshold < 1 {
+		v.add("probe.failureThreshold", "%d must be at least 1 (failed probes in a row that mark an NVA down)", p.FailureThreshold)
+	}
+	if p.SuccessThreshold < 1 {
+		v.add("probe.successThreshold", "%d must be at least 1 (good probes in a row that mark an NVA up)", p.SuccessThreshold)
+	}
+}
+
+var (
+	nvaNameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+	roleRE    = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+)
+
+// nvaLabel names an NVA in a message: `"nva-2" (nvas[1])`, or just nvas[1].
+func nvaLabel(i int, n NVA) string {
+	if n.Name == "" {
+		return fmt.Sprintf("nvas[%d]", i)
+	}
+	return fmt.Sprintf("%q (nvas[%d])", n.Name, i)
+}
+
+func (v *validator) nvas(nvas []NVA) {
+	if n := len(nvas); n < 2 {
+		v.add("nvas", "fewer than two NVAs: found %d, but HA needs at least two (one active, one standby); add another under nvas", n)
+	}
+	names := map[string]int{}     // lower-case name -> index
+	addresses := map[string]int{} // probe address -> index
+	nics := map[string]string{}   // lower-case NIC ID -> field
+	for i, n := range nvas {
+		f := fmt.Sprintf("nvas[%d]", i)
+		switch j, dup := names[strings.ToLower(n.Name)]; {
+		case n.Name == "":
+			v.add(f+".name", "is required; give every NVA a name, like name: nva-%d", i+1)
+		case !nvaNameRE.MatchString(n.Name):
+			v.add(f+".name", "%q is not a valid name; use 1-63 letters, digits and hyphens, "+
+				"starting and ending with a letter or digit, like \"nva-%d\"", n.Name, i+1)
+		case dup:
+			v.add(f+".name", "%q is already the name of nvas[%d] (names are compared ignoring case); give each NVA its own name",
+				n.Name, j)
+		default:
+			names[strings.ToLower(n.Name)] = i
+		}
+
+		if v.probeAddress(f+".probe.address", n.Probe.Address) {
+			if j, dup := addresses[n.Probe.Address]; dup {
+				v.add(f+".probe.address", "%q is also the probe address of nvas[%d]; probe each NVA at its own address",
+					n.Probe.Address, j)
+			} else {
+				addresses[n.Probe.Address] = i
+			}
+		}
+		if v.oneOf(f+".probe.kind", n.Probe.Kind, "probe kind", ProbeTCP, ProbeHTTP) {
+			switch p := n.Probe.Path; {
+			case n.Probe.Kind == ProbeTCP && p != "":
+				v.add(f+".probe.path", "%q is only used with kind http; remove it, or set kind: http", p)
+			case n.Probe.Kind == ProbeHTTP && !strings.HasPrefix(p, "/"):
+				v.add(f+".probe.path", "%q must start with \"/\", like %q", p, "/"+p)
+			case strings.IndexFunc(p, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0:
+				v.add(f+".probe.path", "%q contains a space or control character; percent-encode it (a space is %%20)", p)
+			}
+		}
+
+		if len(n.NICs) == 0 {
+			v.add(f+".nics", "%s has no NICs; map each role to the NIC's resource ID, like "+
+				"internal: /subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Network/networkInterfaces/{name}",
+				nvaLabel(i, n))
+		}
+		for _, role := range slices.Sorted(maps.Keys(n.NICs)) {
+			if !roleRE.MatchString(role) {
+				v.add(f+".nics", "role %q is not a valid role name; use letters, digits, \"-\" and \"_\", like internal or external", role)
+				continue
+			}
+			rf := f + ".nics." + role
+			id, ok := v.resourceID(rf, n.NICs[role], TypeNetworkInterface)
+			if !ok {
+				continue
+			}
+			key := strings.ToLower(id.String())
+			if other, dup := nics[key]; dup {
+				v.add(rf, "%q is the same NIC as %s; a NIC belongs to one NVA and one role", n.NICs[role], other)
+				continue
+			}
+			nics[key] = rf
+		}
+	}
+}
+
+// probeAddress checks an "IP:port" probe target and reports whether it is good.
+func (v *validator) probeAddress(field, addr string) bool {
+	if addr == "" {
+		v.add(field, "is required; write the IP:port the monitor probes, like \"10.0.1.4:22\"")
+		return false
+	}
+	ap, err := netip.ParseAddrPort(addr)
+	if err == nil {
+		switch {
+		case ap.Port() == 0:
+			v.add(field, "%q has port 0; the port must be from 1 to 65535", addr)
+			return false
+		case ap.Addr().IsUnspecified():
+			v.add(field, "%q is the unspecified address; write the NVA's own IP, like %q", addr, "10.0.1.4:"+strconv.Itoa(int(ap.Port())))
+			return false
+		}
+		return true
+	}
+	if ip, err := netip.ParseAddr(addr); err == nil {
+		v.add(field, "%q is not IP:port; write it like %q", addr, netip.AddrPortFrom(ip, 8080).String())
+		return false
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		v.add(field, "%q is not IP:port; write it like \"10.0.0.5:8080\"", addr)
+		return false
+	}
+	if _, err := netip.ParseAddr(host); err != nil {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			port = "8080"
+		}
+		v.add(field, "%q has host %q, which is not an IP address; the probe needs the NVA's IP, like %q", addr, host, "10.0.0.5:"+port)
+		return false
+	}
+	v.add(field, "%q has port %q; the port must be a number from 1 to 65535", addr, port)
+	return false
+}
+
+// exampleID shows how an ID of the full type t is written.
+func exampleID(t string) string {
+	return "/subscriptions/{subscription}/resourceGroups/{group}/providers/" + t + "/{name}"
+}
+
+// resourceID checks that id is a well-formed ID of the full type t.
+func (v *validator) resourceID(field, id, t string) (ResourceID, bool) {
+	if id == "" {
+		v.add(field, "is required; write the %s resource ID, like %q", t, exampleID(t))
+		return ResourceID{}, false
+	}
+	r, err := ParseResourceID(id)
+	if err != nil {
+		reason := err.Error()
+		if e, ok := err.(*resourceIDError); ok {
+			reason = e.Reason
+		}
+		v.add(field, "%q is not a well-formed resource ID: %s; write it like %q", id, reason, exampleID(t))
+		return ResourceID{}, false
+	}
+	if !r.IsType(t) {
+		v.add(field, "%q is a %s, not a %s; write it like %q", id, r.FullType(), t, exampleID(t))
+		return ResourceID{}, false
+	}
+	return r, true
+}
+
+// managed checks the route tables and public IPs the monitor moves.
+func (v *validator) managed(d *Config) {
+	if len(d.RouteTables) == 0 && len(d.PublicIPs) == 0 {
+		v.add("routeTables", "neither routeTables nor publicIps lists anything, so a failover would have nothing to move; "+
+			"list at least one route table or public IP")
+	}
+	seen := map[string]int{}
+	for i, rt := range d.RouteTables {
+		f := fmt.Sprintf("routeTables[%d]", i)
+		if id, ok := v.resourceID(f+".id", rt.ID, TypeRouteTable); ok {
+			if j, dup := seen[strings.ToLower(id.String())]; dup {
+				v.add(f+".id", "%q is already listed as routeTables[%d]; list each route table once", rt.ID, j)
+			} else {
+				seen[strings.ToLower(id.String())] = i
+			}
+		}
+		v.via(f+".via", rt.Via, "route table's NVA routes point at", d.NVAs)
+	}
+	seen = map[string]int{}
+	for i, pip := range d.PublicIPs {
+		f := fmt.Sprintf("publicIps[%d]", i)
+		if id, ok := v.resourceID(f+".id", pip.ID, TypePublicIPAddress); ok {
+			if j, dup := seen[strings.ToLower(id.String())]; dup {
+				v.add(f+".id", "%q is already listed as publicIps[%d]; list each public IP once", pip.ID, j)
+			} else {
+				seen[strings.ToLower(id.String())] = i
+			}
+		}
+		v.via(f+".via", pip.Via, "public IP rides on", d.NVAs)
+	}
+}
+
+// via checks that every NVA has a NIC of the role.
+func (v *validator) via(field, role, what string, nvas []NVA) {
+	if role == "" {
+		v.add(field, "is required; name the NIC role this %s, like via: internal", what)
+		return
+	}
+	var lacking []int
+	for i, n := range nvas {
+		if _, ok := n.NICs[role]; !ok {
+			lacking = append(lacking, i)
+		}
+	}
+	if len(nvas) > 0 && len(lacking) == len(nvas) {
+		roles := (&Config{NVAs: nvas}).Roles()
+		v.add(field, "no NVA has a NIC of role %q; the roles are %s%s", role, listOrNone(roles), didYouMean(role, roles))
+		return
+	}
+	for _, i := range lacking {
+		v.add(field, "NVA %s has no NIC of role %q (it has %s); every NVA needs a NIC of each role that a route table or public IP uses",
+			nvaLabel(i, nvas[i]), role, listOrNone(slices.Sorted(maps.Keys(nvas[i].NICs))))
+	}
+}
+
+func listOrNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}
+
+func (v *validator) timing(d *Config) {
+	v.oneOf("failback", d.Failback, "failback policy", FailbackNever, FailbackPreferred)
+	if d.FailbackHoldoff <= 0 {
+		v.add("failbackHoldoff", "%s must be greater than zero, like %q", d.FailbackHoldoff, Duration(DefaultFailbackHoldoff))
+	}
+	if d.MinFailoverInterval < 0 {
+		v.add("minFailoverInterval", "%s must not be negative, like %q", d.MinFailoverInterval, Duration(DefaultMinFailoverInterval))
+	}
+	atLeast := func(field string, d Duration, limit time.Duration, why string) {
+		if d.D() < limit {
+			v.add(field, "%s is below the minimum %s (%s); write at least %q", d, limit, why, limit.String())
+		}
+	}
+	atLeast("pollInterval", d.PollInterval, MinPollInterval, "faster polling only earns ARM throttling")
+	atLeast("operationTimeout", d.OperationTimeout, MinOperationTimeout, "a single ARM write can take that long")
+	atLeast("reconcileInterval", d.ReconcileInterval, MinReconcileInterval, "drift repair need not be faster")
+}
+
+var hostNameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$`)
+
+func (v *validator) operations(d *Config) {
+	host, port, err := net.SplitHostPort(d.Listen)
+	switch {
+	case err != nil:
+		v.add("listen", "%q is not host:port; write it like %q (or \":9414\" for every interface)", d.Listen, DefaultListen)
+	case !isPort(port):
+		v.add("listen", "%q has port %q; the port must be a number from 0 to 65535", d.Listen, port)
+	case host != "" && !hostNameRE.MatchString(host):
+		if _, err := netip.ParseAddr(host); err != nil {
+			v.add("listen", "%q has host %q, which is neither an IP address nor a host name; write it like %q", d.Listen, host, DefaultListen)
+		}
+	}
+	v.oneOf("log.format", d.Log.Format, "log format", LogFormatJSON, LogFormatText)
+	v.oneOf("log.level", d.Log.Level, "log level", LogLevelDebug, LogLevelInfo, LogLevelWarn, LogLevelError)
+}
+
+func isPort(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= 0 && n <= 65535 && s == strconv.Itoa(n)
+}
