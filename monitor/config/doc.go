@@ -1,0 +1,40 @@
+// Package config is nva-monitor's configuration: the Config type, and the
+// loading, defaulting, validation and marshalling around it. It is the
+// contract between the Pulumi components, which build a Config from the
+// resources they create and marshal it into cloud-init, and the daemon, which
+// loads the same type. It imports only the standard library and yaml.v3.
+//
+// The daemon loads a file:
+//
+//	cfg, err := config.Load("/etc/hanva/nva-monitor.yaml")
+//	var invalid *config.ValidationError
+//	if errors.As(err, &invalid) {
+//		fmt.Fprintln(os.Stderr, err) // one "config: line N: field: what and how to fix" per line
+//		os.Exit(2)
+//	} else if err != nil {
+//		return err // could not read the file
+//	}
+//	// cfg has defaults applied and is valid.
+//
+// A Pulumi component builds one and marshals it:
+//
+//	cfg := config.Config{
+//		NVAs: []config.NVA{
+//			{Name: "nva-1", Probe: config.Probe{Address: "10.0.1.4:22"}, NICs: map[string]string{"internal": nic1}},
+//			{Name: "nva-2", Probe: config.Probe{Address: "10.0.1.5:22"}, NICs: map[string]string{"internal": nic2}},
+//		},
+//		RouteTables: []config.RouteTable{{ID: rt, Via: "internal"}},
+//	}
+//	if err := cfg.Validate(); err != nil { // zero fields count as their defaults
+//		return err
+//	}
+//	yamlBytes, err := cfg.Marshal()
+//
+// Parse is strict: unknown keys (with a "did you mean"), missing required
+// keys, values of the wrong shape, durations that are not Go duration strings
+// ("15s", never a bare 15) and a second YAML document are all errors, and every
+// problem in a file is reported at once. JSON is accepted, since JSON is YAML.
+// testdata/example.yaml is a complete, commented example; testdata/bad holds
+// one file per kind of mistake, each naming in its first line the field that
+// is wrong.
+package config
