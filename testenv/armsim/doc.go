@@ -1,0 +1,65 @@
+// Package armsim is an HTTPS emulator of Azure Resource Manager for the
+// Microsoft.Network resources hanva touches: routeTables (routes inline and as
+// routes/{name}), networkInterfaces (ipConfigurations), publicIPAddresses and
+// virtualNetworks (subnets). It is faithful enough that the unmodified
+// armnetwork v7 clients (api-version 2025-01-01) work against it, and it
+// behaves as AZURE-FACTS.md sections 1 and 2 describe:
+//
+//   - every request needs api-version (400 MissingApiVersionParameter) and a
+//     bearer token (401 AuthenticationFailed); errors are {"error":{"code","message"}};
+//   - resource IDs are case-insensitive; responses echo the stored casing;
+//   - PUT is a full replace accepted as a long-running operation: 201/200 with
+//     provisioningState Creating/Updating, Azure-AsyncOperation, Retry-After,
+//     x-ms-request-id; the new data is visible at once, and after the latency the
+//     operation status says Succeeded and so does the resource. Read-only fields
+//     in a PUT body are ignored; unknown properties are stored verbatim;
+//   - each write gets a new weak etag (W/"<uuid>"), shared by sub-resources;
+//     If-Match / If-None-Match give 412 PreconditionFailed;
+//   - a write while the resource's operation runs gets 409 AnotherOperationInProgress;
+//   - PATCH (UpdateTags) is synchronous; DELETE is 202 + operation;
+//   - cross-resource rules: PublicIPAddressInUse, PublicIPReferencedByMultipleIPConfigs,
+//     InvalidResourceReference, PrivateIPAddressIsAllocated/NotInSubnet/InReservedRange,
+//     InvalidNextHopIpAddress, PublicIPAddressCannotBeDeleted; the public IP's
+//     ipConfiguration back-reference follows NIC attach/detach;
+//   - a write token bucket (429 SubscriptionRequestsThrottled + Retry-After),
+//     injected faults, and {scope}/providers/Microsoft.Authorization/permissions.
+//
+// Every write is logged as an Event (write_accepted, write_succeeded,
+// write_rejected) with the client's User-Agent and readable Changes; every
+// ARM request as a Request.
+//
+// # In a test
+//
+//	srv, err := armsim.Start(armsim.Options{LROLatency: 20 * time.Millisecond, RetryAfter: -1})
+//	if err != nil { t.Fatal(err) }
+//	defer srv.Close()
+//	_ = srv.Seed("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/routeTables/rt",
+//		[]byte(`{"location":"westeurope","properties":{"routes":[...]}}`))
+//	opts := &arm.ClientOptions{ClientOptions: policy.ClientOptions{
+//		Cloud: cloud.Configuration{Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
+//			cloud.ResourceManager: {Endpoint: srv.URL(), Audience: "https://management.core.windows.net/"},
+//		}},
+//		Transport: srv.Client(),
+//	}}
+//	client, _ := armnetwork.NewRouteTablesClient("s", &fake.TokenCredential{}, opts)
+//	// ... drive the code under test, then:
+//	srv.InjectFault(armsim.Fault{Method: "PUT", PathContains: "/routeTables/", Status: 500, Count: 1})
+//	srv.SetWriteThrottle(1, 2)
+//	for _, ev := range srv.Events(0) { t.Log(ev.Kind, ev.ResourceID, ev.Changes) }
+//
+// RetryAfter: -1 leaves Retry-After out, so PollUntilDone polls at its
+// Frequency instead of the 10 s Azure asks for.
+//
+// # As a process
+//
+//	go run ./testenv/armsim/cmd/armsim --listen 127.0.0.1:8443 --ca-out ca.pem --seed seed.json --latency 1s
+//
+// prints "armsim listening on https://127.0.0.1:8443"; clients trust ca.pem.
+// The control API on the same server (no authentication) drives it:
+// POST /_armsim/seed {"resources":[{"id":"...","body":{...}}]},
+// POST /_armsim/latency {"resourceType":"","latency":"2s"},
+// POST /_armsim/faults {"method":"PUT","status":429,"code":"SubscriptionRequestsThrottled","retryAfter":"5s","count":1},
+// DELETE /_armsim/faults, POST /_armsim/throttle {"perSecond":1,"burst":2},
+// POST /_armsim/permissions {"resourceId":"...","actions":["*"],"notActions":[]},
+// GET /_armsim/events?since=N, GET /_armsim/requests, GET /_armsim/resource?id=....
+package armsim

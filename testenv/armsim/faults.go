@@ -1,0 +1,140 @@
+package armsim
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Fault makes matching ARM requests fail. Faults are matched in the order
+// they were injected; each matching request uses up one of Count.
+type Fault struct {
+	Method       string        `json:"method,omitempty"`       // "" any; else PUT, GET, ...
+	PathContains string        `json:"pathContains,omitempty"` // substring of the URL path (case-insensitive); "" any ARM path
+	Status       int           `json:"status"`                 // e.g. 500, 429, 409; 0 means 500
+	Code         string        `json:"code,omitempty"`         // ARM error code; default from Status, e.g. "InternalServerError"
+	Message      string        `json:"message,omitempty"`
+	RetryAfter   time.Duration `json:"-"`                     // sent as Retry-After (seconds, rounded up) when > 0
+	Count        int           `json:"count"`                 // how many matching requests fail (0 means 1; negative: every one, until ClearFaults)
+	AfterCommit  bool          `json:"afterCommit,omitempty"` // apply the request, then answer with the fault (response lost)
+}
+
+// InjectFault adds a fault. With AfterCommit the request is handled normally
+// and, only if that succeeded (2xx), the answer is replaced by the fault: a
+// write takes effect (and is logged as write_accepted, then write_rejected)
+// although the client sees an error.
+func (s *Sim) InjectFault(f Fault) {
+	if f.Count == 0 {
+		f.Count = 1
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &f)
+}
+
+// ClearFaults removes every fault not yet used up.
+func (s *Sim) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
+// matchFault finds, uses up and returns the first fault matching rc with the
+// given AfterCommit, or nil.
+func (s *Sim) matchFault(rc *reqCtx, afterCommit bool) *Fault {
+	for i, f := range s.faults {
+		if f.AfterCommit != afterCommit {
+			continue
+		}
+		if f.Method != "" && !strings.EqualFold(f.Method, rc.method) {
+			continue
+		}
+		if f.PathContains != "" && !strings.Contains(strings.ToLower(rc.path), strings.ToLower(f.PathContains)) {
+			continue
+		}
+		out := *f
+		if f.Count > 0 {
+			f.Count--
+			if f.Count == 0 {
+				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
+			}
+		}
+		return &out
+	}
+	return nil
+}
+
+func faultResponse(f *Fault) response {
+	status := f.Status
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	code := f.Code
+	if code == "" {
+		code = strings.ReplaceAll(http.StatusText(status), " ", "")
+	}
+	msg := f.Message
+	if msg == "" {
+		msg = "Injected fault: " + http.StatusText(status) + "."
+	}
+	resp := armError(status, code, msg)
+	if f.RetryAfter > 0 {
+		resp.setHeader("Retry-After", strconv.Itoa(ceilSeconds(f.RetryAfter)))
+	}
+	return resp
+}
+
+// bucket is a token bucket over writes (AZURE-FACTS 2.1: ARM throttles per
+// subscription with token buckets).
+type bucket struct {
+	rate         float64 // tokens per second
+	burst        float64
+	tokens       float64
+	last         time.Time
+	blockedUntil time.Time
+}
+
+// SetWriteThrottle limits writes (PUT/PATCH/DELETE) to perSecond with bursts
+// of burst (at least 1); the bucket starts full. A write finding it empty gets
+// 429 SubscriptionRequestsThrottled with Retry-After, and every write before
+// that time has passed is rejected again (AZURE-FACTS 2.3). perSecond <= 0
+// disables the throttle.
+func (s *Sim) SetWriteThrottle(perSecond float64, burst int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if perSecond <= 0 {
+		s.throttle = nil
+		return
+	}
+	if burst < 1 {
+		burst = 1
+	}
+	s.throttle = &bucket{rate: perSecond, burst: float64(burst), tokens: float64(burst), last: time.Now()}
+}
+
+// take spends a token, or says how long to wait.
+func (b *bucket) take(now time.Time) (bool, time.Duration) {
+	if now.Before(b.blockedUntil) {
+		return false, b.blockedUntil.Sub(now)
+	}
+	if el := now.Sub(b.last).Seconds(); el > 0 {
+		b.tokens = min(b.burst, b.tokens+el*b.rate)
+	}
+	b.last = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return true, 0
+	}
+	wait := time.Duration((1 - b.tokens) / b.rate * float64(time.Second))
+	secs := max(1, ceilSeconds(wait))
+	b.blockedUntil = now.Add(time.Duration(secs) * time.Second)
+	return false, time.Duration(secs) * time.Second
+}
+
+func (s *Sim) remainingWrites() string {
+	if s.throttle == nil {
+		return "1199"
+	}
+	return strconv.Itoa(int(s.throttle.tokens))
+}

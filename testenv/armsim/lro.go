@@ -1,0 +1,164 @@
+package armsim
+
+import (
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const (
+	statusInProgress = "InProgress"
+	statusSucceeded  = "Succeeded"
+
+	stateSucceeded = "Succeeded"
+	stateUpdating  = "Updating"
+	stateCreating  = "Creating"
+	stateDeleting  = "Deleting"
+)
+
+// operation is one long-running operation (an accepted PUT or DELETE). It
+// completes at done; completion is applied lazily by advance, before anything
+// observes the state, so its effects and its event carry the exact time.
+type operation struct {
+	id       string
+	sub      string
+	location string
+	key      string // lower-cased ID of the top-level resource
+	start    time.Time
+	done     time.Time
+	status   string
+	remove   bool  // a DELETE: the resource goes away on completion
+	event    Event // template of the write_succeeded event
+}
+
+// advance completes every operation due at or before now, in completion order.
+func (s *Sim) advance(now time.Time) {
+	var due, rest []*operation
+	for _, op := range s.pending {
+		if !op.done.After(now) {
+			due = append(due, op)
+		} else {
+			rest = append(rest, op)
+		}
+	}
+	if len(due) == 0 {
+		return
+	}
+	s.pending = rest
+	sort.SliceStable(due, func(i, j int) bool { return due[i].done.Before(due[j].done) })
+	for _, op := range due {
+		s.complete(op)
+	}
+}
+
+func (s *Sim) advanceNow() { s.advance(time.Now()) }
+
+func (s *Sim) complete(op *operation) {
+	op.status = statusSucceeded
+	if res := s.resources[op.key]; res != nil && res.op == op {
+		res.op = nil
+		if op.remove {
+			delete(s.resources, op.key)
+		} else {
+			res.setState(stateSucceeded)
+		}
+	}
+	ev := op.event
+	ev.Time = op.done
+	ev.Kind = KindWriteSucceeded
+	ev.Status = http.StatusOK
+	s.addEvent(ev)
+}
+
+// startOperation registers a running operation on res and returns it. The
+// caller has already put the new state in place.
+func (s *Sim) startOperation(rc *reqCtx, res *resource, remove bool, ev Event) *operation {
+	loc := strings.ToLower(strings.ReplaceAll(str(res.body, "location"), " ", ""))
+	if loc == "" {
+		loc = "global"
+	}
+	p, _ := parsePath(res.id)
+	op := &operation{
+		id:       rc.requestID,
+		sub:      p.sub,
+		location: loc,
+		key:      keyOf(res.id),
+		start:    rc.now,
+		done:     rc.now.Add(s.latencyFor(res.typ)),
+		status:   statusInProgress,
+		remove:   remove,
+		event:    ev,
+	}
+	res.op = op
+	s.ops[strings.ToLower(op.id)] = op
+	s.pending = append(s.pending, op)
+	return op
+}
+
+// operationURL is the absolute Azure-AsyncOperation (or, with results=true,
+// Location) URL of op.
+func (s *Sim) operationURL(rc *reqCtx, op *operation, results bool) string {
+	kind := "operations"
+	if results {
+		kind = "operationResults"
+	}
+	return rc.baseURL + "/subscriptions/" + op.sub + "/providers/Microsoft.Network/locations/" +
+		op.location + "/" + kind + "/" + op.id + "?api-version=" + rc.apiVersion
+}
+
+// lroHeaders sets the headers NRP sends on an accepted PUT/DELETE
+// (AZURE-FACTS 1.3: Azure-AsyncOperation absolute URL, Retry-After).
+func (s *Sim) lroHeaders(rc *reqCtx, resp *response, op *operation, location bool) {
+	resp.setHeader("Azure-AsyncOperation", s.operationURL(rc, op, false))
+	resp.setHeader("Azure-Asyncnotification", "Enabled")
+	if location {
+		resp.setHeader("Location", s.operationURL(rc, op, true))
+	}
+	s.retryAfter(resp)
+}
+
+func (s *Sim) retryAfter(resp *response) {
+	if s.opts.RetryAfter > 0 {
+		resp.setHeader("Retry-After", strconv.Itoa(s.opts.RetryAfter))
+	}
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// getOperation answers the Azure-AsyncOperation URL (200 with a status body) and
+// the Location URL (202 while running, then 204 for a DELETE or 200 with the resource).
+func (s *Sim) getOperation(rc *reqCtx, p armPath) response {
+	op := s.ops[strings.ToLower(p.opID)]
+	if op == nil || !strings.EqualFold(op.sub, p.sub) {
+		return armError(http.StatusNotFound, "OperationNotFound",
+			"The operation '"+p.opID+"' could not be found.")
+	}
+	if p.kind == pathOperationResult {
+		if op.status == statusInProgress {
+			resp := response{status: http.StatusAccepted}
+			resp.setHeader("Location", s.operationURL(rc, op, true))
+			s.retryAfter(&resp)
+			return resp
+		}
+		if res := s.resources[op.key]; res != nil && !op.remove {
+			return jsonResponse(http.StatusOK, res.body)
+		}
+		return response{status: http.StatusNoContent}
+	}
+	body := map[string]any{
+		"id":        "/subscriptions/" + op.sub + "/providers/Microsoft.Network/locations/" + op.location + "/operations/" + op.id,
+		"name":      op.id,
+		"status":    op.status,
+		"startTime": formatTime(op.start),
+	}
+	resp := response{status: http.StatusOK}
+	if op.status == statusInProgress {
+		s.retryAfter(&resp)
+	} else {
+		body["endTime"] = formatTime(op.done)
+	}
+	resp.body = mustJSON(body)
+	return resp
+}
