@@ -388,12 +388,17 @@ func (v *validator) via(field, role, what string, nvas []NVA) {
 		return
 	}
 	var lacking []int
+	withNICs := 0 // an NVA with no NICs at all is reported once, at its nics
 	for i, n := range nvas {
+		if len(n.NICs) == 0 {
+			continue
+		}
+		withNICs++
 		if _, ok := n.NICs[role]; !ok {
 			lacking = append(lacking, i)
 		}
 	}
-	if len(nvas) > 0 && len(lacking) == len(nvas) {
+	if withNICs > 0 && len(lacking) == withNICs {
 		roles := (&Config{NVAs: nvas}).Roles()
 		v.add(field, "no NVA has a NIC of role %q; the roles are %s%s", role, listOrNone(roles), didYouMean(role, roles))
 		return
