@@ -245,6 +245,9 @@ func (s *Sim) seedLocked(p armPath, in object) error {
 			}
 		}
 	}
+	if strings.EqualFold(res.typ, "networkInterfaces") {
+		nicDefaults(props)
+	}
 	if strings.EqualFold(res.typ, "publicIPAddresses") {
 		if owner := s.pipOwner(res.id); owner != "" {
 			props["ipConfiguration"] = map[string]any{"id": owner}

@@ -92,15 +92,7 @@ func ownerResource(ipConfigID string) string {
 // when none is, and a Dynamic private IP is allocated from a known subnet.
 func (s *Sim) prepareNIC(nicID string, props object) (response, bool) {
 	ipcs := objects(props, "ipConfigurations")
-	hasPrimary := false
-	for _, ipc := range ipcs {
-		if b, _ := sub(ipc, "properties")["primary"].(bool); b {
-			hasPrimary = true
-		}
-	}
-	if !hasPrimary && len(ipcs) > 0 {
-		ensure(ipcs[0], "properties")["primary"] = true
-	}
+	nicDefaults(props)
 	nicPrefix := keyOf(nicID) + "/"
 	pipSeen := map[string]string{}
 	ipSeen := map[string]string{}
@@ -146,14 +138,6 @@ func (s *Sim) prepareNIC(nicID string, props object) (response, bool) {
 			}
 		}
 		addr := str(ipp, "privateIPAddress")
-		method := str(ipp, "privateIPAllocationMethod")
-		if method == "" {
-			method = "Dynamic"
-			if addr != "" {
-				method = "Static"
-			}
-			ipp["privateIPAllocationMethod"] = method
-		}
 		if addr == "" && prefix.IsValid() {
 			addr = s.allocatePrivateIP(nicID, subnetID, prefix, ipSeen)
 			if addr != "" {
@@ -186,6 +170,30 @@ func (s *Sim) prepareNIC(nicID string, props object) (response, bool) {
 		}
 	}
 	return response{}, true
+}
+
+// nicDefaults marks the first ipConfiguration primary when none is, as Azure does.
+// An ipConfiguration without privateIPAllocationMethod is Static when it names
+// an address, else Dynamic.
+func nicDefaults(props object) {
+	ipcs := objects(props, "ipConfigurations")
+	primary := false
+	for _, ipc := range ipcs {
+		ipp := ensure(ipc, "properties")
+		if b, _ := ipp["primary"].(bool); b {
+			primary = true
+		}
+		if str(ipp, "privateIPAllocationMethod") == "" {
+			if str(ipp, "privateIPAddress") != "" {
+				ipp["privateIPAllocationMethod"] = "Static"
+			} else {
+				ipp["privateIPAllocationMethod"] = "Dynamic"
+			}
+		}
+	}
+	if !primary && len(ipcs) > 0 {
+		ensure(ipcs[0], "properties")["primary"] = true
+	}
 }
 
 func privateIPInUse(ipcID, addr, other string) response {
