@@ -1,0 +1,172 @@
+package act
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Resource kinds in reports and changes.
+const (
+	KindRouteTable = "routeTable"
+	KindPublicIP   = "publicIp"
+)
+
+// Report says what one Converge did.
+type Report struct {
+	Target    string
+	Started   time.Time
+	Resources []ResourceResult // route tables, then public IPs, in topology order
+	Duration  time.Duration
+}
+
+// ResourceResult is the outcome for one managed resource.
+type ResourceResult struct {
+	Kind    string // KindRouteTable or KindPublicIP
+	ID      string
+	Changed bool // a write was accepted by ARM
+	// Attempts is 1 plus the number of retries.
+	Attempts int
+	// Duration runs from the start of Converge to this resource converged
+	// (or given up).
+	Duration time.Duration
+	Err      error
+}
+
+// Change is one write a Converge would make.
+type Change struct {
+	Kind        string // KindRouteTable or KindPublicIP
+	ResourceID  string
+	Description string // e.g. route "default" (0.0.0.0/0) next hop 10.0.1.4 -> 10.0.1.5
+}
+
+// Converge makes every managed route table and public IP follow target: all
+// route tables in parallel (one goroutine each) and all public IPs together
+// (one goroutine), each bounded by OperationTimeout. Route tables never wait
+// for the public IPs. It returns a report of every resource and the
+// errors.Join of the failures.
+func (e *Engine) Converge(ctx context.Context, target string) (*Report, error) {
+	if _, ok := e.x.nvas[target]; !ok {
+		return nil, fmt.Errorf("converge to nva %q: no such NVA", target)
+	}
+	start := e.now()
+	nics := e.newNICCache(ctx)
+	nics.prefetch(e.tableNICs())
+
+	tables := make([]ResourceResult, len(e.x.tables))
+	var pips []ResourceResult
+	var wg sync.WaitGroup
+	for i, m := range e.x.tables {
+		wg.Go(func() { tables[i] = e.convergeRouteTable(ctx, m, target, nics, start) })
+	}
+	wg.Go(func() { pips = e.convergePublicIPs(ctx, target, start) })
+	wg.Wait()
+
+	rep := &Report{Target: target, Started: start, Resources: append(tables, pips...), Duration: e.now().Sub(start)}
+	var errs []error
+	for _, r := range rep.Resources {
+		if r.Err != nil {
+			errs = append(errs, r.Err)
+		}
+	}
+	return rep, errors.Join(errs...)
+}
+
+// tableNICs lists the NICs whose IPs the route tables need.
+func (e *Engine) tableNICs() []nicRef {
+	var refs []nicRef
+	seen := map[string]bool{}
+	for _, m := range e.x.tables {
+		for _, n := range e.x.topo.NVAs {
+			ref, _ := e.x.nic(n.Name, m.via)
+			if !seen[ref.res.key()] {
+				seen[ref.res.key()] = true
+				refs = append(refs, ref)
+			}
+		}
+	}
+	return refs
+}
+
+// Plan returns the writes Converge(ctx, target) would make now, from the
+// same reads, without writing.
+func (e *Engine) Plan(ctx context.Context, target string) ([]Change, error) {
+	if _, ok := e.x.nvas[target]; !ok {
+		return nil, fmt.Errorf("plan convergence to nva %q: no such NVA", target)
+	}
+	ctx, cancel := context.WithTimeout(ctx, e.opts.OperationTimeout)
+	defer cancel()
+	nics := e.newNICCache(ctx)
+	nics.prefetch(e.tableNICs())
+
+	tableChanges := make([][]Change, len(e.x.tables))
+	pipChanges := make([][]Change, len(e.x.pips))
+	errs := make([]error, len(e.x.tables)+len(e.x.pips))
+	var wg sync.WaitGroup
+	for i, m := range e.x.tables {
+		wg.Go(func() {
+			_, errs[i] = e.retry(ctx, m.res.name, func(ctx context.Context) error {
+				ips, err := e.roleIPs(ctx, nics, m.via, target)
+				if err != nil {
+					return err
+				}
+				rt, err := e.getRouteTable(ctx, m.res)
+				if err != nil {
+					return err
+				}
+				tableChanges[i] = nil
+				for _, c := range routeChanges(&rt, ips) {
+					tableChanges[i] = append(tableChanges[i], Change{Kind: KindRouteTable, ResourceID: m.res.id, Description: c.String()})
+				}
+				return nil
+			})
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("plan route table %q: %w", m.res.name, errs[i])
+			}
+		})
+	}
+	for i, m := range e.x.pips {
+		wg.Go(func() {
+			_, err := e.retry(ctx, m.res.name, func(ctx context.Context) error {
+				v, err := e.readPublicIP(ctx, m)
+				if err != nil {
+					return err
+				}
+				s, err := e.stepFor(v, target)
+				if err != nil || s.done {
+					return err
+				}
+				info, err := nics.get(ctx, s.attach)
+				if err != nil {
+					return err
+				}
+				if !info.exists || info.primary == "" {
+					return permanent(fmt.Errorf("nic %q of nva %q has no primary ipconfig", s.attach.res.name, target))
+				}
+				if info.publicIP != "" && !sameID(info.publicIP, m.res.id) {
+					return permanent(fmt.Errorf("ipconfig %s/%s already holds public IP %s", s.attach.res.name, info.primary, info.publicIP))
+				}
+				var ch []Change
+				if s.detach != nil {
+					ch = append(ch, Change{Kind: KindPublicIP, ResourceID: m.res.id,
+						Description: fmt.Sprintf("detach public IP %s from nic %s/%s", m.res.name, s.detach.res.name, v.ipconfig)})
+				}
+				ch = append(ch, Change{Kind: KindPublicIP, ResourceID: m.res.id,
+					Description: fmt.Sprintf("attach public IP %s to nic %s/%s", m.res.name, s.attach.res.name, info.primary)})
+				pipChanges[i] = ch
+				return nil
+			})
+			if err != nil {
+				errs[len(e.x.tables)+i] = fmt.Errorf("plan public IP %q: %w", m.res.name, err)
+			}
+		})
+	}
+	wg.Wait()
+	var out []Change
+	for _, c := range append(tableChanges, pipChanges...) {
+		out = append(out, c...)
+	}
+	return out, errors.Join(errs...)
+}

@@ -1,0 +1,74 @@
+// Package act converges Azure Resource Manager to the desired active NVA.
+//
+// It is level-triggered, in the manner of vip-manager's loop: given the target
+// NVA, it reads every managed resource, compares it with what it must be
+// ("is X, must be Y") and writes only the difference. Nothing is remembered
+// between calls, so a run that crashed half-way is finished by the next one.
+//
+//   - Route tables: the NVA routes of a table are the VirtualAppliance routes
+//     whose next hop is the private IP (primary ipconfig) of an NVA NIC of the
+//     table's via role. Only those are rewritten, to the target's NIC of that
+//     role; every other route and property (tags, disableBgpRoutePropagation,
+//     routes to other appliances or the Internet) goes back as read. A table
+//     that differs gets ONE PUT of the whole table with If-Match: <etag>; on
+//     412 it is read again and recomputed, never resent.
+//   - Public IPs: the association lives on the NIC's ipconfig (AZURE-FACTS
+//     1.2), so a move is: PUT the old NIC without it, then PUT the target's
+//     NIC of the public IP's via role with it on its primary ipconfig (as
+//     {id} only). Each NIC PUT changes that one reference and nothing else,
+//     with If-Match. Public IPs are grouped so that a NIC gets at most one PUT
+//     per phase. A public IP attached to anything that is not an NVA NIC is
+//     an error and is never touched. 400 PublicIPAddressInUse on attach sends
+//     it back to a fresh read and detach.
+//   - Concurrency: every route table has its own goroutine and all public IPs
+//     share one, so route tables never wait for the two-step public IP move.
+//     With an LRO latency L, all route tables converge in about L whatever
+//     their number, and the public IP in about 2L (bench_test.go compares this
+//     with the sequential order of mspnp/ha-nva).
+//   - Retries: per resource, with exponential backoff and jitter, bounded by
+//     OperationTimeout. Retried: 409 AnotherOperationInProgress, 429
+//     RetryableErrorDueToAnotherOperation (a lock conflict), 429 throttling
+//     (after Retry-After, which then holds back every request of the same kind
+//     of this engine: ARM rejects anything sent before it elapses), 5xx,
+//     operations that end Failed or Canceled, status polls that fail, and
+//     transport errors. Every retry starts with a fresh read. Other 4xx are
+//     reported, not retried. The SDK's own retries are off (see package
+//     azure).
+//   - Fencing: Options.BeforeWrite runs right before every PUT; an error
+//     aborts the write.
+//
+// # Polling trade-off
+//
+// The engine does not use the SDK's PollUntilDone: it first sleeps the
+// Retry-After of the PUT response, 10 s from Microsoft.Network (AZURE-FACTS
+// 1.3), and then every later Retry-After, so a write that is done in 2 s is
+// seen done after 10 s. Instead it polls the operation status itself: Poll,
+// then wait PollInterval (default 500 ms). This ignores the server's polling
+// hint on purpose, in exchange for failover latency. The cost is reads: one
+// resource polled every 500 ms for a 30 s operation is 60 status reads, and a
+// failover of 10 route tables and a public IP (3 NIC PUTs) about 800 reads at
+// worst, against the Microsoft.Network budget of 10,000 reads per 5 minutes
+// per subscription and region (AZURE-FACTS 2.4). Failovers are rare; raise
+// PollInterval if many monitors share a subscription. (The SDK's poller also
+// refuses a PollUntilDone Frequency under 1 s outside go test; manual Poll
+// loops have no such floor.)
+//
+// # Usage
+//
+//	s := azure.Settings{...}
+//	clientOpts, _ := azure.ClientOptions(s)
+//	cred, _ := azure.Credential(s, clientOpts)
+//	eng, err := act.New(act.Topology{
+//		NVAs: []act.NVA{
+//			{Name: "nva-1", NICs: map[string]string{"internal": nic1Int, "external": nic1Ext}},
+//			{Name: "nva-2", NICs: map[string]string{"internal": nic2Int, "external": nic2Ext}},
+//		},
+//		RouteTables: []act.Managed{{ID: rtSpokes, Via: "internal"}},
+//		PublicIPs:   []act.Managed{{ID: pipFrontend, Via: "external"}},
+//	}, cred, clientOpts, act.Options{Logger: log, BeforeWrite: lease.Check})
+//	obs, err := eng.Observe(ctx)      // where do things point now?
+//	active, split := obs.Active()
+//	changes, err := eng.Plan(ctx, "nva-2") // dry run
+//	report, err := eng.Converge(ctx, "nva-2")
+//	for _, r := range report.Resources { ... r.Changed, r.Attempts, r.Duration, r.Err }
+package act

@@ -1,0 +1,159 @@
+package act
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
+)
+
+// Defaults for Options.
+const (
+	DefaultPollInterval     = 500 * time.Millisecond
+	DefaultOperationTimeout = 5 * time.Minute
+)
+
+// Options tune the engine. Zero values take the defaults.
+type Options struct {
+	// PollInterval is the period between two polls of an ARM long-running
+	// operation (default 500ms). The server's Retry-After (10 s on Azure) is
+	// deliberately not waited for on polls; see the package documentation.
+	PollInterval time.Duration
+	// OperationTimeout bounds the convergence of one resource, retries
+	// included (default 5m). All public IPs share one budget, since they move
+	// together.
+	OperationTimeout time.Duration
+	// Logger receives one line per event; slog.Default() when nil.
+	Logger *slog.Logger
+	// BeforeWrite is called right before every ARM write (PUT). A non-nil
+	// error aborts that write and the convergence of the resource; it is
+	// reported, not retried. Use it for lease fencing.
+	BeforeWrite func(ctx context.Context) error
+	// Clock stamps reports and durations; time.Now when nil. Waits (backoff,
+	// Retry-After, polls) always use real timers.
+	Clock func() time.Time
+}
+
+// Engine converges ARM to a desired active NVA. It is safe for concurrent
+// use, but two Converge calls should not run at once: the daemon runs one
+// at a time.
+type Engine struct {
+	x    *index
+	opts Options
+	log  *slog.Logger
+	now  func() time.Time
+
+	clients map[string]*armnetwork.ClientFactory // by lower-case subscription ID
+	gate    gate
+	backoff backoff
+}
+
+// New checks the topology and builds the ARM clients (one set per
+// subscription the topology names). cred and clientOpts come from
+// monitor/internal/azure.
+func New(topo Topology, cred azcore.TokenCredential, clientOpts *arm.ClientOptions, opts Options) (*Engine, error) {
+	x, err := newIndex(topo)
+	if err != nil {
+		return nil, err
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = DefaultPollInterval
+	}
+	if opts.OperationTimeout <= 0 {
+		opts.OperationTimeout = DefaultOperationTimeout
+	}
+	e := &Engine{
+		x:       x,
+		opts:    opts,
+		log:     opts.Logger,
+		now:     opts.Clock,
+		clients: map[string]*armnetwork.ClientFactory{},
+		backoff: defaultBackoff,
+	}
+	if e.log == nil {
+		e.log = slog.Default()
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	var subs []string
+	for _, n := range x.nics {
+		subs = append(subs, n.res.sub)
+	}
+	for _, m := range append(append([]managed(nil), x.tables...), x.pips...) {
+		subs = append(subs, m.res.sub)
+	}
+	for _, sub := range subs {
+		key := idKey(sub)
+		if e.clients[key] != nil {
+			continue
+		}
+		f, err := armnetwork.NewClientFactory(sub, cred, clientOpts)
+		if err != nil {
+			return nil, fmt.Errorf("create network clients for subscription %s: %w", sub, err)
+		}
+		e.clients[key] = f
+	}
+	return e, nil
+}
+
+func (e *Engine) client(r resource) *armnetwork.ClientFactory { return e.clients[idKey(r.sub)] }
+
+// gate holds back all requests of one kind (reads or writes) after ARM
+// answered 429 with a Retry-After: "If you send a request before the retry
+// value elapses, your request isn't processed and a new retry value is
+// returned" (AZURE-FACTS 2.3). ARM throttles per subscription, region and
+// principal, so one 429 stops every goroutine of the engine, not only the
+// one that got it.
+type gate struct {
+	mu    sync.Mutex
+	until [2]time.Time // by kind
+}
+
+const (
+	kindRead = iota
+	kindWrite
+)
+
+func (g *gate) hold(kind int, until time.Time) {
+	g.mu.Lock()
+	if until.After(g.until[kind]) {
+		g.until[kind] = until
+	}
+	g.mu.Unlock()
+}
+
+// wait returns when requests of kind may be sent again.
+func (g *gate) wait(ctx context.Context, kind int) error {
+	for {
+		g.mu.Lock()
+		d := time.Until(g.until[kind])
+		g.mu.Unlock()
+		if d <= 0 {
+			return ctx.Err()
+		}
+		if err := sleep(ctx, d); err != nil {
+			return err
+		}
+	}
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

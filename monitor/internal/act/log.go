@@ -1,0 +1,34 @@
+package act
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Log attribute keys (the same names as monitor/internal/report).
+const (
+	keyEvent      = "event"
+	keyNVA        = "nva"
+	keyRouteTable = "route_table"
+	keyPublicIP   = "public_ip"
+	keyDuration   = "duration"
+	keyErr        = "err"
+	keyAttempt    = "attempt"
+)
+
+// Event names, one per kind of line.
+const (
+	EventRouteTableConverged = "route_table_converged"
+	EventPublicIPDetached    = "pip_detached"
+	EventPublicIPMoved       = "pip_moved"
+	EventRetry               = "arm_retry"
+	EventConvergeFailed      = "converge_failed"
+)
+
+const levelRetry = slog.LevelWarn
+
+func attrEvent(name string) slog.Attr               { return slog.String(keyEvent, name) }
+func attrStr(key, v string) slog.Attr               { return slog.String(key, v) }
+func attrInt(key string, v int) slog.Attr           { return slog.Int(key, v) }
+func attrDur(key string, d time.Duration) slog.Attr { return slog.Duration(key, d) }
+func attrErr(err error) slog.Attr                   { return slog.String(keyErr, err.Error()) }

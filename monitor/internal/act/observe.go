@@ -1,0 +1,194 @@
+package act
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+// Observed is what ARM says now about the managed resources.
+type Observed struct {
+	NICs        map[string]NICState // by NIC ID as in the topology
+	RouteTables []RouteTableState   // in topology order
+	PublicIPs   []PublicIPState     // in topology order
+
+	order []string // NVA names in topology order
+}
+
+// RouteTableState is a managed route table as read.
+type RouteTableState struct {
+	ID, Via string
+	// PointsAt lists the NVAs (in topology order) its NVA routes use. NVA
+	// routes are VirtualAppliance routes whose next hop is the private IP of
+	// a NIC (of any role) of some NVA.
+	PointsAt  []string
+	NVARoutes int
+	// Mixed is true when its NVA routes go over NICs of more than one role.
+	Mixed bool
+}
+
+// PublicIPState is a managed public IP as read.
+type PublicIPState struct {
+	ID, Via  string
+	Address  string
+	NIC      string // NIC ID of the ipconfig it is attached to ("" if detached or not on a NIC)
+	IPConfig string // that ipconfig's name
+	// AttachedTo is the NVA owning that NIC; "" when detached or not on an
+	// NVA NIC.
+	AttachedTo string
+}
+
+// NICState is an NVA NIC as read.
+type NICState struct {
+	ID, NVA, Role string
+	PrivateIP     string // of the primary ipconfig
+	IPForwarding  bool   // ARM accepts routes to a NIC without it, and packets are dropped (AZURE-FACTS 1.5)
+	Exists        bool
+}
+
+// Active returns the NVA most managed resources point at (ties go to the
+// first NVA in topology order; "" when none points anywhere) and whether the
+// resources disagree: split is true when they point at different NVAs, or
+// when one points nowhere (a detached public IP, a table without NVA routes)
+// or at several NVAs at once.
+func (o *Observed) Active() (name string, split bool) {
+	votes := map[string]int{}
+	for _, rt := range o.RouteTables {
+		if len(rt.PointsAt) != 1 {
+			split = true
+			continue
+		}
+		votes[rt.PointsAt[0]]++
+	}
+	for _, p := range o.PublicIPs {
+		if p.AttachedTo == "" {
+			split = true
+			continue
+		}
+		votes[p.AttachedTo]++
+	}
+	if len(votes) > 1 {
+		split = true
+	}
+	for _, n := range o.order {
+		if votes[n] > votes[name] {
+			name = n
+		}
+	}
+	return name, split
+}
+
+// Observe reads every NVA NIC, managed route table and public IP, in
+// parallel, each with the engine's retries. On error the Observed still
+// holds what could be read, but Active must not be trusted.
+func (e *Engine) Observe(ctx context.Context) (*Observed, error) {
+	ctx, cancel := context.WithTimeout(ctx, e.opts.OperationTimeout)
+	defer cancel()
+	x := e.x
+	nicRefs := make([]nicRef, len(x.nicIDs))
+	for i, id := range x.nicIDs {
+		nicRefs[i] = x.nics[idKey(id)]
+	}
+	nicInfos := make([]nicInfo, len(nicRefs))
+	tables := make([]RouteTableState, len(x.tables))
+	tableHops := make([][]string, len(x.tables))
+	pips := make([]PublicIPState, len(x.pips))
+	var mu sync.Mutex
+	var errs []error
+	fail := func(err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+	}
+	var wg sync.WaitGroup
+	for i, ref := range nicRefs {
+		wg.Go(func() {
+			_, err := e.retry(ctx, ref.res.name, func(ctx context.Context) error {
+				var err error
+				nicInfos[i], err = e.readNIC(ctx, ref)
+				return err
+			})
+			if err != nil {
+				fail(err)
+			}
+		})
+	}
+	for i, m := range x.tables {
+		tables[i] = RouteTableState{ID: m.res.id, Via: m.via}
+		wg.Go(func() {
+			_, err := e.retry(ctx, m.res.name, func(ctx context.Context) error {
+				rt, err := e.getRouteTable(ctx, m.res)
+				if err != nil {
+					return err
+				}
+				var hops []string
+				if rt.Properties != nil {
+					for _, r := range rt.Properties.Routes {
+						if isApplianceRoute(r) {
+							hops = append(hops, deref(r.Properties.NextHopIPAddress))
+						}
+					}
+				}
+				tableHops[i] = hops
+				return nil
+			})
+			if err != nil {
+				fail(err)
+			}
+		})
+	}
+	for i, m := range x.pips {
+		pips[i] = PublicIPState{ID: m.res.id, Via: m.via}
+		wg.Go(func() {
+			_, err := e.retry(ctx, m.res.name, func(ctx context.Context) error {
+				v, err := e.readPublicIP(ctx, m)
+				if err != nil {
+					return err
+				}
+				p := &pips[i]
+				p.Address, p.NIC, p.IPConfig = v.address, v.nicID, v.ipconfig
+				if v.owner != nil {
+					p.AttachedTo = v.owner.nva
+				}
+				return nil
+			})
+			if err != nil {
+				fail(err)
+			}
+		})
+	}
+	wg.Wait()
+
+	obs := &Observed{NICs: map[string]NICState{}, RouteTables: tables, PublicIPs: pips}
+	type owner struct{ nva, role string }
+	ipOwner := map[string]owner{}
+	for i, ref := range nicRefs {
+		info := nicInfos[i]
+		obs.NICs[ref.res.id] = NICState{ID: ref.res.id, NVA: ref.nva, Role: ref.role,
+			PrivateIP: info.privateIP, IPForwarding: info.ipForwarding, Exists: info.exists}
+		if info.privateIP != "" {
+			ipOwner[info.privateIP] = owner{ref.nva, ref.role}
+		}
+	}
+	for _, n := range x.topo.NVAs {
+		obs.order = append(obs.order, n.Name)
+	}
+	for i := range tables {
+		used := map[string]bool{}
+		roles := map[string]bool{}
+		for _, hop := range tableHops[i] {
+			if o, ok := ipOwner[hop]; ok {
+				tables[i].NVARoutes++
+				used[o.nva] = true
+				roles[o.role] = true
+			}
+		}
+		for _, n := range obs.order {
+			if used[n] {
+				tables[i].PointsAt = append(tables[i].PointsAt, n)
+			}
+		}
+		tables[i].Mixed = len(roles) > 1
+	}
+	return obs, errors.Join(errs...)
+}

@@ -1,0 +1,317 @@
+package act
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
+
+	"github.com/hanva/hanva/monitor/internal/azure"
+)
+
+// pipView is a managed public IP as read.
+type pipView struct {
+	m        managed
+	address  string
+	attached string  // ipConfiguration ID of the back-reference; "" when detached
+	nicID    string  // the NIC part of attached; "" when not a NIC ipconfig
+	ipconfig string  // the ipconfig name
+	owner    *nicRef // the NVA NIC it is on; nil when detached or not on an NVA NIC
+}
+
+// splitIPConfigID splits ".../networkInterfaces/nic/ipConfigurations/ipc".
+func splitIPConfigID(id string) (nicID, ipconfig string, ok bool) {
+	l := strings.ToLower(id)
+	i := strings.LastIndex(l, "/ipconfigurations/")
+	if i < 0 || !strings.Contains(l[:i], "/providers/microsoft.network/networkinterfaces/") {
+		return "", "", false
+	}
+	return id[:i], id[i+len("/ipconfigurations/"):], true
+}
+
+func (e *Engine) readPublicIP(ctx context.Context, m managed) (pipView, error) {
+	pip, err := e.getPublicIP(ctx, m.res)
+	if err != nil {
+		return pipView{}, err
+	}
+	v := pipView{m: m}
+	if p := pip.Properties; p != nil {
+		v.address = deref(p.IPAddress)
+		if p.IPConfiguration != nil {
+			v.attached = deref(p.IPConfiguration.ID)
+		}
+	}
+	if v.attached == "" {
+		return v, nil
+	}
+	if nicID, ipc, ok := splitIPConfigID(v.attached); ok {
+		v.nicID, v.ipconfig = nicID, ipc
+		if ref, ok := e.x.nics[idKey(nicID)]; ok {
+			v.owner = &ref
+		}
+	}
+	return v, nil
+}
+
+// pipStep is what one public IP needs to be on the target.
+type pipStep struct {
+	view   pipView
+	detach *nicRef // detach from this NVA NIC first; nil when detached
+	attach nicRef  // then attach to this NIC's primary ipconfig
+	done   bool    // already on the target's NIC
+}
+
+func (e *Engine) stepFor(v pipView, target string) (pipStep, error) {
+	to, _ := e.x.nic(target, v.m.via)
+	switch {
+	case v.attached == "":
+		return pipStep{view: v, attach: to}, nil
+	case v.owner == nil:
+		return pipStep{}, permanent(fmt.Errorf("public IP %q is attached to %s, which is not a NIC of any NVA: leaving it alone", v.m.res.name, v.attached))
+	case v.owner.res.key() == to.res.key():
+		return pipStep{view: v, done: true}, nil
+	}
+	return pipStep{view: v, detach: v.owner, attach: to}, nil
+}
+
+// detach removes the given public IPs from whichever ipconfigs of nic hold
+// them, in one PUT, leaving everything else of the NIC as read.
+func (e *Engine) detach(ctx context.Context, nic nicRef, pips []managed) (attempts int, accepted bool, err error) {
+	attempts, err = e.retry(ctx, nic.res.name, func(ctx context.Context) error {
+		for {
+			n, err := e.getNIC(ctx, nic.res)
+			if err != nil {
+				return err
+			}
+			changed := false
+			if n.Properties != nil {
+				for _, ipc := range n.Properties.IPConfigurations {
+					if ipc == nil || ipc.Properties == nil || ipc.Properties.PublicIPAddress == nil {
+						continue
+					}
+					for _, p := range pips {
+						if sameID(deref(ipc.Properties.PublicIPAddress.ID), p.res.id) {
+							ipc.Properties.PublicIPAddress = nil
+							changed = true
+							break
+						}
+					}
+				}
+			}
+			if !changed {
+				if n.Properties != nil && !terminal(n.Properties.ProvisioningState) {
+					if err := sleep(ctx, e.opts.PollInterval); err != nil {
+						return err
+					}
+					continue
+				}
+				return nil
+			}
+			ok, err := e.putNIC(ctx, nic.res, n)
+			accepted = accepted || ok
+			return err
+		}
+	})
+	return attempts, accepted, err
+}
+
+// attach puts pip on the primary ipconfig of nic as {id} only, leaving
+// everything else of the NIC as read.
+func (e *Engine) attach(ctx context.Context, nic nicRef, pip managed) (attempts int, accepted bool, err error) {
+	attempts, err = e.retry(ctx, nic.res.name, func(ctx context.Context) error {
+		for {
+			n, err := e.getNIC(ctx, nic.res)
+			if err != nil {
+				return err
+			}
+			ipc := primaryIPConfig(&n)
+			if ipc == nil || ipc.Properties == nil {
+				return permanent(fmt.Errorf("attach public IP %q: nic %q has no primary ipconfig", pip.res.name, nic.res.name))
+			}
+			if cur := ipc.Properties.PublicIPAddress; cur != nil && deref(cur.ID) != "" {
+				if !sameID(deref(cur.ID), pip.res.id) {
+					return permanent(fmt.Errorf("attach public IP %q: ipconfig %s/%s already holds public IP %s: leaving it alone",
+						pip.res.name, nic.res.name, deref(ipc.Name), deref(cur.ID)))
+				}
+				if n.Properties != nil && !terminal(n.Properties.ProvisioningState) {
+					if err := sleep(ctx, e.opts.PollInterval); err != nil {
+						return err
+					}
+					continue
+				}
+				return nil
+			}
+			id := pip.res.id
+			ipc.Properties.PublicIPAddress = &armnetwork.PublicIPAddress{ID: &id}
+			ok, err := e.putNIC(ctx, nic.res, n)
+			accepted = accepted || ok
+			return err
+		}
+	})
+	return attempts, accepted, err
+}
+
+// convergePublicIPs moves every managed public IP to the target's NIC of its
+// role: detach from the old NIC, then attach to the new one (AZURE-FACTS
+// 1.2: two sequential NIC PUTs). Public IPs are grouped so that each NIC gets
+// at most one PUT per phase (concurrent writes to one NIC fail with 409
+// AnotherOperationInProgress); different NICs are written in parallel. An
+// attach refused with 400 PublicIPAddressInUse sends the public IP back to
+// a fresh read and detach.
+func (e *Engine) convergePublicIPs(ctx context.Context, target string, start time.Time) []ResourceResult {
+	pips := e.x.pips
+	results := make([]ResourceResult, len(pips))
+	for i, m := range pips {
+		results[i] = ResourceResult{Kind: KindPublicIP, ID: m.res.id, Attempts: 1}
+	}
+	if len(pips) == 0 {
+		return results
+	}
+	ctx, cancel := context.WithTimeout(ctx, e.opts.OperationTimeout)
+	defer cancel()
+
+	var mu sync.Mutex // guards results from the phase goroutines
+	finish := func(i int) {
+		r := &results[i]
+		r.Duration = e.now().Sub(start)
+		m := pips[i]
+		if r.Err != nil {
+			r.Err = fmt.Errorf("converge public IP %q to nva %q: %w", m.res.name, target, r.Err)
+			e.log.LogAttrs(ctx, slog.LevelError, EventConvergeFailed, attrEvent(EventConvergeFailed),
+				attrStr(keyPublicIP, m.res.name), attrStr(keyNVA, target), attrErr(r.Err),
+				attrInt("attempts", r.Attempts), attrDur(keyDuration, r.Duration))
+			return
+		}
+		if r.Changed {
+			e.log.LogAttrs(ctx, slog.LevelInfo, EventPublicIPMoved, attrEvent(EventPublicIPMoved),
+				attrStr(keyPublicIP, m.res.name), attrStr(keyNVA, target),
+				attrInt("attempts", r.Attempts), attrDur(keyDuration, r.Duration))
+		}
+	}
+
+	pending := make([]int, len(pips))
+	for i := range pending {
+		pending[i] = i
+	}
+	for round := 1; len(pending) > 0; round++ {
+		if round > 1 {
+			if err := sleep(ctx, e.backoff.delay(round-1)); err != nil {
+				for _, i := range pending {
+					results[i].Err = giveUp(results[i].Err, err, results[i].Attempts)
+					finish(i)
+				}
+				return results
+			}
+			for _, i := range pending {
+				results[i].Attempts++
+			}
+		}
+
+		// Read every pending public IP and decide.
+		steps := make([]pipStep, len(pips))
+		var wg sync.WaitGroup
+		for _, i := range pending {
+			wg.Go(func() {
+				m := pips[i]
+				n, err := e.retry(ctx, m.res.name, func(ctx context.Context) error {
+					v, err := e.readPublicIP(ctx, m)
+					if err != nil {
+						return err
+					}
+					steps[i], err = e.stepFor(v, target)
+					return err
+				})
+				mu.Lock()
+				results[i].Attempts += n - 1
+				results[i].Err = err
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		detachFrom := map[string][]int{}
+		var nicOrder []string
+		var attaching, next []int
+		for _, i := range pending {
+			switch s := steps[i]; {
+			case results[i].Err != nil, s.done:
+				finish(i)
+			case s.detach != nil:
+				k := s.detach.res.key()
+				if _, seen := detachFrom[k]; !seen {
+					nicOrder = append(nicOrder, k)
+				}
+				detachFrom[k] = append(detachFrom[k], i)
+			default:
+				attaching = append(attaching, i)
+			}
+		}
+
+		// Detach: one PUT per old NIC, NICs in parallel.
+		for _, k := range nicOrder {
+			group := detachFrom[k]
+			wg.Go(func() {
+				nic := *steps[group[0]].detach
+				ms := make([]managed, len(group))
+				for j, i := range group {
+					ms[j] = pips[i]
+				}
+				n, accepted, err := e.detach(ctx, nic, ms)
+				mu.Lock()
+				defer mu.Unlock()
+				for _, i := range group {
+					r := &results[i]
+					r.Attempts += n - 1
+					r.Changed = r.Changed || accepted
+					if err != nil {
+						r.Err = err
+						finish(i)
+						continue
+					}
+					e.log.LogAttrs(ctx, slog.LevelInfo, EventPublicIPDetached, attrEvent(EventPublicIPDetached),
+						attrStr(keyPublicIP, pips[i].res.name), attrStr(keyNVA, nic.nva),
+						attrStr("nic", nic.res.name), attrDur(keyDuration, e.now().Sub(start)))
+					attaching = append(attaching, i)
+				}
+			})
+		}
+		wg.Wait()
+
+		// Attach: each public IP to its own NIC (one public IP per role, so
+		// per NIC: checked by New), in parallel.
+		for _, i := range attaching {
+			wg.Go(func() {
+				n, accepted, err := e.attach(ctx, steps[i].attach, pips[i])
+				mu.Lock()
+				defer mu.Unlock()
+				r := &results[i]
+				r.Attempts += n - 1
+				r.Changed = r.Changed || accepted
+				if errInUse(err) && ctx.Err() == nil {
+					// Still referenced somewhere (re-attached by someone, or
+					// our detach not visible yet): read again, detach again.
+					e.log.LogAttrs(ctx, levelRetry, EventRetry, attrEvent(EventRetry),
+						attrStr("resource", pips[i].res.name), attrErr(err), attrInt(keyAttempt, r.Attempts))
+					r.Err = err
+					next = append(next, i)
+					return
+				}
+				r.Err = err
+				finish(i)
+			})
+		}
+		wg.Wait()
+		pending = next
+	}
+	return results
+}
+
+// errInUse tells whether err is ARM refusing an attach because the public IP
+// is still referenced elsewhere (AZURE-FACTS 1.5).
+func errInUse(err error) bool {
+	return errors.Is(err, azure.ErrBadRequest) && strings.EqualFold(azure.Code(err), azure.CodePublicIPAddressInUse)
+}

@@ -1,0 +1,134 @@
+package act
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
+)
+
+// routeChange is one NVA route whose next hop must move.
+type routeChange struct {
+	route, prefix, from, to string
+}
+
+func (c routeChange) String() string {
+	return fmt.Sprintf("route %q (%s) next hop %s -> %s", c.route, c.prefix, c.from, c.to)
+}
+
+// isApplianceRoute reports whether r sends traffic to a virtual appliance.
+func isApplianceRoute(r *armnetwork.Route) bool {
+	return r != nil && r.Properties != nil && r.Properties.NextHopType != nil &&
+		strings.EqualFold(string(*r.Properties.NextHopType), string(armnetwork.RouteNextHopTypeVirtualAppliance))
+}
+
+// routeChanges lists the routes of rt whose next hop is the IP of an NVA NIC
+// of the table's role but not the target's. Every other route is left alone:
+// Internet, VnetLocal, appliances that are not NVAs of this topology, and
+// routes over NICs of another role.
+func routeChanges(rt *armnetwork.RouteTable, ips roleIPs) []routeChange {
+	if rt.Properties == nil {
+		return nil
+	}
+	var out []routeChange
+	for _, r := range rt.Properties.Routes {
+		if !isApplianceRoute(r) {
+			continue
+		}
+		hop := strings.TrimSpace(deref(r.Properties.NextHopIPAddress))
+		if _, ours := ips.owner[hop]; !ours || hop == ips.target {
+			continue
+		}
+		out = append(out, routeChange{route: deref(r.Name), prefix: deref(r.Properties.AddressPrefix), from: hop, to: ips.target})
+	}
+	return out
+}
+
+// applyRouteChanges sets the next hops of rt as routeChanges said.
+func applyRouteChanges(rt *armnetwork.RouteTable, ips roleIPs) {
+	for _, r := range rt.Properties.Routes {
+		if !isApplianceRoute(r) {
+			continue
+		}
+		hop := strings.TrimSpace(deref(r.Properties.NextHopIPAddress))
+		if _, ours := ips.owner[hop]; ours && hop != ips.target {
+			to := ips.target
+			r.Properties.NextHopIPAddress = &to
+		}
+	}
+}
+
+// terminal reports whether a provisioningState is final (absent = Succeeded).
+func terminal(ps *armnetwork.ProvisioningState) bool {
+	if ps == nil {
+		return true
+	}
+	switch strings.ToLower(string(*ps)) {
+	case "succeeded", "failed", "canceled":
+		return true
+	}
+	return false
+}
+
+// convergeRouteTable makes every NVA route of one table point at target:
+// read, compare, write only the difference as one PUT of the whole table
+// with If-Match, re-read and recompute on any failure.
+func (e *Engine) convergeRouteTable(ctx context.Context, m managed, target string, nics *nicCache, start time.Time) ResourceResult {
+	res := ResourceResult{Kind: KindRouteTable, ID: m.res.id}
+	ctx, cancel := context.WithTimeout(ctx, e.opts.OperationTimeout)
+	defer cancel()
+	var changes []routeChange
+	res.Attempts, res.Err = e.retry(ctx, m.res.name, func(ctx context.Context) error {
+		ips, err := e.roleIPs(ctx, nics, m.via, target)
+		if err != nil {
+			return err
+		}
+		for {
+			rt, err := e.getRouteTable(ctx, m.res)
+			if err != nil {
+				return err
+			}
+			ch := routeChanges(&rt, ips)
+			if len(ch) == 0 {
+				if rt.Properties != nil && !terminal(rt.Properties.ProvisioningState) {
+					// Right content, write still in flight (ours, whose poll
+					// failed, or someone's): wait until it settles.
+					if err := sleep(ctx, e.opts.PollInterval); err != nil {
+						return err
+					}
+					continue
+				}
+				return nil
+			}
+			applyRouteChanges(&rt, ips)
+			accepted, err := e.putRouteTable(ctx, m.res, rt)
+			if accepted {
+				res.Changed = true
+				changes = ch
+			}
+			return err
+		}
+	})
+	res.Duration = e.now().Sub(start)
+	if res.Err != nil {
+		res.Err = fmt.Errorf("converge route table %q to nva %q: %w", m.res.name, target, res.Err)
+		e.log.LogAttrs(ctx, slog.LevelError, EventConvergeFailed, attrEvent(EventConvergeFailed),
+			attrStr(keyRouteTable, m.res.name), attrStr(keyNVA, target), attrErr(res.Err),
+			attrInt("attempts", res.Attempts), attrDur(keyDuration, res.Duration))
+		return res
+	}
+	level := slog.LevelDebug
+	if res.Changed {
+		level = slog.LevelInfo
+	}
+	attrs := []slog.Attr{attrEvent(EventRouteTableConverged), attrStr(keyRouteTable, m.res.name), attrStr(keyNVA, target),
+		slog.Bool("changed", res.Changed), attrInt("attempts", res.Attempts), attrDur(keyDuration, res.Duration)}
+	if len(changes) > 0 {
+		attrs = append(attrs, slog.Int("routes", len(changes)))
+	}
+	e.log.LogAttrs(ctx, level, EventRouteTableConverged, attrs...)
+	return res
+}

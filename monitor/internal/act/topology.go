@@ -1,0 +1,171 @@
+package act
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+)
+
+// Topology is what the engine manages: the NVAs (in order of preference) and
+// the route tables and public IPs that follow the active one.
+type Topology struct {
+	NVAs        []NVA
+	RouteTables []Managed
+	PublicIPs   []Managed
+}
+
+// NVA is one appliance: its name and its NICs by role ("internal",
+// "external", ...) as ARM resource IDs.
+type NVA struct {
+	Name string
+	NICs map[string]string // role -> NIC resource ID
+}
+
+// Managed is a route table or public IP that follows the active NVA through
+// the NVA's NIC of role Via.
+type Managed struct {
+	ID  string
+	Via string // NIC role
+}
+
+// resource is a parsed ARM resource ID.
+type resource struct {
+	id    string // as configured
+	sub   string
+	group string
+	name  string
+}
+
+func (r resource) key() string { return idKey(r.id) }
+
+// idKey normalises an ARM resource ID for comparison (ARM IDs are
+// case-insensitive).
+func idKey(id string) string { return strings.ToLower(strings.TrimRight(id, "/")) }
+
+// parseResource parses id and checks it names a Microsoft.Network resource
+// of type typ.
+func parseResource(id, typ string) (resource, error) {
+	rid, err := arm.ParseResourceID(id)
+	if err != nil {
+		return resource{}, fmt.Errorf("parse resource ID %q: %w", id, err)
+	}
+	if !strings.EqualFold(rid.ResourceType.Namespace, "Microsoft.Network") || !strings.EqualFold(rid.ResourceType.Type, typ) {
+		return resource{}, fmt.Errorf("parse resource ID %q: type is %s/%s, want Microsoft.Network/%s",
+			id, rid.ResourceType.Namespace, rid.ResourceType.Type, typ)
+	}
+	if rid.SubscriptionID == "" || rid.ResourceGroupName == "" {
+		return resource{}, fmt.Errorf("parse resource ID %q: subscription or resource group missing", id)
+	}
+	return resource{id: id, sub: rid.SubscriptionID, group: rid.ResourceGroupName, name: rid.Name}, nil
+}
+
+// nicRef is an NVA NIC: which NVA, which role.
+type nicRef struct {
+	res  resource
+	nva  string
+	role string
+}
+
+// managed is a validated Managed.
+type managed struct {
+	res resource
+	via string
+}
+
+// index is a validated Topology.
+type index struct {
+	topo   Topology
+	nvas   map[string]int    // name -> position in topo.NVAs
+	nics   map[string]nicRef // idKey(NIC ID) -> NIC
+	nicIDs []string          // every NVA NIC ID, in NVA order then role order
+	tables []managed
+	pips   []managed
+}
+
+// nic returns the NIC of role of the named NVA.
+func (x *index) nic(nva, role string) (nicRef, bool) {
+	i, ok := x.nvas[nva]
+	if !ok {
+		return nicRef{}, false
+	}
+	id, ok := x.topo.NVAs[i].NICs[role]
+	if !ok {
+		return nicRef{}, false
+	}
+	return x.nics[idKey(id)], true
+}
+
+func newIndex(t Topology) (*index, error) {
+	x := &index{topo: t, nvas: map[string]int{}, nics: map[string]nicRef{}}
+	if len(t.NVAs) == 0 {
+		return nil, fmt.Errorf("check topology: no NVA")
+	}
+	for i, n := range t.NVAs {
+		if n.Name == "" {
+			return nil, fmt.Errorf("check topology: NVA #%d has no name", i+1)
+		}
+		if _, dup := x.nvas[n.Name]; dup {
+			return nil, fmt.Errorf("check topology: NVA name %q used twice", n.Name)
+		}
+		x.nvas[n.Name] = i
+		for _, role := range sortedRoles(n.NICs) {
+			res, err := parseResource(n.NICs[role], "networkInterfaces")
+			if err != nil {
+				return nil, fmt.Errorf("check topology: nva %q nic %q: %w", n.Name, role, err)
+			}
+			if prev, dup := x.nics[res.key()]; dup {
+				return nil, fmt.Errorf("check topology: nic %s belongs to nva %q (%s) and nva %q (%s)", res.id, prev.nva, prev.role, n.Name, role)
+			}
+			x.nics[res.key()] = nicRef{res: res, nva: n.Name, role: role}
+			x.nicIDs = append(x.nicIDs, res.id)
+		}
+	}
+	var err error
+	if x.tables, err = x.managed("route table", t.RouteTables, "routeTables"); err != nil {
+		return nil, err
+	}
+	if x.pips, err = x.managed("public IP", t.PublicIPs, "publicIPAddresses"); err != nil {
+		return nil, err
+	}
+	// A public IP rides on the primary ipconfig of the active NVA's NIC of its
+	// role, which holds one public IP: two public IPs of one role would evict
+	// each other.
+	byRole := map[string]string{}
+	for _, p := range x.pips {
+		if other, dup := byRole[p.via]; dup {
+			return nil, fmt.Errorf("check topology: public IPs %q and %q both ride on role %q (one public IP per NIC role)", other, p.res.name, p.via)
+		}
+		byRole[p.via] = p.res.name
+	}
+	return x, nil
+}
+
+func (x *index) managed(kind string, list []Managed, typ string) ([]managed, error) {
+	seen := map[string]bool{}
+	out := make([]managed, 0, len(list))
+	for _, m := range list {
+		res, err := parseResource(m.ID, typ)
+		if err != nil {
+			return nil, fmt.Errorf("check topology: %s: %w", kind, err)
+		}
+		if seen[res.key()] {
+			return nil, fmt.Errorf("check topology: %s %s listed twice", kind, m.ID)
+		}
+		seen[res.key()] = true
+		if m.Via == "" {
+			return nil, fmt.Errorf("check topology: %s %s has no via role", kind, m.ID)
+		}
+		for _, n := range x.topo.NVAs {
+			if _, ok := n.NICs[m.Via]; !ok {
+				return nil, fmt.Errorf("check topology: %s %s rides on role %q, but nva %q has no nic of that role", kind, m.ID, m.Via, n.Name)
+			}
+		}
+		out = append(out, managed{res: res, via: m.Via})
+	}
+	return out, nil
+}
+
+func sortedRoles(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
