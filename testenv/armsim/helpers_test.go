@@ -66,6 +66,8 @@ func clientOptions(srv *armsim.Server) *arm.ClientOptions {
 		Transport: srv.Client(),
 		Telemetry: policy.TelemetryOptions{ApplicationID: appID},
 		Retry:     policy.RetryOptions{MaxRetries: -1}, // tests see every status
+		// azcore does not send x-ms-client-request-id unless asked to.
+		PerCallPolicies: []policy.Policy{runtime.NewRequestIDPolicy()},
 	}}
 }
 
@@ -193,3 +195,5 @@ func decodeBody(t *testing.T, resp *http.Response) map[string]any {
 }
 
 func to[T any](v T) *T { return &v }
+
+func tagsOf(v string) map[string]*string { return map[string]*string{"v": &v} }
