@@ -174,9 +174,9 @@ func (w *schemaWalker) structure(n *yaml.Node, t reflect.Type, path string) {
 	}
 	for _, f := range fields {
 		if f.required && !seen[f.key] {
-			line := n.Line
-			if path == "" {
-				line = 0 // "line 1" would point nowhere useful
+			line := w.lines[path] // the line of the key or list item that holds this mapping
+			if line == 0 && path != "" {
+				line = n.Line
 			}
 			fp := joinPath(path, f.key)
 			w.add(line, fp, "required key is missing; add it, like %s", requiredExample(templatePath(fp)))

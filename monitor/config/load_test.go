@@ -1,0 +1,417 @@
+package config
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// TestMain pins the host name so that Instance defaults are deterministic.
+func TestMain(m *testing.M) {
+	hostname = func() (string, error) { return "test-host", nil }
+	os.Exit(m.Run())
+}
+
+// baseYAML is a small valid file; the line numbers below are relied on.
+var baseYAML = strings.NewReplacer("$NIC/", testNIC, "$RT/", testRT, "$PIP/", testPIP).Replace(`nvas:
+  - name: nva-1
+    probe:
+      address: "10.0.1.4:22"
+      kind: tcp
+    nics:
+      external: $NIC/nva-1-external
+      internal: $NIC/nva-1-internal
+  - name: nva-2
+    probe:
+      address: "10.0.1.5:22"
+    nics:
+      external: $NIC/nva-2-external
+      internal: $NIC/nva-2-internal
+routeTables:
+  - id: $RT/rt-web
+    via: internal
+publicIps:
+  - id: $PIP/pip-nva
+    via: external
+listen: 127.0.0.1:9414
+pollInterval: 500ms
+`)
+
+// edit replaces old with new in baseYAML, failing if old is not there.
+func edit(t *testing.T, old, new string) string {
+	t.Helper()
+	if !strings.Contains(baseYAML, old) {
+		t.Fatalf("baseYAML has no %q", old)
+	}
+	return strings.Replace(baseYAML, old, new, 1)
+}
+
+func TestParseAcceptsTheBaseFile(t *testing.T) {
+	c, err := Parse([]byte(baseYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.NVAs) != 2 || c.NVAs[1].NICs["internal"] != testNIC+"nva-2-internal" || c.PollInterval.D() != 500*time.Millisecond {
+		t.Fatalf("decoded %+v", c)
+	}
+}
+
+func TestParseReportsDecodingProblemsWithFieldAndLine(t *testing.T) {
+	tests := []struct {
+		name     string
+		old, new string
+		field    string
+		line     int
+		fragment string
+	}{
+		{"an unknown top-level key suggests the key meant", "listen:", "failbak: never\nlisten:",
+			"failbak", 21, `unknown key (did you mean "failback"?)`},
+		{"a key in the wrong case suggests the right case", "publicIps:", "publicIPs:",
+			"publicIPs", 18, `unknown key (did you mean "publicIps"?)`},
+		{"an unknown nested key suggests the key meant", "      kind: tcp", "      knd: tcp",
+			"nvas[0].probe.knd", 5, `unknown key (did you mean "kind"?)`},
+		{"a key at the wrong level says where it belongs", "listen:", "failureThreshold: 3\nlisten:",
+			"failureThreshold", 21, `"failureThreshold" belongs under probe`},
+		{"an unknown key with no near miss lists the keys allowed", "listen:", "owner: netops\nlisten:",
+			"owner", 21, "the keys allowed at the top level are instance, cloud, armEndpoint"},
+		{"a missing required key is named at its mapping's line", "    via: external\n", "",
+			"publicIps[0].via", 19, "required key is missing; add it, like via: external"},
+		{"a missing NVA name is named at the NVA's line", "  - name: nva-2\n    probe:", "  - probe:",
+			"nvas[1].name", 9, "required key is missing; add it, like name: nva-2"},
+		{"a missing probe address shows an example", `      address: "10.0.1.5:22"` + "\n", "      kind: tcp\n",
+			"nvas[1].probe.address", 10, `required key is missing; add it, like address: "10.0.1.5:22"`},
+		{"a key written twice is refused", "pollInterval: 500ms", "pollInterval: 500ms\npollInterval: 1s",
+			"pollInterval", 23, "key is written twice (lines 22 and 23)"},
+		{"a bare-number duration asks for a unit", "pollInterval: 500ms", "pollInterval: 500",
+			"pollInterval", 22, `500 is a bare number; durations need a unit, write it like "500s"`},
+		{"a quoted bare-number duration asks for a unit", "pollInterval: 500ms", `pollInterval: "15"`,
+			"pollInterval", 22, `15 is a bare number`},
+		{"a duration in parsecs is refused with an example", "pollInterval: 500ms", "pollInterval: 5 parsecs",
+			"pollInterval", 22, `"5 parsecs" is not a duration; write it like "15s" or "500ms"`},
+		{"a negative duration is refused", "pollInterval: 500ms", "pollInterval: -1s",
+			"pollInterval", 22, `"-1s" is negative; write a positive duration like "1s"`},
+		{"a duration written as a mapping is refused", "pollInterval: 500ms", "pollInterval: {seconds: 1}",
+			"pollInterval", 22, "a mapping is not a duration"},
+		{"an explicit zero duration would silently become the default", "pollInterval: 500ms", "minFailoverInterval: 0s",
+			"minFailoverInterval", 22, "0s reads as unset and would become the default 30s"},
+		{"an explicit zero threshold would silently become the default", "pollInterval: 500ms", "probe:\n  failureThreshold: 0",
+			"probe.failureThreshold", 23, "0 reads as unset and would become the default 3; write at least 1"},
+		{"a threshold written as a word is refused", "pollInterval: 500ms", "probe:\n  successThreshold: two",
+			"probe.successThreshold", 23, `"two" is not a whole number; write it like 3`},
+		{"a fractional threshold is refused", "pollInterval: 500ms", "probe:\n  successThreshold: 1.5",
+			"probe.successThreshold", 23, `"1.5" is not a whole number`},
+		{"a list where a mapping belongs is refused", "pollInterval: 500ms", "probe: [1s]",
+			"probe", 22, "is a list, but it must be a mapping"},
+		{"a mapping where a list belongs is refused", "routeTables:\n  - id:", "routeTables:\n  rt-web:\n    id:",
+			"routeTables", 16, "is a mapping, but it must be a list"},
+		{"a list where a single value belongs is refused", "listen: 127.0.0.1:9414", "listen: [127.0.0.1:9414]",
+			"listen", 21, "is a list, but it must be a single value"},
+		{"nics written as a list is refused", "    nics:\n      external: $nva-1-external\n      internal: $",
+			"    nics:\n      - $nva-1-external\n      - $",
+			"nvas[0].nics", 7, "must be a mapping of role to NIC resource ID"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			old := strings.ReplaceAll(tt.old, "$", testNIC)
+			new := strings.ReplaceAll(tt.new, "$", testNIC)
+			_, err := Parse([]byte(edit(t, old, new)))
+			ps := problems(t, err)
+			assertOnly(t, ps, tt.field, tt.fragment)
+			for _, p := range ps {
+				if p.Line != tt.line {
+					t.Errorf("problem %q is at line %d, want %d", p.String(), p.Line, tt.line)
+				}
+			}
+		})
+	}
+}
+
+func TestParsePutsValidationProblemsOnTheirLines(t *testing.T) {
+	_, err := Parse([]byte(edit(t, `address: "10.0.1.5:22"`, `address: "10.0.0.5"`)))
+	ps := problems(t, err)
+	want := `line 11: nvas[1].probe.address: "10.0.0.5" is not IP:port; write it like "10.0.0.5:8080"`
+	if len(ps) != 1 || ps[0].String() != want {
+		t.Fatalf("got %v, want %s", &ValidationError{Problems: ps}, want)
+	}
+}
+
+func TestParseLocatesAProblemAboutAnUnwrittenFieldAtItsParent(t *testing.T) {
+	// credential.tokenFile is not written; its parent credential is, on line 23.
+	_, err := Parse([]byte(baseYAML + "armEndpoint: https://127.0.0.1:8443\ncredential:\n  kind: staticTokenFile\n"))
+	ps := problems(t, err)
+	if len(ps) != 1 || ps[0].Field != "credential.tokenFile" || ps[0].Line != 24 {
+		t.Fatalf("got %+v", ps)
+	}
+}
+
+func TestParseReportsEveryDecodingProblemTogether(t *testing.T) {
+	in := edit(t, "pollInterval: 500ms", "pollInterval: 5\nreconcileInterval: 5 parsecs\nlog:\n  levle: debug")
+	ps := problems(t, mustFail(Parse([]byte(in))))
+	var got []string
+	for _, p := range ps {
+		got = append(got, p.Field)
+	}
+	if want := []string{"pollInterval", "reconcileInterval", "log.levle"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("fields = %q, want %q", got, want)
+	}
+}
+
+func TestParseReportsEveryValidationProblemTogether(t *testing.T) {
+	in := edit(t, "pollInterval: 500ms", "pollInterval: 5ms\ncloud: Mars\nfailback: sometimes")
+	ps := problems(t, mustFail(Parse([]byte(in))))
+	if len(ps) != 3 {
+		t.Fatalf("want 3 problems, got %v", &ValidationError{Problems: ps})
+	}
+}
+
+func mustFail(_ *Config, err error) error { return err }
+
+func TestParseRefusesWhatIsNotOneConfigDocument(t *testing.T) {
+	tests := []struct {
+		name     string
+		in       string
+		line     int
+		fragment string
+	}{
+		{"an empty file is refused", "", 0, "the file is empty"},
+		{"a file of only comments is refused", "# nothing yet\n", 0, "the file is empty"},
+		{"a lone document marker is refused", "---\n", 0, "the file is empty"},
+		{"a second document is refused", baseYAML + "---\nnvas: []\n", 23, "a second YAML document starts at line 23"},
+		{"a trailing document marker is refused", baseYAML + "---\n", 23, "a second YAML document"},
+		{"a syntax error names its line", "listen: 127.0.0.1:9414\nlog: level: debug\n", 2,
+			"not valid YAML: mapping values are not allowed in this context"},
+		{"tab indentation says to use spaces", "nvas:\n\t- name: a\n", 2, "use spaces"},
+		{"a top-level list is refused", "- nvas: []\n", 1, "the top level is a list, but it must be a mapping"},
+		{"a top-level string is refused", "hello\n", 1, "the top level is a single value"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.in))
+			ps := problems(t, err)
+			if len(ps) != 1 || ps[0].Field != "" || ps[0].Line != tt.line || !strings.Contains(ps[0].Message, tt.fragment) {
+				t.Fatalf("got %+v, want one whole-file problem at line %d saying %q", ps, tt.line, tt.fragment)
+			}
+		})
+	}
+}
+
+func TestParseAcceptsJSON(t *testing.T) {
+	want, err := Load("testdata/example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Tabs indent JSON but not YAML; the JSON flow style still parses.
+	data, err := json.MarshalIndent(want, "", "\t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"pollInterval": "500ms"`) {
+		t.Fatalf("durations should marshal to JSON strings:\n%s", data)
+	}
+	got, err := Parse(data)
+	if err != nil {
+		t.Fatalf("parse JSON: %v\n%s", err, data)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("JSON round trip:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestParseNamesTheFieldOfABareNumberInJSON(t *testing.T) {
+	in := `{"nvas": [], "probe": {"interval": 2}}`
+	ps := problems(t, mustFail(Parse([]byte(in))))
+	assertOnly(t, ps, "probe.interval", `2 is a bare number; durations need a unit, write it like "2s"`)
+}
+
+func TestParseAppliesDefaults(t *testing.T) {
+	c, err := Parse([]byte(baseYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"instance is the host name", c.Instance, "test-host"},
+		{"cloud", c.Cloud, "AzurePublic"},
+		{"credential kind", c.Credential.Kind, "managedIdentity"},
+		{"probe interval", c.Probe.Interval.D(), time.Second},
+		{"probe timeout", c.Probe.Timeout.D(), time.Second},
+		{"failure threshold", c.Probe.FailureThreshold, 3},
+		{"success threshold", c.Probe.SuccessThreshold, 2},
+		{"probe kind", c.NVAs[1].Probe.Kind, "tcp"},
+		{"no path for tcp", c.NVAs[1].Probe.Path, ""},
+		{"failback", c.Failback, "never"},
+		{"failback holdoff", c.FailbackHoldoff.D(), 60 * time.Second},
+		{"minimum failover interval", c.MinFailoverInterval.D(), 30 * time.Second},
+		{"poll interval as written", c.PollInterval.D(), 500 * time.Millisecond},
+		{"operation timeout", c.OperationTimeout.D(), 5 * time.Minute},
+		{"reconcile interval", c.ReconcileInterval.D(), 30 * time.Second},
+		{"listen", c.Listen, "127.0.0.1:9414"},
+		{"log format", c.Log.Format, "json"},
+		{"log level", c.Log.Level, "info"},
+	}
+	for _, ck := range checks {
+		if ck.got != ck.want {
+			t.Errorf("%s = %v, want %v", ck.name, ck.got, ck.want)
+		}
+	}
+}
+
+func TestParseDefaultsInstanceToTheHostName(t *testing.T) {
+	defer func(h func() (string, error)) { hostname = h }(hostname)
+	tests := []struct {
+		name     string
+		in       string
+		hostname func() (string, error)
+		want     string
+	}{
+		{"the host name fills an unset instance", baseYAML,
+			func() (string, error) { return "fw-monitor-7", nil }, "fw-monitor-7"},
+		{"an instance that is set is kept", baseYAML + "instance: monitor-a\n",
+			func() (string, error) { return "fw-monitor-7", nil }, "monitor-a"},
+		{"an unreadable host name falls back to nva-monitor", baseYAML,
+			func() (string, error) { return "", errors.New("no uts") }, "nva-monitor"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hostname = tt.hostname
+			c, err := Parse([]byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Instance != tt.want {
+				t.Fatalf("Instance = %q, want %q", c.Instance, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseUnderstandsAnchorsAndMergeKeys(t *testing.T) {
+	in := edit(t, "    probe:\n      address: \"10.0.1.4:22\"\n      kind: tcp\n",
+		"    probe: &probe\n      address: \"10.0.1.4:22\"\n      kind: http\n      path: /healthz\n")
+	in = strings.Replace(in, "    probe:\n      address: \"10.0.1.5:22\"\n",
+		"    probe:\n      <<: *probe\n      address: \"10.0.1.5:22\"\n", 1)
+	c, err := Parse([]byte(in))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, in)
+	}
+	want := Probe{Address: "10.0.1.5:22", Kind: ProbeHTTP, Path: "/healthz"}
+	if c.NVAs[1].Probe != want {
+		t.Fatalf("merged probe = %+v, want %+v", c.NVAs[1].Probe, want)
+	}
+}
+
+func TestParseChecksKeysMergedIn(t *testing.T) {
+	in := "x-probe: &p {adress: \"10.0.1.4:22\"}\n" + baseYAML
+	ps := problems(t, mustFail(Parse([]byte(in))))
+	// x-probe itself is an unknown key; that is the only problem.
+	assertOnly(t, ps, "x-probe", "unknown key")
+	in = edit(t, "    probe:\n      address: \"10.0.1.5:22\"\n", "    probe:\n      <<: {adress: x}\n      address: \"10.0.1.5:22\"\n")
+	ps = problems(t, mustFail(Parse([]byte(in))))
+	assertOnly(t, ps, "nvas[1].probe.adress", `did you mean "address"?`)
+}
+
+func TestLoadReadsTheExample(t *testing.T) {
+	c, err := Load("testdata/example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Instance != "monitor-1" || len(c.NVAs) != 2 || len(c.RouteTables) != 2 || len(c.PublicIPs) != 1 {
+		t.Fatalf("example decoded to %+v", c)
+	}
+	for _, rt := range c.RouteTables {
+		if rt.Via != "internal" {
+			t.Errorf("route table %s via %q, want internal", rt.ID, rt.Via)
+		}
+	}
+	if c.PublicIPs[0].Via != "external" {
+		t.Errorf("public IP via %q, want external", c.PublicIPs[0].Via)
+	}
+	if got := c.Roles(); !reflect.DeepEqual(got, []string{"external", "internal"}) {
+		t.Errorf("roles = %q", got)
+	}
+}
+
+func TestLoadOfAMissingFileIsNotAValidationError(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "absent.yaml"))
+	var ve *ValidationError
+	if err == nil || errors.As(err, &ve) || !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("got %v, want a wrapped fs.ErrNotExist", err)
+	}
+	if !strings.HasPrefix(err.Error(), "read config: ") {
+		t.Fatalf("error %q should say what failed", err)
+	}
+}
+
+// Every file in testdata/bad has one defect; its first line says which field.
+// The end-to-end tests run the binary on the same files.
+func TestLoadRefusesEveryBadFixtureAtItsField(t *testing.T) {
+	files, err := filepath.Glob("testdata/bad/*.yaml")
+	if err != nil || len(files) < 40 {
+		t.Fatalf("found %d fixtures (%v)", len(files), err)
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".yaml"), func(t *testing.T) {
+			want := wantField(t, file)
+			_, err := Load(file)
+			ps := problems(t, err)
+			for _, p := range ps {
+				if p.Field != want {
+					t.Errorf("problem %q is about %q; the fixture should only be wrong at %q", p.String(), p.Field, want)
+				}
+				if want != "" && p.Line == 0 && want != "routeTables" && want != "armEndpoint" {
+					t.Errorf("problem %q has no line", p.String())
+				}
+			}
+			t.Log("\n" + err.Error())
+		})
+	}
+}
+
+// wantField reads "# want: <field>" from the first line; "(file)" means a
+// problem with the file as a whole (Field "").
+func wantField(t *testing.T, file string) string {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	s.Scan()
+	want, ok := strings.CutPrefix(s.Text(), "# want: ")
+	if !ok || want == "" {
+		t.Fatalf("first line %q is not \"# want: <field path>\"", s.Text())
+	}
+	if want == "(file)" {
+		return ""
+	}
+	return want
+}
+
+func TestADecoderErrorTheSchemaMissedStillBecomesAValidationError(t *testing.T) {
+	err := decodeError(&yaml.TypeError{Errors: []string{
+		"line 3: field nva not found in type config.Config",
+		"line 9: cannot unmarshal !!seq into string",
+		"something without a line",
+	}})
+	ps := problems(t, err)
+	want := []Problem{
+		{Line: 3, Message: `unknown key "nva"`},
+		{Line: 9, Message: "cannot unmarshal !!seq into string"},
+		{Message: "something without a line"},
+	}
+	if !reflect.DeepEqual(ps, want) {
+		t.Fatalf("got %+v, want %+v", ps, want)
+	}
+}
