@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -353,8 +354,10 @@ func TestLoadOfAMissingFileIsNotAValidationError(t *testing.T) {
 	}
 }
 
-// Every file in testdata/bad has one defect; its first line says which field.
-// The end-to-end tests run the binary on the same files.
+// Every file in testdata/bad has one defect; its first line says where:
+// "# want: <field path>", or "# want: line N" for a problem with the file as
+// a whole. The end-to-end tests run the binary on the same files and look
+// for that text in its error.
 func TestLoadRefusesEveryBadFixtureAtItsField(t *testing.T) {
 	files, err := filepath.Glob("testdata/bad/*.yaml")
 	if err != nil || len(files) < 40 {
@@ -362,25 +365,44 @@ func TestLoadRefusesEveryBadFixtureAtItsField(t *testing.T) {
 	}
 	for _, file := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".yaml"), func(t *testing.T) {
-			want := wantField(t, file)
+			field, line := wantOf(t, file)
 			_, err := Load(file)
 			ps := problems(t, err)
 			for _, p := range ps {
-				if p.Field != want {
-					t.Errorf("problem %q is about %q; the fixture should only be wrong at %q", p.String(), p.Field, want)
+				if p.Field != field || (line > 0 && p.Line != line) {
+					t.Errorf("problem %q is not at the fixture's %q", p.String(), firstLine(t, file))
 				}
-				if want != "" && p.Line == 0 && want != "routeTables" && want != "armEndpoint" {
+				if p.Line == 0 && field != "routeTables" && field != "armEndpoint" {
 					t.Errorf("problem %q has no line", p.String())
 				}
+			}
+			if want := strings.TrimPrefix(firstLine(t, file), "# want: "); !strings.Contains(err.Error(), want) {
+				t.Errorf("error does not say %q:\n%v", want, err)
 			}
 			t.Log("\n" + err.Error())
 		})
 	}
 }
 
-// wantField reads "# want: <field>" from the first line; "(file)" means a
-// problem with the file as a whole (Field "").
-func wantField(t *testing.T, file string) string {
+// wantOf reads the fixture's first line: "# want: <field>" gives the field;
+// "# want: line N" means a whole-file problem (Field "") at line N.
+func wantOf(t *testing.T, file string) (field string, line int) {
+	t.Helper()
+	want, ok := strings.CutPrefix(firstLine(t, file), "# want: ")
+	if !ok || want == "" {
+		t.Fatalf("first line %q is not \"# want: <field path>\" or \"# want: line N\"", firstLine(t, file))
+	}
+	if n, ok := strings.CutPrefix(want, "line "); ok {
+		line, err := strconv.Atoi(n)
+		if err != nil || line < 1 {
+			t.Fatalf("bad line in %q", want)
+		}
+		return "", line
+	}
+	return want, 0
+}
+
+func firstLine(t *testing.T, file string) string {
 	t.Helper()
 	f, err := os.Open(file)
 	if err != nil {
@@ -389,14 +411,7 @@ func wantField(t *testing.T, file string) string {
 	defer f.Close()
 	s := bufio.NewScanner(f)
 	s.Scan()
-	want, ok := strings.CutPrefix(s.Text(), "# want: ")
-	if !ok || want == "" {
-		t.Fatalf("first line %q is not \"# want: <field path>\"", s.Text())
-	}
-	if want == "(file)" {
-		return ""
-	}
-	return want
+	return s.Text()
 }
 
 func TestADecoderErrorTheSchemaMissedStillBecomesAValidationError(t *testing.T) {
