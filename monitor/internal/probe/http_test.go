@@ -118,7 +118,7 @@ func TestHTTP(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			addr := server(t, tt.handler)
-			err, f, took := probeOnce(HTTP{Address: addr, Path: tt.path}, testTimeout)
+			f, took, err := probeOnce(HTTP{Address: addr, Path: tt.path}, testTimeout)
 			if f != tt.want {
 				t.Fatalf("failure = %q (%v), want %q", f, err, tt.want)
 			}
@@ -146,7 +146,7 @@ func TestHTTPFailures(t *testing.T) {
 		})
 		t.Cleanup(func() { close(release) }) // runs before the server's Close
 		const timeout = 400 * time.Millisecond
-		err, f, took := probeOnce(HTTP{Address: addr, Path: "/healthz"}, timeout)
+		f, took, err := probeOnce(HTTP{Address: addr, Path: "/healthz"}, timeout)
 		if f != Timeout {
 			t.Errorf("failure = %q (%v), want timeout", f, err)
 		}
@@ -156,21 +156,21 @@ func TestHTTPFailures(t *testing.T) {
 	})
 
 	t.Run("a server that closes the connection before reading is a reset", func(t *testing.T) {
-		err, f, _ := probeOnce(HTTP{Address: closer(t, false)}, testTimeout)
+		f, _, err := probeOnce(HTTP{Address: closer(t, false)}, testTimeout)
 		if f != Reset {
 			t.Errorf("failure = %q (%v), want reset", f, err)
 		}
 	})
 
 	t.Run("a server that reads the request and closes the connection is a reset", func(t *testing.T) {
-		err, f, _ := probeOnce(HTTP{Address: closer(t, true)}, testTimeout)
+		f, _, err := probeOnce(HTTP{Address: closer(t, true)}, testTimeout)
 		if f != Reset {
 			t.Errorf("failure = %q (%v), want reset", f, err)
 		}
 	})
 
 	t.Run("a closed port is refused", func(t *testing.T) {
-		err, f, took := probeOnce(HTTP{Address: closedPort(t)}, testTimeout)
+		f, took, err := probeOnce(HTTP{Address: closedPort(t)}, testTimeout)
 		if f != Refused {
 			t.Errorf("failure = %q (%v), want refused", f, err)
 		}
@@ -180,7 +180,7 @@ func TestHTTPFailures(t *testing.T) {
 	})
 
 	t.Run("a path without a leading slash is refused before any request", func(t *testing.T) {
-		err, f, _ := probeOnce(HTTP{Address: "127.0.0.1:1", Path: "healthz"}, testTimeout)
+		f, _, err := probeOnce(HTTP{Address: "127.0.0.1:1", Path: "healthz"}, testTimeout)
 		if f != Other || err == nil || !strings.Contains(err.Error(), `path "healthz" must start with /`) {
 			t.Errorf("got %q (%v), want other with a message about the path", f, err)
 		}
@@ -205,7 +205,7 @@ func TestHTTPUsesAFreshConnectionForEveryProbe(t *testing.T) {
 
 	p := HTTP{Address: addr, Path: "/"}
 	for i := range 3 {
-		if err, f, _ := probeOnce(p, testTimeout); err != nil {
+		if f, _, err := probeOnce(p, testTimeout); err != nil {
 			t.Fatalf("probe %d: %v (%q)", i, err, f)
 		}
 	}
@@ -228,7 +228,7 @@ func TestHTTPUsesAFreshConnectionForEveryProbe(t *testing.T) {
 func TestHTTPConnectionClosedBeforeTheRequestIsAResetEveryTime(t *testing.T) {
 	addr := closer(t, false)
 	for i := range 100 {
-		if err, f, _ := probeOnce(HTTP{Address: addr}, testTimeout); f != Reset {
+		if f, _, err := probeOnce(HTTP{Address: addr}, testTimeout); f != Reset {
 			t.Fatalf("probe %d: failure = %q (%v), want reset", i, f, err)
 		}
 	}

@@ -48,25 +48,25 @@ func closedPort(t *testing.T) string {
 	return addr
 }
 
-// probeOnce runs p under timeout and returns its error, failure and duration.
-func probeOnce(p Prober, timeout time.Duration) (error, Failure, time.Duration) {
+// probeOnce runs p under timeout and returns its failure, duration and error.
+func probeOnce(p Prober, timeout time.Duration) (Failure, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	start := time.Now()
 	err := p.Probe(ctx)
-	return err, Classify(err), time.Since(start)
+	return Classify(err), time.Since(start), err
 }
 
 func TestTCP(t *testing.T) {
 	t.Run("a listening port is healthy", func(t *testing.T) {
-		err, f, _ := probeOnce(TCP{Address: listening(t)}, testTimeout)
+		f, _, err := probeOnce(TCP{Address: listening(t)}, testTimeout)
 		if err != nil || f != NoFailure {
 			t.Errorf("Probe = %v (%q), want nil", err, f)
 		}
 	})
 
 	t.Run("a closed port is refused at once, long before the timeout", func(t *testing.T) {
-		err, f, took := probeOnce(TCP{Address: closedPort(t)}, testTimeout)
+		f, took, err := probeOnce(TCP{Address: closedPort(t)}, testTimeout)
 		if f != Refused {
 			t.Errorf("failure = %q (%v), want refused", f, err)
 		}
@@ -78,7 +78,7 @@ func TestTCP(t *testing.T) {
 	t.Run("a silent port is a timeout after about the timeout", func(t *testing.T) {
 		addr := silentAddress(t)
 		const timeout = 400 * time.Millisecond
-		err, f, took := probeOnce(TCP{Address: addr}, timeout)
+		f, took, err := probeOnce(TCP{Address: addr}, timeout)
 		if f != Timeout {
 			t.Errorf("failure = %q (%v), want timeout", f, err)
 		}
@@ -88,7 +88,7 @@ func TestTCP(t *testing.T) {
 	})
 
 	t.Run("an unparsable address is other", func(t *testing.T) {
-		err, f, _ := probeOnce(TCP{Address: "no-port"}, testTimeout)
+		f, _, err := probeOnce(TCP{Address: "no-port"}, testTimeout)
 		if f != Other {
 			t.Errorf("failure = %q (%v), want other", f, err)
 		}
