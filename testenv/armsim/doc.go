@@ -22,11 +22,18 @@
 //     InvalidNextHopIpAddress, PublicIPAddressCannotBeDeleted; the public IP's
 //     ipConfiguration back-reference follows NIC attach/detach;
 //   - a write token bucket (429 SubscriptionRequestsThrottled + Retry-After),
-//     injected faults, and {scope}/providers/Microsoft.Authorization/permissions.
+//     injected faults (fail the next N matching requests, apply a write but
+//     lose its answer, let an operation end Failed or Canceled and revert),
+//     and {scope}/providers/Microsoft.Authorization/permissions.
 //
 // Every write is logged as an Event (write_accepted, write_succeeded,
-// write_rejected) with the client's User-Agent and readable Changes; every
-// ARM request as a Request.
+// write_rejected, write_failed) with the client's User-Agent and readable
+// Changes; every ARM request as a Request. Operations complete lazily: the
+// first look at the state after accept time + latency applies them, with
+// the exact completion time, so no timers run.
+//
+// The SDK sends x-ms-client-request-id (Event.ClientRequestID) only if the
+// client adds runtime.NewRequestIDPolicy() to its per-call policies.
 //
 // # In a test
 //
@@ -44,6 +51,7 @@
 //	client, _ := armnetwork.NewRouteTablesClient("s", &fake.TokenCredential{}, opts)
 //	// ... drive the code under test, then:
 //	srv.InjectFault(armsim.Fault{Method: "PUT", PathContains: "/routeTables/", Status: 500, Count: 1})
+//	srv.InjectFault(armsim.Fault{Method: "PUT", PathContains: "/networkInterfaces/", OperationStatus: "Canceled"})
 //	srv.SetWriteThrottle(1, 2)
 //	for _, ev := range srv.Events(0) { t.Log(ev.Kind, ev.ResourceID, ev.Changes) }
 //

@@ -7,6 +7,7 @@ const (
 	KindWriteAccepted  = "write_accepted"  // a PUT/PATCH/DELETE was applied; its operation started
 	KindWriteSucceeded = "write_succeeded" // the operation reached Succeeded
 	KindWriteRejected  = "write_rejected"  // a write got a 4xx/5xx (validation, 409, 412, 429, injected faults)
+	KindWriteFailed    = "write_failed"    // the operation ended Failed or Canceled (Fault.OperationStatus); the resource was reverted
 )
 
 // Event is one entry of the emulator's write log.

@@ -18,6 +18,32 @@ type Fault struct {
 	RetryAfter   time.Duration `json:"-"`                     // sent as Retry-After (seconds, rounded up) when > 0
 	Count        int           `json:"count"`                 // how many matching requests fail (0 means 1; negative: every one, until ClearFaults)
 	AfterCommit  bool          `json:"afterCommit,omitempty"` // apply the request, then answer with the fault (response lost)
+	// OperationStatus, if "Failed" or "Canceled", does not fail the request:
+	// the matching write (a PUT or DELETE) is accepted as usual, but its
+	// operation ends with this status (error Code/Message, default
+	// InternalServerError or Canceled/CanceledAndSupersededDueToAnotherOperation),
+	// the resource goes back to its previous state and a write_failed event
+	// is logged. Status, RetryAfter and AfterCommit are then ignored.
+	OperationStatus string `json:"operationStatus,omitempty"`
+}
+
+// faultStage says when a fault applies.
+type faultStage int
+
+const (
+	stageBefore    faultStage = iota // instead of handling the request
+	stageAfter                       // after a successful request (AfterCommit)
+	stageOperation                   // when a write starts an operation (OperationStatus)
+)
+
+func (f *Fault) stage() faultStage {
+	switch {
+	case f.OperationStatus != "":
+		return stageOperation
+	case f.AfterCommit:
+		return stageAfter
+	}
+	return stageBefore
 }
 
 // InjectFault adds a fault. With AfterCommit the request is handled normally
@@ -40,11 +66,11 @@ func (s *Sim) ClearFaults() {
 	s.faults = nil
 }
 
-// matchFault finds, uses up and returns the first fault matching rc with the
-// given AfterCommit, or nil.
-func (s *Sim) matchFault(rc *reqCtx, afterCommit bool) *Fault {
+// matchFault finds, uses up and returns the first fault of a stage matching
+// rc, or nil.
+func (s *Sim) matchFault(rc *reqCtx, stage faultStage) *Fault {
 	for i, f := range s.faults {
-		if f.AfterCommit != afterCommit {
+		if f.stage() != stage {
 			continue
 		}
 		if f.Method != "" && !strings.EqualFold(f.Method, rc.method) {

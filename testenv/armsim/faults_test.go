@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
 
 	"github.com/hanva/hanva/testenv/armsim"
@@ -258,6 +259,58 @@ func TestPermissionsEndpoint(t *testing.T) {
 			}
 			if join("actions") != tt.wantActions || join("notActions") != tt.wantNot || v["dataActions"] == nil {
 				t.Fatalf("permissions %v", v)
+			}
+		})
+	}
+}
+
+func TestAFailedOperationRevertsTheResource(t *testing.T) {
+	tests := []struct {
+		name      string
+		status    string
+		wantCode  string
+		wantState armnetwork.ProvisioningState
+	}{
+		{"an operation that ends Failed leaves the old data in state Failed", "Failed", "InternalServerError", armnetwork.ProvisioningStateFailed},
+		{"an operation that is Canceled leaves the old data in state Succeeded", "Canceled", "Canceled", armnetwork.ProvisioningStateSucceeded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := start(t, armsim.Options{LROLatency: 10 * time.Millisecond})
+			seedTopology(t, e.srv)
+			c := ctx(t)
+			e.srv.InjectFault(armsim.Fault{Method: "PUT", PathContains: "networkInterfaces", OperationStatus: tt.status})
+			nics := e.factory.NewInterfacesClient()
+			a, err := nics.Get(c, rg, "nva-a-nic", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a.Properties.IPConfigurations[0].Properties.PublicIPAddress = nil
+			p, err := nics.BeginCreateOrUpdate(c, rg, "nva-a-nic", a.Interface, nil)
+			if err != nil {
+				t.Fatalf("the PUT itself is accepted: %v", err)
+			}
+			if got := pipBackRef(t, e.srv); got != "" {
+				t.Fatalf("back-reference during the operation %q, want none", got)
+			}
+			_, err = p.PollUntilDone(c, &runtime.PollUntilDoneOptions{Frequency: 10 * time.Millisecond})
+			wantARMError(t, err, http.StatusOK, tt.wantCode)
+			after, err := nics.Get(c, rg, "nva-a-nic", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after.Properties.IPConfigurations[0].Properties.PublicIPAddress == nil || *after.Properties.ProvisioningState != tt.wantState {
+				t.Fatalf("after the failed operation: public IP %v, state %s", after.Properties.IPConfigurations[0].Properties.PublicIPAddress, *after.Properties.ProvisioningState)
+			}
+			if got := pipBackRef(t, e.srv); got != nicAID+"/ipConfigurations/ipconfig1" {
+				t.Fatalf("back-reference after the revert %q", got)
+			}
+			var kinds []string
+			for _, ev := range e.srv.Events(0) {
+				kinds = append(kinds, ev.Kind+":"+ev.Code)
+			}
+			if got := strings.Join(kinds, ","); got != "write_accepted:,write_failed:"+tt.wantCode {
+				t.Fatalf("events %s", got)
 			}
 		})
 	}

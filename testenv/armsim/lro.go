@@ -11,11 +11,14 @@ import (
 const (
 	statusInProgress = "InProgress"
 	statusSucceeded  = "Succeeded"
+	statusFailed     = "Failed"
+	statusCanceled   = "Canceled"
 
 	stateSucceeded = "Succeeded"
 	stateUpdating  = "Updating"
 	stateCreating  = "Creating"
 	stateDeleting  = "Deleting"
+	stateFailed    = "Failed"
 )
 
 // operation is one long-running operation (an accepted PUT or DELETE). It
@@ -31,6 +34,13 @@ type operation struct {
 	status   string
 	remove   bool  // a DELETE: the resource goes away on completion
 	event    Event // template of the write_succeeded event
+
+	// An injected failure (Fault.OperationStatus): the operation ends with
+	// final and the resource goes back to prev (nil: it did not exist).
+	final   string
+	errCode string
+	errMsg  string
+	prev    object
 }
 
 // advance completes every operation due at or before now, in completion order.
@@ -56,6 +66,10 @@ func (s *Sim) advance(now time.Time) {
 func (s *Sim) advanceNow() { s.advance(time.Now()) }
 
 func (s *Sim) complete(op *operation) {
+	if op.final != "" {
+		s.fail(op)
+		return
+	}
 	op.status = statusSucceeded
 	if res := s.resources[op.key]; res != nil && res.op == op {
 		res.op = nil
@@ -72,9 +86,47 @@ func (s *Sim) complete(op *operation) {
 	s.addEvent(ev)
 }
 
+// fail ends op with its injected status and puts the previous state back.
+func (s *Sim) fail(op *operation) {
+	op.status = op.final
+	if res := s.resources[op.key]; res != nil && res.op == op {
+		res.op = nil
+		cur := res.body
+		if op.prev == nil {
+			delete(s.resources, op.key)
+			if strings.EqualFold(res.typ, "networkInterfaces") {
+				s.updateBackRefs(res.id, cur, nil)
+			}
+		} else {
+			prev := copyObject(op.prev)
+			state := stateSucceeded
+			if op.final == statusFailed {
+				state = stateFailed
+			}
+			ensure(prev, "properties")["provisioningState"] = state
+			if strings.EqualFold(res.typ, "networkInterfaces") && op.remove {
+				cur = nil // the DELETE already dropped the back-references
+			}
+			res.body = prev
+			res.body["etag"] = newETag()
+			res.normalize()
+			if strings.EqualFold(res.typ, "networkInterfaces") {
+				s.updateBackRefs(res.id, cur, res.body)
+			}
+		}
+	}
+	ev := op.event
+	ev.Time = op.done
+	ev.Kind = KindWriteFailed
+	ev.Status = http.StatusOK
+	ev.Code = op.errCode
+	s.addEvent(ev)
+}
+
 // startOperation registers a running operation on res and returns it. The
-// caller has already put the new state in place.
-func (s *Sim) startOperation(rc *reqCtx, res *resource, remove bool, ev Event) *operation {
+// caller has already put the new state in place; prev is the state before
+// (nil if the resource is new), restored if an injected fault fails the operation.
+func (s *Sim) startOperation(rc *reqCtx, res *resource, prev object, remove bool, ev Event) *operation {
 	loc := strings.ToLower(strings.ReplaceAll(str(res.body, "location"), " ", ""))
 	if loc == "" {
 		loc = "global"
@@ -90,6 +142,24 @@ func (s *Sim) startOperation(rc *reqCtx, res *resource, remove bool, ev Event) *
 		status:   statusInProgress,
 		remove:   remove,
 		event:    ev,
+	}
+	if f := s.matchFault(rc, stageOperation); f != nil {
+		op.final, op.errCode, op.errMsg, op.prev = statusFailed, f.Code, f.Message, copyObject(prev)
+		if strings.EqualFold(f.OperationStatus, statusCanceled) {
+			op.final = statusCanceled
+		}
+		if op.errCode == "" {
+			op.errCode = "InternalServerError"
+			if op.final == statusCanceled {
+				op.errCode = "Canceled"
+			}
+		}
+		if op.errMsg == "" {
+			op.errMsg = "Injected failure of the operation."
+			if op.final == statusCanceled {
+				op.errMsg = "Operation was canceled."
+			}
+		}
 	}
 	res.op = op
 	s.ops[strings.ToLower(op.id)] = op
@@ -142,6 +212,9 @@ func (s *Sim) getOperation(rc *reqCtx, p armPath) response {
 			s.retryAfter(&resp)
 			return resp
 		}
+		if op.final != "" {
+			return armError(http.StatusOK, op.errCode, op.errMsg)
+		}
 		if res := s.resources[op.key]; res != nil && !op.remove {
 			return jsonResponse(http.StatusOK, res.body)
 		}
@@ -158,6 +231,17 @@ func (s *Sim) getOperation(rc *reqCtx, p armPath) response {
 		s.retryAfter(&resp)
 	} else {
 		body["endTime"] = formatTime(op.done)
+	}
+	if op.status == statusFailed || op.status == statusCanceled {
+		e := map[string]any{"code": op.errCode, "message": op.errMsg}
+		if op.status == statusCanceled && op.errCode == "Canceled" {
+			// Observed NRP body, AZURE-FACTS 1.3.
+			e["details"] = []any{map[string]any{
+				"code":    "CanceledAndSupersededDueToAnotherOperation",
+				"message": "Operation " + op.id + " was canceled and superseded by another operation.",
+			}}
+		}
+		body["error"] = e
 	}
 	resp.body = mustJSON(body)
 	return resp

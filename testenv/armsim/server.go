@@ -27,6 +27,7 @@ type Server struct {
 	srv    *http.Server
 	ln     net.Listener
 	served chan struct{}
+	client *http.Client
 }
 
 // Start serves a new Sim over TLS on opts.Addr (default 127.0.0.1:0). The
@@ -61,6 +62,13 @@ func Start(opts Options) (*Server, error) {
 			ErrorLog:          errLog,
 		},
 		served: make(chan struct{}),
+		client: &http.Client{
+			Transport: &http.Transport{
+				TLSClientConfig:     &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+				MaxIdleConnsPerHost: 16,
+			},
+			Timeout: 60 * time.Second,
+		},
 	}
 	s.url = "https://" + hostPort(ln.Addr())
 	go func() {
@@ -99,20 +107,14 @@ func (s *Server) CAPEM() []byte { return append([]byte(nil), s.caPEM...) }
 
 // Client returns an HTTP client that trusts the server's CA. It implements
 // azcore's policy.Transporter, so it can be the Transport of arm.ClientOptions.
-func (s *Server) Client() *http.Client {
-	return &http.Client{
-		Transport: &http.Transport{
-			TLSClientConfig:     &tls.Config{RootCAs: s.pool, MinVersion: tls.VersionTLS12},
-			MaxIdleConnsPerHost: 16,
-		},
-		Timeout: 60 * time.Second,
-	}
-}
+// Every call returns the same client.
+func (s *Server) Client() *http.Client { return s.client }
 
 // Close stops the server and waits for it to stop serving.
 func (s *Server) Close() {
 	_ = s.srv.Close()
 	<-s.served
+	s.client.CloseIdleConnections()
 }
 
 // newCertificates makes an ECDSA P-256 CA and a server certificate it signs.

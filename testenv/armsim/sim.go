@@ -216,7 +216,7 @@ func (s *Sim) handleLocked(rc *reqCtx, authz string) response {
 		return reject(armError(http.StatusBadRequest, "MissingApiVersionParameter",
 			"The api-version query parameter (?api-version=) is required for all requests."))
 	}
-	if f := s.matchFault(rc, false); f != nil {
+	if f := s.matchFault(rc, stageBefore); f != nil {
 		return reject(faultResponse(f))
 	}
 	if write && s.throttle != nil {
@@ -233,7 +233,7 @@ func (s *Sim) handleLocked(rc *reqCtx, authz string) response {
 	}
 	resp := s.route(rc)
 	if resp.status < 300 {
-		if f := s.matchFault(rc, true); f != nil {
+		if f := s.matchFault(rc, stageAfter); f != nil {
 			return reject(faultResponse(f))
 		}
 	}

@@ -236,7 +236,7 @@ func (s *Sim) commit(rc *reqCtx, res *resource, newBody object, childName, addre
 		status = http.StatusCreated
 	}
 	ev.Status = status
-	op := s.startOperation(rc, res, false, ev)
+	op := s.startOperation(rc, res, oldBody, false, ev)
 	s.addEvent(ev)
 
 	var out any = res.body
@@ -324,7 +324,7 @@ func (s *Sim) delete(rc *reqCtx, p armPath) response {
 		old := res.body
 		s.replaceBody(res, newBody)
 		ev.Changes = describeChanges(res.typ, old, res.body)
-		op = s.startOperation(rc, res, false, ev)
+		op = s.startOperation(rc, res, old, false, ev)
 	} else {
 		ev.ResourceID = res.id
 		if strings.EqualFold(res.typ, "publicIPAddresses") {
@@ -337,9 +337,10 @@ func (s *Sim) delete(rc *reqCtx, p armPath) response {
 		if strings.EqualFold(res.typ, "networkInterfaces") {
 			s.updateBackRefs(res.id, res.body, nil)
 		}
+		prev := copyObject(res.body)
 		res.setState(stateDeleting)
 		ev.Changes = []string{"deleted"}
-		op = s.startOperation(rc, res, true, ev)
+		op = s.startOperation(rc, res, prev, true, ev)
 	}
 	s.addEvent(ev)
 	resp := response{status: http.StatusAccepted}
