@@ -10,11 +10,17 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // maxBody is how much of a response body is read (and thrown away) before
-// the connection is closed.
-const maxBody = 4 << 10
+// the connection is closed, and drainTime the longest that may take. Reading
+// a little spares the server a reset for unread data; the answer itself is
+// already known from the status line.
+const (
+	maxBody   = 4 << 10
+	drainTime = 100 * time.Millisecond
+)
 
 // userAgent identifies probes in the NVA's logs.
 const userAgent = "hanva-nva-monitor-probe"
@@ -22,8 +28,8 @@ const userAgent = "hanva-nva-monitor-probe"
 // HTTP is healthy when GET http://Address+Path answers 2xx. Every probe uses
 // a new connection (no keep-alive, no proxy from the environment), redirects
 // are not followed (a 3xx is a failure), and at most a few KiB of the body
-// are read. Once the status line and headers say 2xx the probe is healthy,
-// whatever happens while the body is drained.
+// are read, for at most 100ms. Once the status line and headers say 2xx the
+// probe is healthy, whatever happens while the body is drained.
 type HTTP struct {
 	// Address is "host:port".
 	Address string
@@ -51,6 +57,8 @@ func (h HTTP) Probe(ctx context.Context) error {
 		return fmt.Errorf("build probe request: path %q must start with /", path)
 	}
 	url := "http://" + h.Address + path
+	ctx, cancel := context.WithCancel(ctx) // also cuts a slow body short
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return fmt.Errorf("build probe request: %w", err)
@@ -83,7 +91,9 @@ func (h HTTP) Probe(ctx context.Context) error {
 		}
 		return err
 	}
+	stopDrain := time.AfterFunc(drainTime, cancel)
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
+	stopDrain.Stop()
 	_ = resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return fmt.Errorf("get %s: %w", url, &StatusError{Code: resp.StatusCode, Status: resp.Status})

@@ -96,6 +96,15 @@ func TestHTTP(t *testing.T) {
 			want: NoFailure, wantFastish: true,
 		},
 		{
+			name: "a 2xx whose body never ends is healthy at once, not a timeout",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				_, _ = w.Write([]byte("still thinking"))
+				w.(http.Flusher).Flush()
+				<-r.Context().Done()
+			},
+			want: NoFailure, wantFastish: true,
+		},
+		{
 			name: "the path and query are sent as given",
 			path: "/healthz?deep=1",
 			handler: func(w http.ResponseWriter, r *http.Request) {
