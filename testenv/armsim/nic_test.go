@@ -164,6 +164,9 @@ func TestPutPreservesUnknownPropertiesVerbatim(t *testing.T) {
 		t.Fatalf("PUT NIC A unchanged: %v", err)
 	}
 	after, _ := pollManually(t, c, p)
+	if a.Properties.ResourceGUID == nil || *after.Properties.ResourceGUID != *a.Properties.ResourceGUID {
+		t.Fatalf("resourceGuid %v -> %v: a seeded resource has one and keeps it", a.Properties.ResourceGUID, after.Properties.ResourceGUID)
+	}
 	if !*after.Properties.EnableAcceleratedNetworking || *after.Properties.MacAddress != "00-0D-3A-00-00-01" || after.Properties.DNSSettings == nil {
 		t.Fatalf("NIC A lost properties: %+v", after.Properties)
 	}

@@ -245,6 +245,14 @@ func (s *Sim) seedLocked(p armPath, in object) error {
 			}
 		}
 	}
+	if _, known := knownTypes[strings.ToLower(res.typ)]; known && str(props, "resourceGuid") == "" {
+		// Azure gives these resources a resourceGuid at creation; without one
+		// here the first PUT would seem to add it.
+		props["resourceGuid"] = newUUID()
+		if g := str(sub(res.body, "properties"), "resourceGuid"); g != "" {
+			props["resourceGuid"] = g
+		}
+	}
 	if strings.EqualFold(res.typ, "networkInterfaces") {
 		nicDefaults(props)
 	}
