@@ -1,0 +1,161 @@
+package act
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestObserveFindsWhereResourcesPoint(t *testing.T) {
+	on := func(ips ...string) func(int) string { return func(i int) string { return ips[i%len(ips)] } }
+	tests := []struct {
+		name       string
+		seed       seedOpts
+		extra      func(t *testing.T, e *env) // changes after seeding
+		wantActive string
+		wantSplit  bool
+		wantPoints [][]string // per table
+		wantPIP    string     // AttachedTo
+		wantMixed  []bool
+	}{
+		{
+			name:       "everything on nva-1 is nva-1, not split",
+			seed:       seedOpts{tables: 2, pipOn: nva1Ext.name},
+			wantActive: "nva-1", wantPoints: [][]string{{"nva-1"}, {"nva-1"}}, wantPIP: "nva-1",
+		},
+		{
+			name:       "three tables on nva-2 and the public IP on nva-1 is nva-2, split",
+			seed:       seedOpts{tables: 3, hop: on(nva2Int.ip), pipOn: nva1Ext.name},
+			wantActive: "nva-2", wantSplit: true,
+			wantPoints: [][]string{{"nva-2"}, {"nva-2"}, {"nva-2"}}, wantPIP: "nva-1",
+		},
+		{
+			name:       "a tie goes to the first NVA in order",
+			seed:       seedOpts{tables: 1, hop: on(nva2Int.ip), pipOn: nva1Ext.name},
+			wantActive: "nva-1", wantSplit: true, wantPoints: [][]string{{"nva-2"}}, wantPIP: "nva-1",
+		},
+		{
+			name:       "a detached public IP points nowhere: split",
+			seed:       seedOpts{tables: 2, hop: on(nva2Int.ip)},
+			wantActive: "nva-2", wantSplit: true, wantPoints: [][]string{{"nva-2"}, {"nva-2"}}, wantPIP: "",
+		},
+		{
+			name:       "a public IP on a NIC that is not an NVA's is attached to no NVA",
+			seed:       seedOpts{tables: 1, pipOn: jump.name},
+			wantActive: "nva-1", wantSplit: true, wantPoints: [][]string{{"nva-1"}}, wantPIP: "",
+		},
+		{
+			name: "a table with routes over both roles of one NVA is mixed but not split",
+			seed: seedOpts{tables: 1, pipOn: nva1Ext.name},
+			extra: func(t *testing.T, e *env) {
+				seed(t, e.srv, rtID(0), `{"location":"westeurope","properties":{"routes":[
+					{"name":"a","properties":{"addressPrefix":"0.0.0.0/0","nextHopType":"VirtualAppliance","nextHopIpAddress":"`+nva1Int.ip+`"}},
+					{"name":"b","properties":{"addressPrefix":"10.7.0.0/16","nextHopType":"VirtualAppliance","nextHopIpAddress":"`+nva1Ext.ip+`"}}]}}`)
+			},
+			wantActive: "nva-1", wantPoints: [][]string{{"nva-1"}}, wantPIP: "nva-1", wantMixed: []bool{true},
+		},
+		{
+			name: "a table pointing at both NVAs is split",
+			seed: seedOpts{tables: 2, pipOn: nva1Ext.name},
+			extra: func(t *testing.T, e *env) {
+				seed(t, e.srv, rtID(1), `{"location":"westeurope","properties":{"routes":[
+					{"name":"a","properties":{"addressPrefix":"0.0.0.0/0","nextHopType":"VirtualAppliance","nextHopIpAddress":"`+nva2Int.ip+`"}},
+					{"name":"b","properties":{"addressPrefix":"10.7.0.0/16","nextHopType":"VirtualAppliance","nextHopIpAddress":"`+nva1Int.ip+`"}}]}}`)
+			},
+			wantActive: "nva-1", wantSplit: true, wantPoints: [][]string{{"nva-1"}, {"nva-1", "nva-2"}}, wantPIP: "nva-1",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, envOpts{seed: tt.seed})
+			if tt.extra != nil {
+				tt.extra(t, e)
+			}
+			obs, err := e.eng.Observe(testCtx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, rt := range obs.RouteTables {
+				if !slices.Equal(rt.PointsAt, tt.wantPoints[i]) {
+					t.Errorf("table %d points at %v, want %v", i, rt.PointsAt, tt.wantPoints[i])
+				}
+				wantMixed := tt.wantMixed != nil && tt.wantMixed[i]
+				if rt.Mixed != wantMixed {
+					t.Errorf("table %d mixed = %v, want %v", i, rt.Mixed, wantMixed)
+				}
+				if rt.NVARoutes != 2 {
+					t.Errorf("table %d has %d NVA routes, want 2 (the Internet route and the foreign appliance are not NVA routes)", i, rt.NVARoutes)
+				}
+			}
+			if got := obs.PublicIPs[0].AttachedTo; got != tt.wantPIP {
+				t.Errorf("public IP attached to %q, want %q", got, tt.wantPIP)
+			}
+			if got := obs.PublicIPs[0].Address; got != pipAddr {
+				t.Errorf("public IP address %q, want %q", got, pipAddr)
+			}
+			active, split := obs.Active()
+			if active != tt.wantActive || split != tt.wantSplit {
+				t.Errorf("Active() = %q, %v; want %q, %v", active, split, tt.wantActive, tt.wantSplit)
+			}
+		})
+	}
+}
+
+func TestObserveReportsNICs(t *testing.T) {
+	e := newEnv(t, envOpts{seed: seedOpts{tables: 1, pipOn: nva1Ext.name}})
+	obs, err := e.eng.Observe(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]NICState{
+		nicID(nva1Int.name): {ID: nicID(nva1Int.name), NVA: "nva-1", Role: "internal", PrivateIP: nva1Int.ip, IPForwarding: true, Exists: true},
+		nicID(nva1Ext.name): {ID: nicID(nva1Ext.name), NVA: "nva-1", Role: "external", PrivateIP: nva1Ext.ip, IPForwarding: true, Exists: true},
+		nicID(nva2Int.name): {ID: nicID(nva2Int.name), NVA: "nva-2", Role: "internal", PrivateIP: nva2Int.ip, IPForwarding: true, Exists: true},
+		nicID(nva2Ext.name): {ID: nicID(nva2Ext.name), NVA: "nva-2", Role: "external", PrivateIP: nva2Ext.ip, IPForwarding: true, Exists: true},
+	}
+	if len(obs.NICs) != len(want) {
+		t.Fatalf("got %d NICs, want %d", len(obs.NICs), len(want))
+	}
+	for id, w := range want {
+		if got := obs.NICs[id]; got != w {
+			t.Errorf("NIC %s = %+v, want %+v", id, got, w)
+		}
+	}
+	p := obs.PublicIPs[0]
+	if p.NIC != nicID(nva1Ext.name) || p.IPConfig != "ipconfig1" {
+		t.Errorf("public IP on %s/%s, want nva1-ext/ipconfig1", p.NIC, p.IPConfig)
+	}
+}
+
+func TestActiveCountsVotes(t *testing.T) {
+	order := []string{"a", "b", "c"}
+	tables := func(points ...[]string) []RouteTableState {
+		var out []RouteTableState
+		for _, p := range points {
+			out = append(out, RouteTableState{PointsAt: p})
+		}
+		return out
+	}
+	tests := []struct {
+		name      string
+		obs       Observed
+		wantName  string
+		wantSplit bool
+	}{
+		{"nothing managed is no NVA and no split", Observed{}, "", false},
+		{"one table on b is b", Observed{RouteTables: tables([]string{"b"})}, "b", false},
+		{"a tie between c and b goes to b, the first in order", Observed{RouteTables: tables([]string{"c"}, []string{"b"})}, "b", true},
+		{"the majority wins over order", Observed{RouteTables: tables([]string{"c"}, []string{"c"}, []string{"a"})}, "c", true},
+		{"a table without NVA routes is split", Observed{RouteTables: tables([]string{"a"}, nil)}, "a", true},
+		{"everything pointing nowhere is no NVA, split", Observed{RouteTables: tables(nil), PublicIPs: []PublicIPState{{}}}, "", true},
+		{"public IPs vote too", Observed{RouteTables: tables([]string{"a"}), PublicIPs: []PublicIPState{{AttachedTo: "b"}, {AttachedTo: "b"}}}, "b", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.obs.order = order
+			name, split := tt.obs.Active()
+			if name != tt.wantName || split != tt.wantSplit {
+				t.Errorf("Active() = %q, %v; want %q, %v", name, split, tt.wantName, tt.wantSplit)
+			}
+		})
+	}
+}
