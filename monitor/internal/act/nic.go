@@ -172,4 +172,6 @@ func deref[T any](p *T) T {
 }
 
 // sameID compares ARM resource IDs.
-func sameID(a, b string) bool { return strings.EqualFold(strings.TrimRight(a, "/"), strings.TrimRight(b, "/")) }
+func sameID(a, b string) bool {
+	return strings.EqualFold(strings.TrimRight(a, "/"), strings.TrimRight(b, "/"))
+}
