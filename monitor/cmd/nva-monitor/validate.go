@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+
+	"github.com/hanva/hanva/monitor/config"
+	"github.com/hanva/hanva/monitor/daemon"
+	"github.com/hanva/hanva/monitor/internal/access"
+	"github.com/hanva/hanva/monitor/internal/act"
+)
+
+func slogText(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// checker prints one line per check and remembers failures.
+type checker struct {
+	w        io.Writer
+	failures int
+	warnings int
+}
+
+func (c *checker) ok(format string, args ...any) { fmt.Fprintf(c.w, "ok    "+format+"\n", args...) }
+func (c *checker) warn(format string, args ...any) {
+	c.warnings++
+	fmt.Fprintf(c.w, "WARN  "+format+"\n", args...)
+}
+func (c *checker) fail(format string, args ...any) {
+	c.failures++
+	fmt.Fprintf(c.w, "FAIL  "+format+"\n", args...)
+}
+
+func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, path := flags("validate", stderr)
+	offline := fs.Bool("offline", false, "check the config file only; make no call to Azure")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := load(*path)
+	if err != nil {
+		return err
+	}
+	c := &checker{w: stdout}
+	c.ok("config %s: %d NVAs, %d route tables, %d public IPs", *path, len(cfg.NVAs), len(cfg.RouteTables), len(cfg.PublicIPs))
+	if *offline {
+		return nil
+	}
+
+	opts, cred, err := daemon.Azure(cfg, nil)
+	if err != nil {
+		return fmt.Errorf("set up azure clients: %w", err)
+	}
+	eng, err := act.New(daemon.Topology(cfg), cred, opts, act.Options{
+		PollInterval: cfg.PollInterval.D(), OperationTimeout: cfg.OperationTimeout.D(), Logger: slogText(stderr),
+	})
+	if err != nil {
+		return err
+	}
+	obs, err := eng.Observe(ctx)
+	if err != nil {
+		c.fail("read the managed resources: %v", err)
+		return fmt.Errorf("%w: %d check(s) failed", errValidateFailed, c.failures)
+	}
+	checkObserved(c, cfg, obs)
+
+	client, err := arm.NewClient("hanva-nva-monitor", "v1.0.0", cred, opts) // the module version only feeds telemetry; the User-Agent already names the monitor
+	if err != nil {
+		return fmt.Errorf("build ARM client: %w", err)
+	}
+	checkAccess(ctx, c, client, cfg)
+
+	if c.failures > 0 {
+		return fmt.Errorf("%w: %d check(s) failed, %d warning(s)", errValidateFailed, c.failures, c.warnings)
+	}
+	fmt.Fprintf(stdout, "\nAll checks passed (%d warning(s)).\n", c.warnings)
+	return nil
+}
+
+// checkObserved checks what Azure holds against the config.
+func checkObserved(c *checker, cfg *config.Config, obs *act.Observed) {
+	// Roles that are next hops must forward: Azure accepts a route to a NIC
+	// without IP forwarding and then drops the packets (AZURE-FACTS 1.5).
+	forwardRoles := map[string]bool{}
+	for _, rt := range cfg.RouteTables {
+		forwardRoles[rt.Via] = true
+	}
+	ids := make([]string, 0, len(obs.NICs))
+	for id := range obs.NICs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		n := obs.NICs[id]
+		switch {
+		case !n.Exists:
+			c.fail("NIC %s (%s of %s) does not exist", shortID(id), n.Role, n.NVA)
+		case !n.IPForwarding && forwardRoles[n.Role]:
+			c.fail("NIC %s (%s of %s) has IP forwarding off but is a route next hop: turn on enableIPForwarding or Azure drops the forwarded packets", shortID(id), n.Role, n.NVA)
+		case !n.IPForwarding:
+			c.warn("NIC %s (%s of %s) has IP forwarding off", shortID(id), n.Role, n.NVA)
+		default:
+			c.ok("NIC %s (%s of %s): %s, IP forwarding on", shortID(id), n.Role, n.NVA, n.PrivateIP)
+		}
+	}
+	for _, rt := range obs.RouteTables {
+		switch {
+		case rt.Mixed:
+			c.fail("route table %s mixes next-hop roles (NVA routes via more than one NIC role); split it so each table has a single next hop role (%s)", shortID(rt.ID), rt.Via)
+		case rt.NVARoutes == 0:
+			c.warn("route table %s has no route whose next hop is an NVA %s NIC: there is nothing in it to fail over", shortID(rt.ID), rt.Via)
+		case len(rt.PointsAt) > 1:
+			c.warn("route table %s points at several NVAs (%s): the daemon repairs this at start", shortID(rt.ID), strings.Join(rt.PointsAt, ", "))
+		default:
+			c.ok("route table %s: %d NVA route(s) via %s, on %s", shortID(rt.ID), rt.NVARoutes, rt.Via, strings.Join(rt.PointsAt, ", "))
+		}
+	}
+	for _, p := range obs.PublicIPs {
+		switch {
+		case p.AttachedTo == "" && p.NIC != "":
+			c.fail("public IP %s is attached to %s, which is not an NVA NIC: the monitor will not take it away from there", shortID(p.ID), shortID(p.NIC))
+		case p.AttachedTo == "":
+			c.warn("public IP %s is not attached to any NIC: the daemon attaches it to the active NVA", shortID(p.ID))
+		default:
+			c.ok("public IP %s (%s) on %s", shortID(p.ID), p.Address, p.AttachedTo)
+		}
+	}
+	if active, split := obs.Active(); active == "" {
+		c.warn("no managed resource points at an NVA yet: the daemon will pick the first healthy one")
+	} else if split {
+		c.warn("resources disagree on the active NVA: the daemon repairs this toward %s", active)
+	}
+}
+
+// checkAccess checks the identity may read and write what failover touches.
+func checkAccess(ctx context.Context, c *checker, client *arm.Client, cfg *config.Config) {
+	check := func(kind, id string, want []string) {
+		missing, err := access.Missing(ctx, client, id, want)
+		switch {
+		case err != nil:
+			c.fail("cannot read the identity's permissions on %s %s: %v", kind, shortID(id), err)
+		case len(missing) > 0:
+			c.fail("the identity lacks %s on %s %s: grant the monitor's role there", strings.Join(missing, ", "), kind, shortID(id))
+		default:
+			c.ok("identity may %s on %s %s", strings.Join(verbs(want), " and "), kind, shortID(id))
+		}
+	}
+	for _, rt := range cfg.RouteTables {
+		check("route table", rt.ID, access.RouteTableActions)
+	}
+	seen := map[string]bool{}
+	for _, n := range cfg.NVAs {
+		for _, id := range n.NICs {
+			if !seen[strings.ToLower(id)] {
+				seen[strings.ToLower(id)] = true
+				check("NIC", id, access.NICActions)
+			}
+		}
+	}
+	for _, p := range cfg.PublicIPs {
+		check("public IP", p.ID, access.PublicIPActions)
+	}
+}
+
+func verbs(actions []string) []string {
+	var out []string
+	for _, a := range actions {
+		i := strings.LastIndex(a, "/")
+		v := a[i+1:]
+		if v == "action" {
+			rest := a[:i]
+			v = rest[strings.LastIndex(rest, "/")+1:]
+		}
+		out = append(out, v)
+	}
+	return out
+}

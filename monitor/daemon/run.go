@@ -1,0 +1,478 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/hanva/hanva/monitor/config"
+	"github.com/hanva/hanva/monitor/internal/act"
+	"github.com/hanva/hanva/monitor/internal/decide"
+	"github.com/hanva/hanva/monitor/internal/probe"
+	"github.com/hanva/hanva/monitor/internal/report"
+	"github.com/hanva/hanva/monitor/internal/version"
+)
+
+// Options are the run loop's dependencies besides the config.
+type Options struct {
+	// Logger receives the structured log. Required.
+	Logger *slog.Logger
+	// Listener, if set, is used for the HTTP endpoint instead of listening
+	// on cfg.Listen (tests pass a 127.0.0.1:0 listener).
+	Listener net.Listener
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Run is the nva-monitor daemon: it finds the active NVA in Azure, probes the
+// NVAs, decides, converges Azure to the decision, and reports. It returns nil
+// when ctx is cancelled (clean shutdown) and an error when it cannot run.
+func Run(ctx context.Context, cfg *config.Config, o Options) error {
+	if o.Logger == nil {
+		return errors.New("daemon: a logger is required")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	d := &daemon{
+		cfg:    cfg,
+		log:    o.Logger,
+		now:    o.Now,
+		policy: Policy(cfg),
+		m:      report.NewMetrics(cfg.Instance, version.Version),
+	}
+	d.status.Instance = cfg.Instance
+	d.status.Version = version.Version
+	d.status.NVAs = make(map[string]*NVAStatus, len(cfg.NVAs))
+	for _, n := range cfg.NVAs {
+		d.status.NVAs[n.Name] = &NVAStatus{Health: "unknown"}
+	}
+	d.m.InitNVAs(d.policy.NVAs)
+
+	eng, err := Engine(cfg, o.Logger, d.m.ARMResponse, nil)
+	if err != nil {
+		return fmt.Errorf("set up azure clients: %w", err)
+	}
+	d.eng = eng
+
+	ln := o.Listener
+	if ln == nil {
+		ln, err = net.Listen("tcp", cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("listen on %s (config listen): %w", cfg.Listen, err)
+		}
+	}
+	srv := report.NewServer(report.ServerOptions{Metrics: d.m, Status: d.statusSnapshot, Ready: d.ready})
+	srvDone := make(chan struct{})
+	go func() {
+		defer close(srvDone)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error("http endpoint stopped", report.KeyErr, err)
+		}
+	}()
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		<-srvDone
+	}()
+
+	d.log.Info("nva-monitor starting", report.KeyEvent, report.EventStarting,
+		"version", version.Version, "listen", ln.Addr().String(), "nvas", d.policy.NVAs,
+		"route_tables", len(cfg.RouteTables), "public_ips", len(cfg.PublicIPs))
+
+	err = d.loop(ctx)
+	d.log.Info("nva-monitor stopping", report.KeyEvent, report.EventStopping)
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+type daemon struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	now    func() time.Time
+	policy decide.Policy
+	m      *report.Metrics
+	eng    *act.Engine
+
+	mu     sync.Mutex
+	status Status
+
+	state decide.State
+	// failingSince is when the current run of failed probes of each NVA began.
+	failingSince map[string]time.Time
+	lastHold     decide.Reason
+	lastResult   map[string]bool
+
+	job      *convergeJob
+	retryAt  time.Time // when a failed converge is retried
+	lastGood bool      // the last converge left every resource on the active NVA
+	// splitSeen counts consecutive reconciles that found resources split
+	// between NVAs; a split is repaired on the second one so that a manual
+	// `nva-monitor failover` still in flight is not fought over.
+	splitSeen int
+}
+
+// convergeJob is one converge of Azure to an NVA, run in the background so
+// probing never waits for ARM.
+type convergeJob struct {
+	target   string
+	reason   string
+	from     string
+	cancel   context.CancelFunc
+	done     chan convergeResult
+	timeline Timeline
+}
+
+type convergeResult struct {
+	report *act.Report
+	err    error
+}
+
+func (d *daemon) loop(ctx context.Context) error {
+	// 1. Find the active NVA from Azure; keep trying until ARM answers.
+	if err := d.discover(ctx); err != nil {
+		return err
+	}
+
+	// 2. Probe, decide, act.
+	rounds := make(chan probe.Round, 1)
+	runner := &probe.Runner{Targets: Targets(d.cfg), Interval: d.cfg.Probe.Interval.D(), Timeout: d.cfg.Probe.Timeout.D()}
+	pctx, stopProbes := context.WithCancel(ctx)
+	probesDone := make(chan struct{})
+	go func() {
+		defer close(probesDone)
+		_ = runner.Run(pctx, rounds)
+	}()
+	defer func() {
+		stopProbes()
+		<-probesDone
+	}()
+
+	reconcile := time.NewTicker(d.cfg.ReconcileInterval.D())
+	defer reconcile.Stop()
+	retry := time.NewTicker(time.Second)
+	defer retry.Stop()
+
+	for {
+		var jobDone chan convergeResult
+		if d.job != nil {
+			jobDone = d.job.done
+		}
+		select {
+		case <-ctx.Done():
+			d.stopJob()
+			return ctx.Err()
+		case r := <-rounds:
+			d.onRound(ctx, r)
+		case res := <-jobDone:
+			d.finishJob(res)
+		case <-retry.C:
+			if d.job == nil && !d.lastGood && !d.retryAt.IsZero() && !d.now().Before(d.retryAt) {
+				d.startJob(ctx, d.state.Active, "retry", d.state.Active, Timeline{Decision: d.now()})
+			}
+		case <-reconcile.C:
+			if d.job == nil {
+				d.reconcile(ctx)
+			}
+		}
+	}
+}
+
+// discover reads Azure until it answers, sets the active NVA and repairs a
+// split state.
+func (d *daemon) discover(ctx context.Context) error {
+	backoff := time.Second
+	for {
+		obs, err := d.eng.Observe(ctx)
+		if err == nil {
+			active, split := obs.Active()
+			d.setObserved(obs)
+			d.state = decide.NewState(d.policy, active)
+			d.failingSince = map[string]time.Time{}
+			d.lastResult = map[string]bool{}
+			d.setActive(active)
+			d.log.Info("active NVA found in Azure", report.KeyEvent, report.EventActiveDiscovered,
+				report.KeyNVA, active, "split", split)
+			if split && active != "" {
+				d.m.SplitRepair()
+				d.log.Warn("resources point at different NVAs; repairing toward the one most of them use",
+					report.KeyEvent, report.EventSplitRepair, report.KeyNVA, active, "resources", describeObserved(obs))
+				d.startJob(ctx, active, "split_repair", "", Timeline{Decision: d.now()})
+			} else {
+				d.lastGood = active != ""
+			}
+			d.mu.Lock()
+			d.status.Discovered = true
+			d.mu.Unlock()
+			return nil
+		}
+		d.log.Error("cannot read the managed resources from Azure; retrying", report.KeyErr, err, "retry_in", backoff.String())
+		d.setNotReady(fmt.Sprintf("cannot read Azure: %v", err))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		if backoff < 30*time.Second {
+			backoff *= 2
+		}
+	}
+}
+
+func (d *daemon) onRound(ctx context.Context, r probe.Round) {
+	obs := make(decide.Observation, len(r.Results))
+	for _, res := range r.Results {
+		obs[res.NVA] = res.OK
+		d.m.ProbeResult(res.NVA, string(res.Failure), res.Latency)
+		prevOK, seen := d.lastResult[res.NVA]
+		d.lastResult[res.NVA] = res.OK
+		if res.OK {
+			delete(d.failingSince, res.NVA)
+			if seen && !prevOK {
+				d.log.Info("probe succeeded again", report.KeyEvent, report.EventProbeRecovered, report.KeyNVA, res.NVA,
+					report.KeyDuration, res.Latency.String())
+			}
+		} else {
+			if _, ok := d.failingSince[res.NVA]; !ok {
+				d.failingSince[res.NVA] = res.At
+			}
+			lvl := slog.LevelDebug
+			if !seen || prevOK {
+				lvl = slog.LevelInfo
+			}
+			d.log.Log(ctx, lvl, "probe failed", report.KeyEvent, report.EventProbeFailed, report.KeyNVA, res.NVA,
+				report.KeyFailure, string(res.Failure), report.KeyErr, errString(res.Err), report.KeyDuration, res.Latency.String())
+		}
+		d.mu.Lock()
+		if st := d.status.NVAs[res.NVA]; st != nil {
+			st.LastProbeOK = res.OK
+			st.LastFailure = string(res.Failure)
+			st.LastProbeAt = res.At
+			st.LastLatency = res.Latency.String()
+		}
+		d.mu.Unlock()
+	}
+
+	now := d.now()
+	wasAllDown := d.state.AllDown
+	next, dec := decide.Next(d.policy, d.state, obs, now)
+	d.state = next
+
+	for _, c := range dec.Changes {
+		d.m.Health(c.NVA, string(c.To))
+		lvl := slog.LevelInfo
+		if c.To == "down" {
+			lvl = slog.LevelWarn
+		}
+		d.log.Log(ctx, lvl, "NVA health changed", report.KeyEvent, report.EventHealthChanged, report.KeyNVA, c.NVA,
+			report.KeyFrom, string(c.From), report.KeyTo, string(c.To))
+	}
+	d.mu.Lock()
+	for name, s := range d.state.NVAs {
+		if st := d.status.NVAs[name]; st != nil {
+			st.Health = string(s.Health)
+			st.ConsecutiveFailures = s.ConsecutiveFailures
+			st.ConsecutiveSuccesses = s.ConsecutiveSuccesses
+		}
+	}
+	d.status.AllDown = d.state.AllDown
+	d.status.ProbeRounds++
+	d.mu.Unlock()
+
+	d.m.AllDown(d.state.AllDown)
+	if d.state.AllDown && !wasAllDown {
+		d.log.Error("every NVA is down: changing nothing in Azure; traffic through the NVAs is not flowing",
+			report.KeyEvent, report.EventAllDown, report.KeyNVA, d.state.Active)
+	}
+	if dec.Hold != "" {
+		d.m.Hold(string(dec.Hold))
+		if dec.Hold != d.lastHold && dec.Hold != "all_down" {
+			d.log.Warn("active NVA is down but no failover is made", report.KeyEvent, report.EventFailoverHeld,
+				report.KeyNVA, d.state.Active, report.KeyReason, string(dec.Hold))
+		}
+	}
+	d.lastHold = dec.Hold
+
+	if dec.Action.Kind == "failover" {
+		tl := Timeline{Decision: now}
+		if from := dec.Action.From; from != "" {
+			if t, ok := d.failingSince[from]; ok {
+				tl.FirstFailedProbe = t
+			}
+		}
+		d.log.Warn("failing over", report.KeyEvent, report.EventFailoverStarted,
+			report.KeyFrom, dec.Action.From, report.KeyTo, dec.Action.To, report.KeyReason, string(dec.Action.Reason),
+			"first_failed_probe", fmtTime(tl.FirstFailedProbe))
+		d.setActive(dec.Action.To)
+		d.startJob(ctx, dec.Action.To, string(dec.Action.Reason), dec.Action.From, tl)
+	}
+}
+
+// startJob converges Azure to target in the background, replacing any
+// converge still running toward another NVA.
+func (d *daemon) startJob(ctx context.Context, target, reason, from string, tl Timeline) {
+	d.stopJob()
+	jctx, cancel := context.WithCancel(ctx)
+	j := &convergeJob{target: target, reason: reason, from: from, cancel: cancel, done: make(chan convergeResult, 1), timeline: tl}
+	d.job = j
+	d.lastGood = false
+	go func() {
+		rep, err := d.eng.Converge(jctx, target)
+		j.done <- convergeResult{report: rep, err: err}
+	}()
+}
+
+// stopJob cancels the running converge, if any, and waits for it.
+func (d *daemon) stopJob() {
+	if d.job == nil {
+		return
+	}
+	d.job.cancel()
+	<-d.job.done
+	d.job = nil
+}
+
+func (d *daemon) finishJob(res convergeResult) {
+	j := d.job
+	d.job = nil
+	j.cancel()
+	end := d.now()
+	tl := j.timeline
+	tl.Completed = end
+	if res.report != nil {
+		for _, r := range res.report.Resources {
+			tl.Resources = append(tl.Resources, ResourceTime{Kind: r.Kind, ID: r.ID, Changed: r.Changed,
+				Attempts: r.Attempts, After: r.Duration.String(), Err: errString(r.Err)})
+		}
+	}
+	total := end.Sub(tl.Decision)
+	tl.Total = total.String()
+	if !tl.FirstFailedProbe.IsZero() {
+		tl.DetectionToDecision = tl.Decision.Sub(tl.FirstFailedProbe).String()
+	}
+	rec := &FailoverRecord{From: j.from, To: j.target, Reason: j.reason, Timeline: tl}
+	if res.err != nil {
+		rec.Error = res.err.Error()
+	}
+	d.m.Failover(j.reason, res.err, total, end)
+	attrs := []any{report.KeyFrom, j.from, report.KeyTo, j.target, report.KeyReason, j.reason,
+		report.KeyDuration, tl.Total, "first_failed_probe", fmtTime(tl.FirstFailedProbe),
+		"decision", fmtTime(tl.Decision), "detection_to_decision", tl.DetectionToDecision}
+	for _, r := range tl.Resources {
+		attrs = append(attrs, slog.Group(r.ID, "kind", r.Kind, "changed", r.Changed, "after", r.After, "attempts", r.Attempts, "err", r.Err))
+	}
+	if res.err != nil {
+		d.lastGood = false
+		d.retryAt = end.Add(2 * time.Second)
+		d.log.Error("failover did not converge every resource; retrying", append([]any{report.KeyEvent, report.EventFailoverFailed, report.KeyErr, res.err}, attrs...)...)
+	} else {
+		d.lastGood = true
+		d.retryAt = time.Time{}
+		d.log.Info("failover completed", append([]any{report.KeyEvent, report.EventFailoverCompleted}, attrs...)...)
+	}
+	d.mu.Lock()
+	d.status.LastFailover = rec
+	d.mu.Unlock()
+}
+
+// reconcile re-reads Azure and repairs drift toward the active NVA. When
+// every resource agrees on another NVA (an operator ran `nva-monitor
+// failover`), the monitor adopts it: Azure is the source of truth.
+func (d *daemon) reconcile(ctx context.Context) {
+	obs, err := d.eng.Observe(ctx)
+	if err != nil {
+		d.log.Warn("reconcile: cannot read Azure", report.KeyErr, err)
+		return
+	}
+	d.setObserved(obs)
+	active, split := obs.Active()
+	if !split {
+		d.splitSeen = 0
+	}
+	switch {
+	case active == d.state.Active && !split:
+		d.lastGood = true
+		return
+	case !split && active != "" && active != d.state.Active && d.lastGood:
+		d.log.Warn("every managed resource now points at another NVA; adopting it", report.KeyEvent, report.EventActiveAdopted,
+			report.KeyFrom, d.state.Active, report.KeyTo, active)
+		d.state.Active = active
+		d.setActive(active)
+		return
+	case split && d.lastGood:
+		d.splitSeen++
+		if d.splitSeen < 2 {
+			return // maybe an operator's failover in flight: look again next time
+		}
+	}
+	if d.state.Active == "" {
+		return
+	}
+	d.splitSeen = 0
+	d.log.Warn("managed resources drifted from the active NVA; converging", report.KeyEvent, report.EventReconcile,
+		report.KeyNVA, d.state.Active, "resources", describeObserved(obs))
+	d.startJob(ctx, d.state.Active, "reconcile", "", Timeline{Decision: d.now()})
+}
+
+func (d *daemon) setActive(name string) {
+	d.m.Active(name, d.policy.NVAs)
+	d.mu.Lock()
+	d.status.Active = name
+	d.mu.Unlock()
+}
+
+func (d *daemon) setObserved(obs *act.Observed) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.status.Resources = resourcesOf(obs)
+	d.status.ObservedAt = d.now()
+	d.status.NotReady = ""
+}
+
+func (d *daemon) setNotReady(why string) {
+	d.mu.Lock()
+	d.status.NotReady = why
+	d.mu.Unlock()
+}
+
+func (d *daemon) ready() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case d.status.NotReady != "":
+		return errors.New(d.status.NotReady)
+	case !d.status.Discovered:
+		return errors.New("active NVA not read from Azure yet")
+	case d.status.ProbeRounds == 0:
+		return errors.New("no probe round finished yet")
+	}
+	return nil
+}
+
+func (d *daemon) statusSnapshot() any {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.status.clone()
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
