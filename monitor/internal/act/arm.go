@@ -62,7 +62,7 @@ func (e *Engine) beforeWrite(ctx context.Context) error {
 		return nil
 	}
 	if err := e.opts.BeforeWrite(ctx); err != nil {
-		return permanent(fmt.Errorf("refused by BeforeWrite: %w", err))
+		return permanent(fmt.Errorf("%w: %w", errFenced, err))
 	}
 	return nil
 }

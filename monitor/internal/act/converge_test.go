@@ -339,6 +339,11 @@ func TestTransientFailuresOnNICsAreRetried(t *testing.T) {
 			wantPUTs: map[string]int{"nva1-ext": 1, "nva2-ext": 1}, wantRetry: true,
 		},
 		{
+			name:     "an attach whose operation ends Canceled (superseded) is read again and redone",
+			fault:    armsim.Fault{Method: "PUT", PathContains: "/networkInterfaces/nva2-ext", OperationStatus: "Canceled", Count: 1},
+			wantPUTs: map[string]int{"nva1-ext": 1, "nva2-ext": 2}, wantRetry: true,
+		},
+		{
 			name:     "a write applied but answered 500 is not written again",
 			fault:    armsim.Fault{Method: "PUT", PathContains: "/networkInterfaces/nva2-ext", Status: 500, AfterCommit: true, Count: 1},
 			wantPUTs: map[string]int{"nva1-ext": 1, "nva2-ext": 1}, wantRetry: true,
@@ -369,6 +374,31 @@ func TestTransientFailuresOnNICsAreRetried(t *testing.T) {
 				t.Errorf("public IP result %+v, want success after a retry", r)
 			}
 		})
+	}
+}
+
+func TestARouteTableWriteThatEndsFailedIsRedone(t *testing.T) {
+	e := newEnv(t, envOpts{sim: armsim.Options{LROLatency: 20 * time.Millisecond}, seed: seedOpts{tables: 2, pipOn: nva2Ext.name}})
+	e.srv.InjectFault(armsim.Fault{Method: "PUT", PathContains: "/routeTables/rt-0", OperationStatus: "Failed", Count: 1})
+	rep, err := e.eng.Converge(testCtx(t), "nva-2")
+	if err != nil {
+		t.Fatalf("Converge: %v", err)
+	}
+	wantOnNVA2(t, e, 2)
+	if r := rep.Resources[0]; r.Attempts != 2 || !r.Changed {
+		t.Errorf("rt-0 result %+v, want 2 attempts", r)
+	}
+	if r := rep.Resources[1]; r.Attempts != 1 {
+		t.Errorf("rt-1 result %+v, want 1 attempt", r)
+	}
+	var failed int
+	for _, ev := range e.srv.Events(0) {
+		if ev.Kind == armsim.KindWriteFailed {
+			failed++
+		}
+	}
+	if failed != 1 {
+		t.Errorf("%d write_failed events, want the one injected", failed)
 	}
 }
 
@@ -422,7 +452,7 @@ func TestPublicIPOnANICThatIsNotAnNVAsIsLeftAlone(t *testing.T) {
 	if got := pipOwner(t, e); !strings.EqualFold(got, jumpNIC+ipconfig1) {
 		t.Errorf("public IP moved to %q", got)
 	}
-	if lines := e.logs.events(EventConvergeFailed); len(lines) != 1 || lines[0]["public_ip"] != "pip-1" {
+	if lines := e.logs.events(EventConvergeFailed); len(lines) != 1 || lines[0]["public_ip"] != "pip-1" || lines[0]["reason"] != "unsafe" {
 		t.Errorf("converge_failed lines %v", lines)
 	}
 }
@@ -483,6 +513,11 @@ func TestBeforeWriteErrorStopsEveryWrite(t *testing.T) {
 			t.Errorf("result %+v, want the lease error, no retry, no change", r)
 		}
 	}
+	for _, l := range e.logs.events(EventConvergeFailed) {
+		if l["reason"] != "fenced" {
+			t.Errorf("converge_failed line %v, want reason fenced", l)
+		}
+	}
 	if calls.Load() != 3 {
 		t.Errorf("BeforeWrite called %d times, want 3 (two tables, one detach)", calls.Load())
 	}
@@ -519,7 +554,7 @@ func TestConvergeGivesUpAtOperationTimeout(t *testing.T) {
 	if r := rep.Resources[0]; r.Attempts < 2 {
 		t.Errorf("result %+v, want several attempts", r)
 	}
-	if lines := e.logs.events(EventConvergeFailed); len(lines) != 1 || lines[0]["route_table"] != "rt-0" {
+	if lines := e.logs.events(EventConvergeFailed); len(lines) != 1 || lines[0]["route_table"] != "rt-0" || lines[0]["reason"] != "timeout" {
 		t.Errorf("converge_failed lines %v", lines)
 	}
 }

@@ -11,6 +11,7 @@ const (
 	keyNVA        = "nva"
 	keyRouteTable = "route_table"
 	keyPublicIP   = "public_ip"
+	keyReason     = "reason"
 	keyDuration   = "duration"
 	keyErr        = "err"
 	keyAttempt    = "attempt"

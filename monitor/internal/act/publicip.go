@@ -183,7 +183,7 @@ func (e *Engine) convergePublicIPs(ctx context.Context, target string, start tim
 		if r.Err != nil {
 			r.Err = fmt.Errorf("converge public IP %q to nva %q: %w", m.res.name, target, r.Err)
 			e.log.LogAttrs(ctx, slog.LevelError, EventConvergeFailed, attrEvent(EventConvergeFailed),
-				attrStr(keyPublicIP, m.res.name), attrStr(keyNVA, target), attrErr(r.Err),
+				attrStr(keyPublicIP, m.res.name), attrStr(keyNVA, target), attrStr(keyReason, failureReason(r.Err)), attrErr(r.Err),
 				attrInt("attempts", r.Attempts), attrDur(keyDuration, r.Duration))
 			return
 		}

@@ -43,6 +43,33 @@ func (p *permanentError) Unwrap() error { return p.err }
 
 func permanent(err error) error { return &permanentError{err} }
 
+// errFenced marks a write Options.BeforeWrite refused.
+var errFenced = errors.New("write refused by BeforeWrite")
+
+// failureReason is the bounded "reason" of a converge_failed line.
+func failureReason(err error) string {
+	var perm *permanentError
+	switch {
+	case errors.Is(err, errFenced):
+		return "fenced"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.Is(err, azure.ErrForbidden):
+		return "forbidden"
+	case errors.Is(err, azure.ErrNotFound):
+		return "not_found"
+	case errors.Is(err, azure.ErrBadRequest):
+		return "bad_request"
+	case errors.Is(err, azure.ErrConflict):
+		return "conflict"
+	case errors.As(err, &perm):
+		return "unsafe" // e.g. a public IP on a foreign NIC: left alone
+	}
+	return "arm_error"
+}
+
 // retryDelay decides whether err is worth another attempt and after how
 // long. n counts consecutive failures (1 for the first).
 //
@@ -111,14 +138,21 @@ func (e *Engine) retryDelay(err error, n int) (time.Duration, bool) {
 // never resends a body built from a stale read.
 func (e *Engine) retry(ctx context.Context, name string, pass func(ctx context.Context) error) (int, error) {
 	failures := 0
+	var last error // the last failure that was not the context ending
 	for attempt := 1; ; attempt++ {
 		err := pass(ctx)
 		if err == nil {
 			return attempt, nil
 		}
 		if ctx.Err() != nil {
+			if errors.Is(err, ctx.Err()) && last != nil {
+				// Cut off mid-request: the failure worth reporting is the
+				// one that made us retry.
+				err = last
+			}
 			return attempt, giveUp(err, ctx.Err(), attempt)
 		}
+		last = err
 		failures++
 		delay, ok := e.retryDelay(err, failures)
 		if !ok {

@@ -116,7 +116,7 @@ func (e *Engine) convergeRouteTable(ctx context.Context, m managed, target strin
 	if res.Err != nil {
 		res.Err = fmt.Errorf("converge route table %q to nva %q: %w", m.res.name, target, res.Err)
 		e.log.LogAttrs(ctx, slog.LevelError, EventConvergeFailed, attrEvent(EventConvergeFailed),
-			attrStr(keyRouteTable, m.res.name), attrStr(keyNVA, target), attrErr(res.Err),
+			attrStr(keyRouteTable, m.res.name), attrStr(keyNVA, target), attrStr(keyReason, failureReason(res.Err)), attrErr(res.Err),
 			attrInt("attempts", res.Attempts), attrDur(keyDuration, res.Duration))
 		return res
 	}
