@@ -32,7 +32,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	monitorBin = filepath.Join(dir, "nva-monitor")
-	build := exec.Command("go", "build", "-o", monitorBin, "github.com/hanva/hanva/monitor/cmd/nva-monitor")
+	args := []string{"build", "-o", monitorBin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "github.com/hanva/hanva/monitor/cmd/nva-monitor")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build nva-monitor:", err)
@@ -450,6 +454,9 @@ func (e *env) startMonitor() *proc {
 	}()
 	e.t.Cleanup(func() {
 		p.stop()
+		if strings.Contains(p.logText(), "WARNING: DATA RACE") {
+			e.t.Errorf("the monitor process reported a data race")
+		}
 		if e.t.Failed() {
 			e.t.Logf("monitor log:\n%s", p.logText())
 			e.dumpEvents()
