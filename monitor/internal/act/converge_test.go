@@ -316,6 +316,42 @@ func TestETagRaceRereadsAndKeepsTheOtherWritersChange(t *testing.T) {
 	}
 }
 
+func TestNICWritesCarryIfMatchAndKeepAConcurrentChange(t *testing.T) {
+	e := newEnv(t, envOpts{seed: seedOpts{tables: 0, pipOn: nva1Ext.name}})
+	// Between the engine's read of nva1-ext and its detach, someone tags the NIC.
+	var raced atomic.Bool
+	e.srv.BeforeRequest(func(method, p string) {
+		if method == "PUT" && strings.Contains(p, "/networkInterfaces/nva1-ext") && raced.CompareAndSwap(false, true) {
+			b, _ := e.srv.Resource(nicID(nva1Ext.name))
+			body := strings.Replace(string(b), `"owner":"netops"`, `"owner":"netops","patched":"yes"`, 1)
+			if err := e.srv.Seed(nicID(nva1Ext.name), []byte(body)); err != nil {
+				t.Errorf("tag the NIC: %v", err)
+			}
+		}
+	})
+	rep, err := e.eng.Converge(testCtx(t), "nva-2")
+	e.srv.BeforeRequest(nil)
+	if err != nil {
+		t.Fatalf("Converge: %v", err)
+	}
+	wantOnNVA2(t, e, 0)
+	if got := path(t, resourceJSON(t, e.srv, nicID(nva1Ext.name)), "tags", "patched"); got != "yes" {
+		t.Errorf("the concurrent tag was lost (tags %v)", path(t, resourceJSON(t, e.srv, nicID(nva1Ext.name)), "tags"))
+	}
+	var statuses []int
+	for _, ev := range e.srv.Events(0) {
+		if strings.HasSuffix(ev.ResourceID, "nva1-ext") && ev.Kind != armsim.KindWriteSucceeded {
+			statuses = append(statuses, ev.Status)
+		}
+	}
+	if !reflect.DeepEqual(statuses, []int{412, 200}) {
+		t.Errorf("nva1-ext write statuses %v, want 412 then an accepted write", statuses)
+	}
+	if r := rep.Resources[0]; r.Attempts != 2 {
+		t.Errorf("public IP result %+v, want 2 attempts", r)
+	}
+}
+
 func TestTransientFailuresOnNICsAreRetried(t *testing.T) {
 	tests := []struct {
 		name      string

@@ -36,6 +36,15 @@
 //     azure).
 //   - Fencing: Options.BeforeWrite runs right before every PUT; an error
 //     aborts the write.
+//   - Logs (attribute "event"): route_table_converged (route_table, nva,
+//     changed, attempts, duration; info when changed, debug otherwise),
+//     pip_detached (public_ip, nva it left, nic, duration), pip_moved
+//     (public_ip, nva, attempts, duration), arm_retry (resource, err, delay,
+//     attempt; warn), converge_failed (route_table or public_ip, nva, reason,
+//     err, attempts, duration; error). Durations run from the start of
+//     Converge. reason is one of fenced, timeout, canceled, forbidden,
+//     not_found, bad_request, conflict, unsafe (e.g. a public IP on a foreign
+//     NIC), arm_error.
 //
 // # Polling trade-off
 //
