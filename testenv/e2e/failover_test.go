@@ -100,6 +100,9 @@ func runFailover(t *testing.T, e *env, fail func(), wantFailure string) {
 		if ev.Kind == "write_accepted" && !strings.Contains(ev.Client, "e2e-mon") {
 			t.Errorf("write to %s from client %q, want the monitor's User-Agent naming instance e2e-mon", shortID(ev.ResourceID), ev.Client)
 		}
+		if ev.Kind == "write_accepted" && ev.ClientRequestID == "" {
+			t.Errorf("write to %s carries no x-ms-client-request-id", shortID(ev.ResourceID))
+		}
 	}
 	m := metrics(t, e)
 	if !strings.Contains(m, `hanva_failovers_total{reason="active_down",result="ok"} 1`) {

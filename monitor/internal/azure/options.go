@@ -14,6 +14,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 
 	"github.com/hanva/hanva/monitor/config"
 )
@@ -95,7 +96,9 @@ func ClientOptions(s Settings) (*arm.ClientOptions, error) {
 	if err != nil {
 		return nil, err
 	}
-	perCall := []policy.Policy{userAgentPolicy{value: userAgent(s.Version, s.Instance)}}
+	// Every request carries an x-ms-client-request-id, so ARM's (and armsim's)
+	// logs can be matched to the monitor's.
+	perCall := []policy.Policy{userAgentPolicy{value: userAgent(s.Version, s.Instance)}, runtime.NewRequestIDPolicy()}
 	var perRetry []policy.Policy
 	if s.OnResponse != nil {
 		perRetry = append(perRetry, responsePolicy{on: s.OnResponse})
