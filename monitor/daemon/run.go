@@ -364,11 +364,9 @@ func (d *daemon) finishJob(res convergeResult) {
 	}
 	d.m.Failover(j.reason, res.err, total, end)
 	attrs := []any{report.KeyFrom, j.from, report.KeyTo, j.target, report.KeyReason, j.reason,
-		report.KeyDuration, tl.Total, "first_failed_probe", fmtTime(tl.FirstFailedProbe),
-		"decision", fmtTime(tl.Decision), "detection_to_decision", tl.DetectionToDecision}
-	for _, r := range tl.Resources {
-		attrs = append(attrs, slog.Group(r.ID, "kind", r.Kind, "changed", r.Changed, "after", r.After, "attempts", r.Attempts, "err", r.Err))
-	}
+		report.KeyDuration, tl.Total, slog.Group("timeline",
+			"first_failed_probe", fmtTime(tl.FirstFailedProbe), "decision", fmtTime(tl.Decision),
+			"detection_to_decision", tl.DetectionToDecision, "resources", tl.Resources, "completed", fmtTime(tl.Completed))}
 	if res.err != nil {
 		d.lastGood = false
 		d.retryAt = end.Add(2 * time.Second)

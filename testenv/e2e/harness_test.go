@@ -457,7 +457,7 @@ func (e *env) startMonitor() *proc {
 		if strings.Contains(p.logText(), "WARNING: DATA RACE") {
 			e.t.Errorf("the monitor process reported a data race")
 		}
-		if e.t.Failed() {
+		if e.t.Failed() || os.Getenv("HANVA_E2E_LOG") != "" {
 			e.t.Logf("monitor log:\n%s", p.logText())
 			e.dumpEvents()
 		}

@@ -28,8 +28,13 @@ const (
 
 const levelRetry = slog.LevelWarn
 
-func attrEvent(name string) slog.Attr               { return slog.String(keyEvent, name) }
-func attrStr(key, v string) slog.Attr               { return slog.String(key, v) }
-func attrInt(key string, v int) slog.Attr           { return slog.Int(key, v) }
-func attrDur(key string, d time.Duration) slog.Attr { return slog.Duration(key, d) }
-func attrErr(err error) slog.Attr                   { return slog.String(keyErr, err.Error()) }
+func attrEvent(name string) slog.Attr     { return slog.String(keyEvent, name) }
+func attrStr(key, v string) slog.Attr     { return slog.String(key, v) }
+func attrInt(key string, v int) slog.Attr { return slog.Int(key, v) }
+
+// attrDur writes a duration as Go writes it ("308.8ms"), the same form as
+// the daemon's log lines and the config file, not slog's JSON nanoseconds.
+func attrDur(key string, d time.Duration) slog.Attr {
+	return slog.String(key, d.Round(time.Microsecond).String())
+}
+func attrErr(err error) slog.Attr { return slog.String(keyErr, err.Error()) }
