@@ -132,6 +132,15 @@ func TestValidateChecksAzureAndFailsOnIPForwardingOff(t *testing.T) {
 	if n := countEvents(e.sim, "write_accepted", time.Time{}); n != 0 {
 		t.Errorf("validate wrote %d time(s) to ARM", n)
 	}
+
+	// A table whose NVA routes all use the external NICs while the config
+	// says via internal would never be failed over: validate must say so.
+	e.cfg.RouteTables[0].Via = "external"
+	e.writeConfig()
+	_, out, _ = runCLI(t, "validate", "--config", e.cfgPath)
+	if !strings.Contains(out, "FAIL  route table rt-00: its NVA routes point at the NVAs' internal NICs but the config says via external") {
+		t.Errorf("validate does not flag the wrong via role:\n%s", out)
+	}
 }
 
 func TestVersionAndUsage(t *testing.T) {

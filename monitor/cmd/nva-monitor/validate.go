@@ -113,6 +113,8 @@ func checkObserved(c *checker, cfg *config.Config, obs *act.Observed) {
 		switch {
 		case rt.Mixed:
 			c.fail("route table %s mixes next-hop roles (NVA routes via more than one NIC role); split it so each table has a single next hop role (%s)", shortID(rt.ID), rt.Via)
+		case len(rt.Roles) == 1 && rt.Roles[0] != rt.Via:
+			c.fail("route table %s: its NVA routes point at the NVAs' %s NICs but the config says via %s; fix routeTables[].via or the routes", shortID(rt.ID), rt.Roles[0], rt.Via)
 		case rt.NVARoutes == 0:
 			c.warn("route table %s has no route whose next hop is an NVA %s NIC: there is nothing in it to fail over", shortID(rt.ID), rt.Via)
 		case len(rt.PointsAt) > 1:

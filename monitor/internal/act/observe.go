@@ -3,6 +3,7 @@ package act
 import (
 	"context"
 	"errors"
+	"sort"
 	"sync"
 )
 
@@ -23,6 +24,9 @@ type RouteTableState struct {
 	// a NIC (of any role) of some NVA.
 	PointsAt  []string
 	NVARoutes int
+	// Roles lists the NIC roles its NVA routes use, sorted: one, the table's
+	// Via, in a healthy table.
+	Roles []string
 	// Mixed is true when its NVA routes go over NICs of more than one role.
 	Mixed bool
 }
@@ -50,10 +54,14 @@ type NICState struct {
 // first NVA in topology order; "" when none points anywhere) and whether the
 // resources disagree: split is true when they point at different NVAs, or
 // when one points nowhere (a detached public IP, a table without NVA routes)
-// or at several NVAs at once.
+// or at several NVAs at once. A table without NVA routes has nothing to
+// fail over and counts neither way (a repair could not change it).
 func (o *Observed) Active() (name string, split bool) {
 	votes := map[string]int{}
 	for _, rt := range o.RouteTables {
+		if rt.NVARoutes == 0 {
+			continue
+		}
 		if len(rt.PointsAt) != 1 {
 			split = true
 			continue
@@ -188,6 +196,10 @@ func (e *Engine) Observe(ctx context.Context) (*Observed, error) {
 				tables[i].PointsAt = append(tables[i].PointsAt, n)
 			}
 		}
+		for r := range roles {
+			tables[i].Roles = append(tables[i].Roles, r)
+		}
+		sort.Strings(tables[i].Roles)
 		tables[i].Mixed = len(roles) > 1
 	}
 	return obs, errors.Join(errs...)

@@ -82,6 +82,13 @@ func TestObserveFindsWhereResourcesPoint(t *testing.T) {
 				if rt.Mixed != wantMixed {
 					t.Errorf("table %d mixed = %v, want %v", i, rt.Mixed, wantMixed)
 				}
+				wantRoles := []string{"internal"}
+				if wantMixed {
+					wantRoles = []string{"external", "internal"}
+				}
+				if !slices.Equal(rt.Roles, wantRoles) {
+					t.Errorf("table %d roles = %v, want %v", i, rt.Roles, wantRoles)
+				}
 				if rt.NVARoutes != 2 {
 					t.Errorf("table %d has %d NVA routes, want 2 (the Internet route and the foreign appliance are not NVA routes)", i, rt.NVARoutes)
 				}
@@ -131,7 +138,7 @@ func TestActiveCountsVotes(t *testing.T) {
 	tables := func(points ...[]string) []RouteTableState {
 		var out []RouteTableState
 		for _, p := range points {
-			out = append(out, RouteTableState{PointsAt: p})
+			out = append(out, RouteTableState{PointsAt: p, NVARoutes: len(p)})
 		}
 		return out
 	}
@@ -145,7 +152,8 @@ func TestActiveCountsVotes(t *testing.T) {
 		{"one table on b is b", Observed{RouteTables: tables([]string{"b"})}, "b", false},
 		{"a tie between c and b goes to b, the first in order", Observed{RouteTables: tables([]string{"c"}, []string{"b"})}, "b", true},
 		{"the majority wins over order", Observed{RouteTables: tables([]string{"c"}, []string{"c"}, []string{"a"})}, "c", true},
-		{"a table without NVA routes is split", Observed{RouteTables: tables([]string{"a"}, nil)}, "a", true},
+		{"a table without NVA routes counts neither way", Observed{RouteTables: tables([]string{"a"}, nil)}, "a", false},
+		{"a table pointing at two NVAs is split", Observed{RouteTables: tables([]string{"a", "b"})}, "", true},
 		{"everything pointing nowhere is no NVA, split", Observed{RouteTables: tables(nil), PublicIPs: []PublicIPState{{}}}, "", true},
 		{"public IPs vote too", Observed{RouteTables: tables([]string{"a"}), PublicIPs: []PublicIPState{{AttachedTo: "b"}, {AttachedTo: "b"}}}, "b", true},
 	}
