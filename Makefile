@@ -11,7 +11,7 @@ BUILD_ENV := CGO_ENABLED=0
 BUILD_FLAGS := -trimpath -buildvcs=false -ldflags "-s -w -X github.com/hanva/hanva/monitor/internal/version.Version=$(VERSION)"
 TEST_TIMEOUT ?= 40m
 
-.PHONY: all build test test-short e2e bench lint fmt vet staticcheck clean
+.PHONY: all build test test-short e2e bench lint fmt vet staticcheck clean azurite
 
 all: build
 
@@ -20,7 +20,7 @@ build:
 	$(BUILD_ENV) $(GO) build $(BUILD_FLAGS) -o $(BIN)/armsim ./testenv/armsim/cmd/armsim
 
 # Unit, emulator and end-to-end tests, with the race detector on.
-test: vet
+test: vet azurite
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 test-short:
@@ -42,6 +42,22 @@ fmt:
 
 vet:
 	$(GO) vet ./...
+
+# Azurite, Microsoft's Azure Storage emulator, for the blob-lease tests
+# (testenv/azurite starts it). Installed once with npm into .tools/azurite;
+# the package.json written there first keeps npm from walking up to a parent
+# project. About 365 MB; 20 s with a warm npm cache, about 2 minutes cold.
+AZURITE_VERSION := 3.37.0
+AZURITE_DIR     := .tools/azurite
+AZURITE_BLOB    := $(AZURITE_DIR)/node_modules/.bin/azurite-blob
+
+azurite: $(AZURITE_BLOB)
+
+$(AZURITE_BLOB):
+	mkdir -p $(AZURITE_DIR)
+	test -f $(AZURITE_DIR)/package.json || echo '{"name":"hanva-tools-azurite","private":true}' > $(AZURITE_DIR)/package.json
+	npm install --prefix $(AZURITE_DIR) --no-audit --no-fund --no-save azurite@$(AZURITE_VERSION)
+	test -x $(AZURITE_BLOB)
 
 $(TOOLS)/staticcheck: tools/go.mod tools/go.sum
 	cd tools && $(GO) build -o ../$(TOOLS)/staticcheck honnef.co/go/tools/cmd/staticcheck
