@@ -15,6 +15,22 @@ type Config struct {
 	// Optional; default: the host name.
 	Instance string `yaml:"instance,omitempty" json:"instance,omitempty"`
 
+	// Monitors lists the instance names of every monitor of this NVA pair,
+	// this one included. Optional; empty means this monitor is alone. With
+	// more than one, Lease must be a blob lease: only its holder writes to ARM.
+	Monitors []string `yaml:"monitors,omitempty" json:"monitors,omitempty"`
+	// Quorum is "majority" (default when Monitors has more than one entry:
+	// the leader fails over only when most fresh views, its own included,
+	// see the active NVA down) or "none" (default otherwise: its own view).
+	Quorum string `yaml:"quorum,omitempty" json:"quorum,omitempty"`
+	// ViewInterval is how often each monitor republishes its view of NVA
+	// health at the least (it also does on every change); a view older than
+	// StaleViewIntervals × ViewInterval is stale. Default 5s, at least 1s.
+	ViewInterval Duration `yaml:"viewInterval,omitempty" json:"viewInterval,omitempty"`
+	// Lease elects the one monitor that acts. Optional with a single monitor
+	// (default kind none); required, of kind blob, with several.
+	Lease Lease `yaml:"lease,omitempty" json:"lease,omitempty"`
+
 	// Cloud is AzurePublic (default), AzureUSGovernment or AzureChina.
 	Cloud string `yaml:"cloud,omitempty" json:"cloud,omitempty"`
 	// ARMEndpoint overrides the cloud's Resource Manager endpoint (Azure Stack
@@ -73,6 +89,37 @@ type Credential struct {
 	// TokenFile holds a bearer token (tests, emulators). Required for
 	// staticTokenFile and only allowed with it; the ARM endpoint must be https.
 	TokenFile string `yaml:"tokenFile,omitempty" json:"tokenFile,omitempty"`
+}
+
+// Lease is how monitors elect a leader.
+type Lease struct {
+	// Kind is none (default with at most one monitor: this one always acts)
+	// or blob (an Azure Storage blob lease; required with several monitors).
+	Kind string `yaml:"kind,omitempty" json:"kind,omitempty"`
+	// URL is the leader blob (blob only, required):
+	// https://{account}.blob.core.windows.net/{container}/{blob path}, or
+	// the same path on another cloud's blob endpoint. Plain http and an
+	// account in the path (http://127.0.0.1:10000/{account}/{container}/{blob})
+	// only for an emulator on a loopback address. No SAS token. See Parse.
+	URL string `yaml:"url,omitempty" json:"url,omitempty"`
+	// Duration of the lease, 15s to 60s in whole seconds (Azure's range).
+	// Blob only; default 15s.
+	Duration Duration `yaml:"duration,omitempty" json:"duration,omitempty"`
+	// Credential signs in to Azure Storage. Blob only; default managedIdentity.
+	Credential LeaseCredential `yaml:"credential,omitempty" json:"credential,omitempty"`
+}
+
+// LeaseCredential selects the Azure Storage credential of a blob lease.
+type LeaseCredential struct {
+	// Kind is managedIdentity (default), azureCLI, environment, or sharedKey
+	// (emulators only: the URL's host must be a loopback address). The token
+	// kinds need an https URL.
+	Kind string `yaml:"kind,omitempty" json:"kind,omitempty"`
+	// ClientID selects a user-assigned managed identity. Optional, managedIdentity only.
+	ClientID string `yaml:"clientId,omitempty" json:"clientId,omitempty"`
+	// AccountKeyFile holds the base64 account key. Required for sharedKey
+	// and only allowed with it.
+	AccountKeyFile string `yaml:"accountKeyFile,omitempty" json:"accountKeyFile,omitempty"`
 }
 
 // ProbeTiming is the probe schedule and thresholds.

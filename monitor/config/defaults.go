@@ -17,6 +17,26 @@ const (
 	CredentialStaticTokenFile = "staticTokenFile"
 )
 
+// Quorum rules (Config.Quorum).
+const (
+	QuorumMajority = "majority"
+	QuorumNone     = "none"
+)
+
+// Lease kinds (Lease.Kind).
+const (
+	LeaseNone = "none"
+	LeaseBlob = "blob"
+)
+
+// Lease credential kinds (LeaseCredential.Kind).
+const (
+	LeaseCredentialManagedIdentity = "managedIdentity"
+	LeaseCredentialAzureCLI        = "azureCLI"
+	LeaseCredentialEnvironment     = "environment"
+	LeaseCredentialSharedKey       = "sharedKey"
+)
+
 // Probe kinds (Probe.Kind).
 const (
 	ProbeTCP  = "tcp"
@@ -59,13 +79,30 @@ const (
 	DefaultListen              = "127.0.0.1:9414"
 	DefaultLogFormat           = LogFormatJSON
 	DefaultLogLevel            = LogLevelInfo
+
+	// Quorum defaults to QuorumMajority with more than one monitor, else
+	// QuorumNone; Lease.Kind to LeaseNone with at most one monitor (with
+	// more it has no default: it must be written, and be LeaseBlob).
+	DefaultViewInterval        = 5 * time.Second
+	DefaultLeaseDuration       = 15 * time.Second // blob leases only
+	DefaultLeaseCredentialKind = LeaseCredentialManagedIdentity
 )
 
-// Lower bounds that Validate enforces.
+// StaleViewIntervals is how many view intervals old a monitor's published
+// view may be before it is stale and no longer counts toward a quorum.
+const StaleViewIntervals = 3
+
+// Limits that Validate enforces.
 const (
 	MinPollInterval      = 100 * time.Millisecond
 	MinOperationTimeout  = 10 * time.Second
 	MinReconcileInterval = time.Second
+	MinViewInterval      = time.Second
+	// Azure Storage accepts lease durations of 15 to 60 whole seconds (or
+	// infinite, which a leader election cannot use): Lease Blob REST
+	// reference, AZURE-FACTS.md §4.
+	MinLeaseDuration = 15 * time.Second
+	MaxLeaseDuration = 60 * time.Second
 )
 
 // ApplyDefaults fills every unset (zero) field that has a default. It never
@@ -98,6 +135,18 @@ func (c *Config) ApplyDefaults() {
 	setDuration(&c.PollInterval, DefaultPollInterval)
 	setDuration(&c.OperationTimeout, DefaultOperationTimeout)
 	setDuration(&c.ReconcileInterval, DefaultReconcileInterval)
+
+	if len(c.Monitors) > 1 {
+		setString(&c.Quorum, QuorumMajority)
+	} else {
+		setString(&c.Quorum, QuorumNone)
+		setString(&c.Lease.Kind, LeaseNone)
+	}
+	setDuration(&c.ViewInterval, DefaultViewInterval)
+	if c.Lease.Kind == LeaseBlob {
+		setDuration(&c.Lease.Duration, DefaultLeaseDuration)
+		setString(&c.Lease.Credential.Kind, DefaultLeaseCredentialKind)
+	}
 
 	setString(&c.Listen, DefaultListen)
 	setString(&c.Log.Format, DefaultLogFormat)

@@ -24,6 +24,9 @@ func TestApplyDefaultsFillsEveryUnsetField(t *testing.T) {
 	want.ReconcileInterval = Duration(30 * time.Second)
 	want.Listen = "127.0.0.1:9414"
 	want.Log = Log{Format: LogFormatJSON, Level: LogLevelInfo}
+	want.Quorum = QuorumNone
+	want.ViewInterval = Duration(5 * time.Second)
+	want.Lease = Lease{Kind: LeaseNone}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)
 	}

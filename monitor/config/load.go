@@ -40,14 +40,15 @@ func Parse(data []byte) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.Instance == "" {
+	fromHost := c.Instance == ""
+	if fromHost {
 		c.Instance = fallbackInstance
 		if h, err := hostname(); err == nil && h != "" {
 			c.Instance = h
 		}
 	}
 	c.ApplyDefaults()
-	if err := c.Validate(); err != nil {
+	if err := c.validate(fromHost); err != nil {
 		var ve *ValidationError
 		if errors.As(err, &ve) {
 			ve.locate(lines)

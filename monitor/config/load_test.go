@@ -83,7 +83,7 @@ func TestParseReportsDecodingProblemsWithFieldAndLine(t *testing.T) {
 		{"a key at the wrong level says where it belongs", "listen:", "failureThreshold: 3\nlisten:",
 			"failureThreshold", 21, `"failureThreshold" belongs under probe`},
 		{"an unknown key with no near miss lists the keys allowed", "listen:", "owner: netops\nlisten:",
-			"owner", 21, "the keys allowed at the top level are instance, cloud, armEndpoint"},
+			"owner", 21, "the keys allowed at the top level are instance, monitors, quorum, viewInterval, lease, cloud, armEndpoint"},
 		{"a missing required key is named at its mapping's line", "    via: external\n", "",
 			"publicIps[0].via", 19, "required key is missing; add it, like via: external"},
 		{"a missing NVA name is named at the NVA's line", "  - name: nva-2\n    probe:", "  - probe:",

@@ -344,6 +344,10 @@ func (w *schemaWalker) explicitZero(n *yaml.Node, path string, count bool) {
 		def = Duration(DefaultOperationTimeout).String()
 	case "reconcileInterval":
 		def = Duration(DefaultReconcileInterval).String()
+	case "viewInterval":
+		def = Duration(DefaultViewInterval).String()
+	case "lease.duration":
+		def = Duration(DefaultLeaseDuration).String()
 	default:
 		return
 	}

@@ -60,11 +60,17 @@ func (e *ValidationError) Error() string {
 
 // locate fills in the line of every problem that has none, from the line of
 // its field or, failing that, of the nearest enclosing field in the file.
+// A problem about a key that is not written at all (instance defaulted to
+// the host name, lease left out) is shown at the key that needs it.
 func (e *ValidationError) locate(lines map[string]int) {
+	neededBy := map[string]string{"instance": "monitors", "lease": "monitors"}
 	for i := range e.Problems {
 		p := &e.Problems[i]
 		for f := p.Field; p.Line == 0 && f != ""; f = parentPath(f) {
 			p.Line = lines[f]
+			if p.Line == 0 && neededBy[f] != "" {
+				p.Line = lines[neededBy[f]]
+			}
 		}
 	}
 }
@@ -87,11 +93,18 @@ func parentPath(f string) string {
 // zero count as their defaults (Validate does not change c), so a Config
 // built in Go need not call ApplyDefaults first. It reports every problem
 // at once as a *ValidationError, and does no I/O (it does not read caFile or
-// tokenFile; the daemon does that when it starts).
-func (c *Config) Validate() error {
+// tokenFile; the daemon does that when it starts). An empty Instance is not
+// checked against Monitors: Load fills it in from the host name, on the host.
+func (c *Config) Validate() error { return c.validate(false) }
+
+// validate is Validate; instanceFromHost says Parse set Instance to the host
+// name, so a mismatch with Monitors is fixed by writing instance.
+func (c *Config) validate(instanceFromHost bool) error {
 	d := c.withDefaults()
 	v := &validator{}
 	v.general(d)
+	v.monitors(d, instanceFromHost)
+	v.lease(d)
 	v.credential(d)
 	v.probeTiming(d.Probe)
 	v.nvas(d.NVAs)
@@ -183,6 +196,144 @@ func (v *validator) credential(d *Config) {
 		v.add("credential.tokenFile", "is required with kind staticTokenFile; set it to the path of the file that holds the bearer token")
 	case cr.Kind != CredentialStaticTokenFile && cr.TokenFile != "":
 		v.add("credential.tokenFile", "%q is only used with kind staticTokenFile, not %s; remove it", cr.TokenFile, cr.Kind)
+	}
+}
+
+// monitorNameRE is a host name, or the label of one; it names the monitor's
+// view blob and goes into its User-Agent.
+var monitorNameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]{0,126}[A-Za-z0-9])?$`)
+
+const monitorNameRule = `use 1-128 letters, digits, ".", "-" and "_", starting and ending with a letter or digit`
+
+// monitors checks the monitor names, this monitor's place among them, the
+// quorum and the view interval.
+func (v *validator) monitors(d *Config, instanceFromHost bool) {
+	seen := map[string]int{} // lower-case name -> index
+	for i, m := range d.Monitors {
+		f := fmt.Sprintf("monitors[%d]", i)
+		switch j, dup := seen[strings.ToLower(m)]; {
+		case m == "":
+			v.add(f, "is empty; list each monitor's instance name (its host name, unless its config sets instance)")
+		case !monitorNameRE.MatchString(m):
+			v.add(f, "%q is not a valid monitor name; %s, like \"monitor-%d\"", m, monitorNameRule, i+1)
+		case dup:
+			v.add(f, "%q is already monitors[%d] (names are compared ignoring case); list each monitor once", m, j)
+		default:
+			seen[strings.ToLower(m)] = i
+		}
+	}
+	if len(d.Monitors) > 0 && d.Instance != "" && !slices.Contains(d.Monitors, d.Instance) {
+		list := strings.Join(d.Monitors, ", ")
+		if instanceFromHost {
+			v.add("instance", "is not set, so it is the host name %q, which is not one of monitors (%s)%s; "+
+				"set instance to the name this host has in monitors", d.Instance, list, didYouMean(d.Instance, d.Monitors))
+		} else {
+			v.add("instance", "%q is not one of monitors (%s)%s; set instance to the name this host has in monitors, "+
+				"or add it to monitors", d.Instance, list, didYouMean(d.Instance, d.Monitors))
+		}
+	}
+	if len(d.Monitors) == 0 && d.Lease.Kind == LeaseBlob && d.Instance != "" && !monitorNameRE.MatchString(d.Instance) &&
+		len(d.Instance) <= 128 && !strings.ContainsFunc(d.Instance, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		v.add("instance", "%q cannot name this monitor's view blob; with a blob lease %s", d.Instance, monitorNameRule)
+	}
+
+	v.oneOf("quorum", d.Quorum, "quorum", QuorumMajority, QuorumNone)
+	if d.ViewInterval.D() < MinViewInterval {
+		v.add("viewInterval", "%s is below the minimum %s (views are blobs in Azure Storage; faster publishing "+
+			"only adds requests); write at least %q", d.ViewInterval, Duration(MinViewInterval), Duration(MinViewInterval))
+	}
+}
+
+// lease checks the leader election: none only for a lone monitor; a blob
+// lease needs a usable URL, a duration Azure accepts and a credential that
+// never sends a token over plain http.
+func (v *validator) lease(d *Config) {
+	l := d.Lease
+	n := len(d.Monitors)
+	if l.Kind == "" { // ApplyDefaults leaves it unset only with several monitors
+		v.add("lease.kind", "is required with %d monitors: only one of them may write to ARM, and a blob lease elects it; "+
+			"add lease: with kind: blob and url: %q", n, exampleLeaseURL)
+		return
+	}
+	if !v.oneOf("lease.kind", l.Kind, "lease kind", LeaseNone, LeaseBlob) {
+		return // what else is allowed depends on the kind
+	}
+	if l.Kind == LeaseNone {
+		if n > 1 {
+			v.add("lease.kind", "none would let each of the %d monitors write to ARM on its own; several monitors "+
+				"need kind: blob with a url, so that only the leader acts", n)
+		}
+		if l.URL != "" {
+			v.add("lease.url", "%q is only used with kind blob, not none; remove it, or set kind: blob", redactURL(l.URL))
+		}
+		if l.Duration != 0 {
+			v.add("lease.duration", "%s is only used with kind blob, not none; remove it, or set kind: blob", l.Duration)
+		}
+		if l.Credential != (LeaseCredential{}) {
+			v.add("lease.credential", "is only used with kind blob, not none; remove it, or set kind: blob")
+		}
+		return
+	}
+
+	var loc *BlobLocation
+	if l.URL == "" {
+		v.add("lease.url", "is required with kind blob; write the leader blob's URL, like %q", exampleLeaseURL)
+	} else if got, err := l.Parse(); err != nil {
+		reason := err.Error()
+		if e, ok := err.(*blobURLError); ok {
+			reason = fmt.Sprintf("%q %s", e.URL, e.Reason)
+		}
+		v.add("lease.url", "%s", reason)
+	} else {
+		loc = &got
+	}
+
+	switch ld := l.Duration.D(); {
+	case ld < MinLeaseDuration:
+		v.add("lease.duration", "%s is below the minimum %s (Azure blob leases last 15s to 60s); write at least %q",
+			l.Duration, Duration(MinLeaseDuration), Duration(MinLeaseDuration))
+	case ld > MaxLeaseDuration:
+		v.add("lease.duration", "%s is above the maximum %s (Azure blob leases last 15s to 60s); write at most %q",
+			l.Duration, Duration(MaxLeaseDuration), Duration(MaxLeaseDuration))
+	case ld%time.Second != 0:
+		v.add("lease.duration", "%s is not a whole number of seconds, and Azure sets lease durations in seconds; write %q or %q",
+			l.Duration, Duration(ld.Truncate(time.Second)), Duration(ld.Truncate(time.Second)+time.Second))
+	}
+
+	cr := l.Credential
+	if !v.oneOf("lease.credential.kind", cr.Kind, "lease credential kind", LeaseCredentialManagedIdentity,
+		LeaseCredentialAzureCLI, LeaseCredentialEnvironment, LeaseCredentialSharedKey) {
+		return
+	}
+	if cr.ClientID != "" {
+		if cr.Kind != LeaseCredentialManagedIdentity {
+			v.add("lease.credential.clientId", "%q is only used with kind managedIdentity, not %s; remove it, or set kind: managedIdentity",
+				cr.ClientID, cr.Kind)
+		} else if !isGUID(cr.ClientID) {
+			v.add("lease.credential.clientId", "%q is not a client ID; a managed identity's client ID is a GUID like "+
+				"00000000-0000-0000-0000-000000000000 (az identity show --query clientId)", cr.ClientID)
+		}
+	}
+	shared := cr.Kind == LeaseCredentialSharedKey
+	switch {
+	case shared && cr.AccountKeyFile == "":
+		v.add("lease.credential.accountKeyFile", "is required with kind sharedKey; set it to the path of the file "+
+			"that holds the emulator's base64 account key")
+	case !shared && cr.AccountKeyFile != "":
+		v.add("lease.credential.accountKeyFile", "%q is only used with kind sharedKey, not %s; remove it", cr.AccountKeyFile, cr.Kind)
+	}
+	if loc == nil {
+		return // the rest depends on the URL's host and scheme
+	}
+	u, _ := url.Parse(l.URL) // Parse accepted it
+	switch {
+	case shared && !isLoopbackHost(u.Hostname()):
+		v.add("lease.credential.kind", "sharedKey is only for a storage emulator on a loopback address, and the url's host is %q "+
+			"(an account key opens the whole storage account); in Azure use managedIdentity and grant it the "+
+			"Storage Blob Data Contributor role on the container", u.Hostname())
+	case !shared && u.Scheme != "https":
+		v.add("lease.url", "%q is plain http, and credential kind %s sends a bearer token, which is never sent over plain http; "+
+			"use https, or credential kind sharedKey with an emulator", redactURL(l.URL), cr.Kind)
 	}
 }
 
