@@ -224,12 +224,16 @@ func (v *validator) monitors(d *Config, instanceFromHost bool) {
 	}
 	if len(d.Monitors) > 0 && d.Instance != "" && !slices.Contains(d.Monitors, d.Instance) {
 		list := strings.Join(d.Monitors, ", ")
+		hint := "" // names differing in case only: the view blob's name would differ
+		if i := slices.IndexFunc(d.Monitors, func(m string) bool { return strings.EqualFold(m, d.Instance) }); i >= 0 {
+			hint = fmt.Sprintf(" (monitors[%d] is %q: write it the same way in both)", i, d.Monitors[i])
+		}
 		if instanceFromHost {
 			v.add("instance", "is not set, so it is the host name %q, which is not one of monitors (%s)%s; "+
-				"set instance to the name this host has in monitors", d.Instance, list, didYouMean(d.Instance, d.Monitors))
+				"set instance to the name this host has in monitors", d.Instance, list, hint)
 		} else {
 			v.add("instance", "%q is not one of monitors (%s)%s; set instance to the name this host has in monitors, "+
-				"or add it to monitors", d.Instance, list, didYouMean(d.Instance, d.Monitors))
+				"or add it to monitors", d.Instance, list, hint)
 		}
 	}
 	if len(d.Monitors) == 0 && d.Lease.Kind == LeaseBlob && d.Instance != "" && !monitorNameRE.MatchString(d.Instance) &&
