@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -180,6 +182,34 @@ func TestRestartKeepsBlobsAndPort(t *testing.T) {
 	}
 	if az.ServiceURL() != url {
 		t.Errorf("after restart ServiceURL = %q, want %q", az.ServiceURL(), url)
+	}
+	if got := download(ctx, t, c, "state.json"); got != "kept" {
+		t.Errorf("after restart blob holds %q, want %q", got, "kept")
+	}
+}
+
+func TestRestartOnATakenPortFailsThenWorksOnceFree(t *testing.T) {
+	az := StartT(t)
+	ctx := testContext(t)
+	c, err := az.ContainerClient("outage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	upload(ctx, t, c, "state.json", "kept")
+	if err := az.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	squatter, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(az.Port())))
+	if err != nil {
+		t.Fatalf("take the stopped Azurite's port: %v", err)
+	}
+	err = az.Restart()
+	squatter.Close()
+	if !errors.Is(err, errAddrInUse) {
+		t.Fatalf("restart on a taken port: got %v, want an error wrapping %q", err, errAddrInUse)
+	}
+	if err := az.Restart(); err != nil {
+		t.Fatalf("restart once the port is free: %v", err)
 	}
 	if got := download(ctx, t, c, "state.json"); got != "kept" {
 		t.Errorf("after restart blob holds %q, want %q", got, "kept")
