@@ -1,0 +1,131 @@
+package lease
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"time"
+)
+
+// None is the lease of a monitor that runs alone: it always leads, Check
+// always passes, and the shared state, its own view and requests live in
+// memory (lost on restart; a lone monitor reads Azure on start anyway).
+// It has the same methods as Blob. Safe for concurrent use.
+type None struct {
+	instance string
+	edges    chan bool
+
+	mu    sync.Mutex
+	state State
+	view  *View
+	req   *Request
+}
+
+// NewNone returns the lease of a lone monitor. Leadership already holds
+// true.
+func NewNone(instance string) *None {
+	n := &None{instance: instance, edges: make(chan bool, 1)}
+	n.edges <- true
+	return n
+}
+
+// Run blocks until ctx is cancelled and returns ctx.Err().
+func (n *None) Run(ctx context.Context) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// Check always returns nil: a lone monitor always leads.
+func (n *None) Check() error { return nil }
+
+// Leadership holds a single true edge; nothing follows it.
+func (n *None) Leadership() <-chan bool { return n.edges }
+
+// Deadline returns the zero time: a lone monitor's leadership never ends.
+func (n *None) Deadline() time.Time { return time.Time{} }
+
+// Resign does nothing: there is no one to hand over to.
+func (n *None) Resign() {}
+
+// ReadState returns the state last written (zero before the first write).
+func (n *None) ReadState(context.Context) (State, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return cloneState(n.state), nil
+}
+
+// WriteState keeps s in memory.
+func (n *None) WriteState(_ context.Context, s State) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.state = cloneState(s)
+	return nil
+}
+
+// PublishView keeps v (with Instance set to this instance) in memory.
+func (n *None) PublishView(_ context.Context, v View) error {
+	v.Instance = n.instance
+	v.Health = cloneHealth(v.Health)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.view = &v
+	return nil
+}
+
+// Views returns this monitor's own view, if it published one.
+func (n *None) Views(context.Context) ([]View, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.view == nil {
+		return nil, nil
+	}
+	v := *n.view
+	v.Health = cloneHealth(v.Health)
+	return []View{v}, nil
+}
+
+// PutRequest keeps r as the pending request, replacing one not yet taken.
+func (n *None) PutRequest(_ context.Context, r Request) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.req = &r
+	return nil
+}
+
+// TakeRequest returns the pending request and forgets it; nil if none.
+func (n *None) TakeRequest(context.Context) (*Request, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	r := n.req
+	n.req = nil
+	return r, nil
+}
+
+// Info reports the in-memory state; LeaseState is "none".
+func (n *None) Info(context.Context) (Info, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	leader := n.state.Leader
+	if leader == "" {
+		leader = n.instance
+	}
+	return Info{LeaseState: "none", Leader: leader, Epoch: n.state.Epoch, Desired: n.state.Desired}, nil
+}
+
+func cloneState(s State) State {
+	if s.LastFailover != nil {
+		s.LastFailover = append(json.RawMessage(nil), s.LastFailover...)
+	}
+	return s
+}
+
+func cloneHealth(h map[string]string) map[string]string {
+	if h == nil {
+		return nil
+	}
+	c := make(map[string]string, len(h))
+	for k, v := range h {
+		c[k] = v
+	}
+	return c
+}

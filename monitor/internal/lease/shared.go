@@ -1,0 +1,294 @@
+package lease
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+)
+
+// State is the shared state kept in the leader blob. Only the lease holder
+// writes it (WriteState); anyone reads it.
+type State struct {
+	Leader       string          `json:"leader"`                 // instance that last wrote it
+	Epoch        int64           `json:"epoch"`                  // raised on every acquisition and every failover
+	Desired      string          `json:"desired"`                // desired active NVA ("" unknown)
+	LastFailover json.RawMessage `json:"lastFailover,omitempty"` // the daemon's failover record, opaque here
+	UpdatedAt    time.Time       `json:"updatedAt"`
+}
+
+// View is one monitor's own view of NVA health, published by every monitor,
+// leader or not.
+type View struct {
+	Instance string            `json:"instance"`
+	At       time.Time         `json:"at"`     // wall clock of the publisher
+	Active   string            `json:"active"` // the NVA this monitor believes active
+	Health   map[string]string `json:"health"` // NVA -> "up" | "down" | "unknown"
+	Leader   bool              `json:"leader"`
+	Epoch    int64             `json:"epoch"`
+}
+
+// Request is a manual failover request, written by `nva-monitor failover`
+// and carried out by the leader.
+type Request struct {
+	ID    string    `json:"id"`
+	To    string    `json:"to"`
+	By    string    `json:"by"`
+	Force bool      `json:"force"`
+	At    time.Time `json:"at"`
+}
+
+// Info is what `status` shows of the lease and the shared state.
+type Info struct {
+	LeaseState  string // storage's lease state: available, leased, expired, breaking, broken; "" when the blob does not exist
+	LeaseStatus string // locked | unlocked; "" when the blob does not exist
+	Leader      string // State.Leader: the instance that last wrote the state
+	Epoch       int64
+	Desired     string
+}
+
+// maxBlobSize bounds what is read of a state, view or request blob.
+const maxBlobSize = 1 << 20
+
+// viewsPrefix and requestName place the views and requests beside the
+// leader blob.
+func (b *Blob) viewsPrefix() string { return b.o.Blob + ".views/" }
+func (b *Blob) requestName() string { return b.o.Blob + ".request.json" }
+
+// ReadState returns the shared state; a missing or empty leader blob is the
+// zero State. Anyone may read it; no lease is needed.
+func (b *Blob) ReadState(ctx context.Context) (State, error) {
+	s, _, err := b.readState(ctx)
+	return s, err
+}
+
+func (b *Blob) readState(ctx context.Context) (State, blob.DownloadResponse, error) {
+	data, resp, err := download(ctx, b.client)
+	if isCode(err, http.StatusNotFound, "BlobNotFound") {
+		return State{}, resp, nil
+	}
+	if err != nil {
+		return State{}, resp, fmt.Errorf("read shared state %s: %w", b.o.Blob, err)
+	}
+	var s State
+	if len(bytes.TrimSpace(data)) > 0 {
+		if err := json.Unmarshal(data, &s); err != nil {
+			return State{}, resp, fmt.Errorf("read shared state %s: decode: %w", b.o.Blob, err)
+		}
+	}
+	b.mu.Lock()
+	b.epoch = max(b.epoch, s.Epoch)
+	b.mu.Unlock()
+	return s, resp, nil
+}
+
+// WriteState replaces the shared state. It calls Check right before the
+// upload and uploads with the lease ID as access condition, so storage
+// refuses it unless this instance's lease is current. An error wraps
+// ErrNotLeader when Check failed or storage refused the lease ID (the lease
+// is then considered lost at once).
+func (b *Blob) WriteState(ctx context.Context, s State) error {
+	data, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("write shared state: encode: %w", err)
+	}
+	if err := b.Check(); err != nil {
+		return fmt.Errorf("write shared state %s: %w", b.o.Blob, err)
+	}
+	// The upload cannot outlive the deadline: storage would refuse it anyway
+	// once another instance holds the lease, but a write the caller believes
+	// in flight past the deadline helps no one.
+	wctx, cancel := context.WithTimeout(ctx, max(b.untilDeadline(), 0))
+	defer cancel()
+	_, err = b.client.Upload(wctx, streaming.NopCloser(bytes.NewReader(data)), &blockblob.UploadOptions{
+		HTTPHeaders: &blob.HTTPHeaders{BlobContentType: ptr("application/json")},
+		AccessConditions: &blob.AccessConditions{
+			LeaseAccessConditions: &blob.LeaseAccessConditions{LeaseID: b.leaser.LeaseID()},
+		},
+	})
+	if err != nil {
+		if leaseGone(err) {
+			err = fmt.Errorf("storage refused the lease ID: %w", err)
+			b.markLost(err)
+			return fmt.Errorf("write shared state %s: %w: %w", b.o.Blob, ErrNotLeader, err)
+		}
+		return fmt.Errorf("write shared state %s: %w", b.o.Blob, err)
+	}
+	b.mu.Lock()
+	b.epoch = max(b.epoch, s.Epoch)
+	b.mu.Unlock()
+	return nil
+}
+
+// PublishView stores v as this monitor's view ("<Blob>.views/<instance>.json").
+// No lease is needed; v.Instance is set to this instance.
+func (b *Blob) PublishView(ctx context.Context, v View) error {
+	v.Instance = b.o.Instance
+	name := b.viewsPrefix() + b.o.Instance + ".json"
+	if err := upload(ctx, b.o.Container.NewBlockBlobClient(name), v); err != nil {
+		return fmt.Errorf("publish view %s: %w", name, err)
+	}
+	return nil
+}
+
+// Views returns every monitor's published view, ordered by instance. A view
+// blob that cannot be decoded or vanished while listing is skipped (logged):
+// to the caller that monitor has no view.
+func (b *Blob) Views(ctx context.Context) ([]View, error) {
+	prefix := b.viewsPrefix()
+	pager := b.o.Container.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: &prefix})
+	var views []View
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list views %s*: %w", prefix, err)
+		}
+		for _, item := range page.Segment.BlobItems {
+			if item.Name == nil || !strings.HasSuffix(*item.Name, ".json") || strings.Contains(strings.TrimPrefix(*item.Name, prefix), "/") {
+				continue
+			}
+			data, _, err := download(ctx, b.o.Container.NewBlockBlobClient(*item.Name))
+			if isCode(err, http.StatusNotFound, "") {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("read view %s: %w", *item.Name, err)
+			}
+			var v View
+			if err := json.Unmarshal(data, &v); err != nil {
+				b.log.Warn("skipping a view that cannot be decoded", slog.String("blob", *item.Name), attrErr(err))
+				continue
+			}
+			views = append(views, v)
+		}
+	}
+	sort.Slice(views, func(i, j int) bool { return views[i].Instance < views[j].Instance })
+	return views, nil
+}
+
+// PutRequest stores r as the pending manual request ("<Blob>.request.json"),
+// replacing one not yet taken. No lease is needed.
+func (b *Blob) PutRequest(ctx context.Context, r Request) error {
+	if err := upload(ctx, b.o.Container.NewBlockBlobClient(b.requestName()), r); err != nil {
+		return fmt.Errorf("put request %s: %w", b.requestName(), err)
+	}
+	return nil
+}
+
+// TakeRequest returns the pending request and deletes it (only if it was not
+// replaced meanwhile: If-Match on its ETag), or nil when there is none. Only
+// the leader takes requests: it fails with ErrNotLeader otherwise, so a
+// request is never consumed by a monitor that cannot carry it out.
+func (b *Blob) TakeRequest(ctx context.Context) (*Request, error) {
+	if err := b.Check(); err != nil {
+		return nil, fmt.Errorf("take request: %w", err)
+	}
+	c := b.o.Container.NewBlockBlobClient(b.requestName())
+	for attempt := 0; attempt < 3; attempt++ {
+		data, resp, err := download(ctx, c)
+		if isCode(err, http.StatusNotFound, "") {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("take request %s: %w", b.requestName(), err)
+		}
+		_, err = c.Delete(ctx, &blob.DeleteOptions{AccessConditions: &blob.AccessConditions{
+			ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfMatch: resp.ETag},
+		}})
+		switch {
+		case isCode(err, http.StatusPreconditionFailed, ""):
+			continue // replaced by a newer request: take that one
+		case isCode(err, http.StatusNotFound, ""):
+			return nil, nil // someone else took it
+		case err != nil:
+			return nil, fmt.Errorf("take request %s: delete: %w", b.requestName(), err)
+		}
+		var r Request
+		if err := json.Unmarshal(data, &r); err != nil {
+			return nil, fmt.Errorf("take request %s: decode (the request was deleted): %w", b.requestName(), err)
+		}
+		return &r, nil
+	}
+	return nil, fmt.Errorf("take request %s: replaced while being taken 3 times in a row", b.requestName())
+}
+
+// Info returns the lease state and status of the leader blob and the shared
+// state's leader, epoch and desired NVA, from one download.
+func (b *Blob) Info(ctx context.Context) (Info, error) {
+	s, resp, err := b.readState(ctx)
+	if err != nil {
+		return Info{}, err
+	}
+	info := Info{Leader: s.Leader, Epoch: s.Epoch, Desired: s.Desired}
+	if resp.LeaseState != nil {
+		info.LeaseState = string(*resp.LeaseState)
+	}
+	if resp.LeaseStatus != nil {
+		info.LeaseStatus = string(*resp.LeaseStatus)
+	}
+	return info, nil
+}
+
+// create makes the leader blob, empty, unless it exists (If-None-Match: *,
+// so two monitors creating it at once do not overwrite each other; "already
+// exists" and "leased" answers are success).
+func (b *Blob) create(ctx context.Context) error {
+	rctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
+	_, err := b.client.Upload(rctx, streaming.NopCloser(bytes.NewReader(nil)), &blockblob.UploadOptions{
+		HTTPHeaders: &blob.HTTPHeaders{BlobContentType: ptr("application/json")},
+		AccessConditions: &blob.AccessConditions{
+			ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfNoneMatch: ptr(azcore.ETagAny)},
+		},
+	})
+	if err == nil || isCode(err, http.StatusConflict, "") || isCode(err, http.StatusPreconditionFailed, "") {
+		if err == nil {
+			b.log.Info("created the leader blob", slog.String("blob", b.o.Blob))
+		}
+		return nil
+	}
+	return fmt.Errorf("create leader blob %s: %w", b.o.Blob, err)
+}
+
+// download reads a whole (small) blob.
+func download(ctx context.Context, c *blockblob.Client) ([]byte, blob.DownloadResponse, error) {
+	resp, err := c.DownloadStream(ctx, nil)
+	if err != nil {
+		return nil, blob.DownloadResponse{}, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBlobSize+1))
+	if err != nil {
+		return nil, resp.DownloadResponse, fmt.Errorf("read body: %w", err)
+	}
+	if len(data) > maxBlobSize {
+		return nil, resp.DownloadResponse, fmt.Errorf("blob is larger than %d bytes", maxBlobSize)
+	}
+	return data, resp.DownloadResponse, nil
+}
+
+// upload writes v as JSON, replacing the blob.
+func upload(ctx context.Context, c *blockblob.Client, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode: %w", err)
+	}
+	_, err = c.Upload(ctx, streaming.NopCloser(bytes.NewReader(data)), &blockblob.UploadOptions{
+		HTTPHeaders: &blob.HTTPHeaders{BlobContentType: ptr("application/json")},
+	})
+	return err
+}
+
+func ptr[T any](v T) *T { return &v }
