@@ -270,3 +270,92 @@ func TestMarshalOfAClusterConfigBuiltInGoLoadsOnEachHost(t *testing.T) {
 		t.Errorf("durations should be written as strings:\n%s", again)
 	}
 }
+
+// clusterYAML is baseYAML (22 lines) with three monitors and a blob lease;
+// the line numbers below are relied on.
+var clusterYAML = baseYAML + `instance: monitor-1
+monitors:
+  - monitor-1
+  - monitor-2
+  - monitor-3
+lease:
+  kind: blob
+  url: ` + testLeaseURL + `
+  credential:
+    kind: managedIdentity
+`
+
+func TestParseAcceptsTheClusterFile(t *testing.T) {
+	c, err := Parse([]byte(clusterYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Instance != "monitor-1" || len(c.Monitors) != 3 || c.Quorum != QuorumMajority || c.Lease.Kind != LeaseBlob ||
+		c.Lease.Duration.D() != 15*time.Second || c.ViewInterval.D() != 5*time.Second {
+		t.Fatalf("decoded %+v", c)
+	}
+	loc, err := c.Lease.Parse()
+	if err != nil || loc.Account != "sthanva" || loc.Container != "hanva" || loc.Blob != "dmz/leader" {
+		t.Fatalf("lease location %+v, %v", loc, err)
+	}
+}
+
+func TestParseReportsMonitorAndLeaseProblemsWithFieldAndLine(t *testing.T) {
+	tests := []struct {
+		name     string
+		old, new string
+		field    string
+		line     int
+		fragment string
+	}{
+		{"an instance defaulted to a host name missing from monitors asks for instance, at monitors",
+			"instance: monitor-1\n", "",
+			"instance", 23, `is not set, so it is the host name "test-host", which is not one of monitors ` +
+				"(monitor-1, monitor-2, monitor-3); set instance to the name this host has in monitors"},
+		{"a written instance missing from monitors is shown at instance", "instance: monitor-1", "instance: monitor-9",
+			"instance", 23, `"monitor-9" is not one of monitors`},
+		{"several monitors without a lease are shown at monitors",
+			"lease:\n  kind: blob\n  url: " + testLeaseURL + "\n  credential:\n    kind: managedIdentity\n", "",
+			"lease.kind", 24, "is required with 3 monitors"},
+		{"a bad lease url is shown at its line", "  url: " + testLeaseURL, "  url: https://sthanva.blob.core.windows.net/hanva",
+			"lease.url", 30, `names container "hanva" but no blob`},
+		{"a problem about an unwritten lease key is shown at its mapping",
+			"  url: " + testLeaseURL + "\n  credential:\n    kind: managedIdentity",
+			"  url: http://127.0.0.1:10000/devstoreaccount1/hanva/leader\n  credential:\n    kind: sharedKey",
+			"lease.credential.accountKeyFile", 31, "is required with kind sharedKey"},
+		{"an unknown key under lease lists the keys allowed there", "  kind: blob", "  kind: blob\n  sas: x",
+			"lease.sas", 30, "unknown key; the keys allowed here are kind, url, duration, credential"},
+		{"a misspelled key under the lease credential suggests the key meant", "    kind: managedIdentity",
+			"    kind: managedIdentity\n    clientID: " + testGUID,
+			"lease.credential.clientID", 33, `unknown key (did you mean "clientId"?)`},
+		{"a lease credential key at the top level says where it belongs", "instance: monitor-1", "accountKeyFile: /k\ninstance: monitor-1",
+			"accountKeyFile", 23, `"accountKeyFile" belongs under lease.credential`},
+		{"an explicit zero lease duration would silently become the default", "  kind: blob", "  kind: blob\n  duration: 0s",
+			"lease.duration", 30, "0s reads as unset and would become the default 15s"},
+		{"an explicit zero view interval would silently become the default", "instance: monitor-1", "viewInterval: 0s\ninstance: monitor-1",
+			"viewInterval", 23, "0s reads as unset and would become the default 5s"},
+		{"a bare-number lease duration asks for a unit", "  kind: blob", "  kind: blob\n  duration: 15",
+			"lease.duration", 30, `15 is a bare number; durations need a unit, write it like "15s"`},
+		{"monitors written as one name is refused", "monitors:\n  - monitor-1\n  - monitor-2\n  - monitor-3", "monitors: monitor-1",
+			"monitors", 24, "is a single value, but it must be a list"},
+		{"a lease written as a URL is refused", "lease:\n  kind: blob\n  url: " + testLeaseURL + "\n  credential:\n    kind: managedIdentity\n",
+			"lease: " + testLeaseURL + "\n", "lease", 28, "is a single value, but it must be a mapping"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !strings.Contains(clusterYAML, tt.old) {
+				t.Fatalf("clusterYAML has no %q", tt.old)
+			}
+			in := strings.Replace(clusterYAML, tt.old, tt.new, 1)
+			ps := problems(t, mustFail(Parse([]byte(in))))
+			for _, p := range ps {
+				if !strings.HasPrefix(p.Field, tt.field) || p.Line != tt.line {
+					t.Errorf("problem %q is not at %s, line %d", p.String(), tt.field, tt.line)
+				}
+			}
+			if ve := (&ValidationError{Problems: ps}); !strings.Contains(ve.Error(), tt.fragment) {
+				t.Errorf("no problem says %q; got:\n%v", tt.fragment, ve)
+			}
+		})
+	}
+}

@@ -341,6 +341,14 @@ func TestLoadReadsTheExample(t *testing.T) {
 	if got := c.Roles(); !reflect.DeepEqual(got, []string{"external", "internal"}) {
 		t.Errorf("roles = %q", got)
 	}
+	if want := []string{"monitor-1", "monitor-2", "monitor-3"}; !reflect.DeepEqual(c.Monitors, want) {
+		t.Errorf("monitors = %q, want %q", c.Monitors, want)
+	}
+	wantLease := Lease{Kind: LeaseBlob, URL: "https://sthanva.blob.core.windows.net/hanva/dmz/leader",
+		Duration: Duration(15 * time.Second), Credential: LeaseCredential{Kind: LeaseCredentialManagedIdentity}}
+	if c.Lease != wantLease || c.Quorum != QuorumMajority || c.ViewInterval.D() != 5*time.Second {
+		t.Errorf("lease %+v, quorum %q, view interval %v; want %+v, majority, 5s", c.Lease, c.Quorum, c.ViewInterval, wantLease)
+	}
 }
 
 func TestLoadOfAMissingFileIsNotAValidationError(t *testing.T) {

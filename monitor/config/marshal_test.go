@@ -71,7 +71,8 @@ func TestMarshalWritesDurationsAsStrings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range []string{"  interval: 1s\n", "failbackHoldoff: 1m0s\n", "pollInterval: 500ms\n", "operationTimeout: 5m0s\n"} {
+	for _, line := range []string{"  interval: 1s\n", "failbackHoldoff: 1m0s\n", "pollInterval: 500ms\n", "operationTimeout: 5m0s\n",
+		"viewInterval: 5s\n", "  duration: 15s\n"} {
 		if !strings.Contains(string(data), line) {
 			t.Errorf("marshalled config lacks %q:\n%s", line, data)
 		}
