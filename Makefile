@@ -1,5 +1,6 @@
 # hanva — build, test and lint targets. `make test` is the test command CI runs
-# (.ci/run); it installs nothing beyond what `go` fetches from the module proxy.
+# (.ci/run); it installs what it needs by itself: Go modules from the module proxy
+# and Azurite (the Azure Storage emulator) from the npm registry into .tools/.
 
 GO        ?= go
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
