@@ -104,6 +104,8 @@ func TestParseReportsDecodingProblemsWithFieldAndLine(t *testing.T) {
 			"pollInterval", 22, "a mapping is not a duration"},
 		{"an explicit zero duration would silently become the default", "pollInterval: 500ms", "minFailoverInterval: 0s",
 			"minFailoverInterval", 22, "0s reads as unset and would become the default 30s"},
+		{"an explicit zero poll interval names the lowest value allowed", "pollInterval: 500ms", "pollInterval: 0s",
+			"pollInterval", 22, `0s reads as unset and would become the default 500ms; write at least "100ms", or leave the key out`},
 		{"an explicit zero threshold would silently become the default", "pollInterval: 500ms", "probe:\n  failureThreshold: 0",
 			"probe.failureThreshold", 23, "0 reads as unset and would become the default 3; write at least 1"},
 		{"a threshold written as a word is refused", "pollInterval: 500ms", "probe:\n  successThreshold: two",

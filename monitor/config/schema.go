@@ -325,6 +325,7 @@ func requiredExample(tp string) string {
 // count says the field is a number of probes rather than a duration.
 func (w *schemaWalker) explicitZero(n *yaml.Node, path string, count bool) {
 	var def string
+	lowest := `a positive duration (like "1ms")`
 	switch path {
 	case "probe.interval":
 		def = Duration(DefaultProbeInterval).String()
@@ -340,18 +341,22 @@ func (w *schemaWalker) explicitZero(n *yaml.Node, path string, count bool) {
 		def = Duration(DefaultMinFailoverInterval).String()
 	case "pollInterval":
 		def = Duration(DefaultPollInterval).String()
+		lowest = fmt.Sprintf("at least %q", Duration(MinPollInterval))
 	case "operationTimeout":
 		def = Duration(DefaultOperationTimeout).String()
+		lowest = fmt.Sprintf("at least %q", Duration(MinOperationTimeout))
 	case "reconcileInterval":
 		def = Duration(DefaultReconcileInterval).String()
+		lowest = fmt.Sprintf("at least %q", Duration(MinReconcileInterval))
 	case "viewInterval":
 		def = Duration(DefaultViewInterval).String()
+		lowest = fmt.Sprintf("at least %q", Duration(MinViewInterval))
 	case "lease.duration":
 		def = Duration(DefaultLeaseDuration).String()
+		lowest = leaseRange
 	default:
 		return
 	}
-	lowest := `a positive duration (like "1ms")`
 	if count {
 		lowest = "at least 1"
 	}

@@ -199,6 +199,12 @@ func (v *validator) credential(d *Config) {
 	}
 }
 
+// leaseRange says which lease durations are allowed.
+var leaseRange = fmt.Sprintf("a whole number of seconds from %q to %q", seconds(MinLeaseDuration), seconds(MaxLeaseDuration))
+
+// seconds writes d as "60s" rather than Duration's "1m0s".
+func seconds(d time.Duration) string { return fmt.Sprintf("%ds", d/time.Second) }
+
 // monitorNameRE is a host name, or the label of one; it names the monitor's
 // view blob and goes into its User-Agent.
 var monitorNameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]{0,126}[A-Za-z0-9])?$`)
@@ -293,15 +299,11 @@ func (v *validator) lease(d *Config) {
 	}
 
 	switch ld := l.Duration.D(); {
-	case ld < MinLeaseDuration:
-		v.add("lease.duration", "%s is below the minimum %s (Azure blob leases last 15s to 60s); write at least %q",
-			l.Duration, Duration(MinLeaseDuration), Duration(MinLeaseDuration))
-	case ld > MaxLeaseDuration:
-		v.add("lease.duration", "%s is above the maximum %s (Azure blob leases last 15s to 60s); write at most %q",
-			l.Duration, Duration(MaxLeaseDuration), Duration(MaxLeaseDuration))
+	case ld < MinLeaseDuration || ld > MaxLeaseDuration:
+		v.add("lease.duration", "%s is outside the lease durations Azure Storage allows; write %s", l.Duration, leaseRange)
 	case ld%time.Second != 0:
 		v.add("lease.duration", "%s is not a whole number of seconds, and Azure sets lease durations in seconds; write %q or %q",
-			l.Duration, Duration(ld.Truncate(time.Second)), Duration(ld.Truncate(time.Second)+time.Second))
+			l.Duration, seconds(ld.Truncate(time.Second)), seconds(ld.Truncate(time.Second)+time.Second))
 	}
 
 	cr := l.Credential
