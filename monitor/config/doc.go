@@ -30,6 +30,16 @@
 //	}
 //	yamlBytes, err := cfg.Marshal()
 //
+// Several monitors share one NVA pair: each lists them all in Monitors, has
+// its own Instance among them (by default its host name), and one blob lease
+// elects the monitor that writes to ARM. Whoever builds the storage client
+// splits the lease URL with Parse:
+//
+//	cfg.Monitors = []string{"monitor-1", "monitor-2", "monitor-3"}
+//	cfg.Lease = config.Lease{Kind: config.LeaseBlob, URL: "https://sthanva.blob.core.windows.net/hanva/dmz/leader"}
+//	// after Load: Quorum majority, ViewInterval 5s, lease Duration 15s, credential managedIdentity
+//	loc, err := cfg.Lease.Parse() // {ServiceURL: "https://sthanva.blob.core.windows.net", Account: "sthanva", Container: "hanva", Blob: "dmz/leader"}
+//
 // Parse is strict: unknown keys (with a "did you mean"), missing required
 // keys, values of the wrong shape, durations that are not Go duration strings
 // ("15s", never a bare 15) and a second YAML document are all errors, and every
