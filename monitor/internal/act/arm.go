@@ -17,8 +17,9 @@ import (
 
 // The ARM calls of the engine. Each waits for the throttling gate of its
 // kind, returns errors classified by azure.Classify and wrapped as
-// "verb object: ...", and every write runs Options.BeforeWrite first, sends
-// If-Match with the ETag it was built from, and polls its LRO to the end.
+// "verb object: ...", and every write runs Options.BeforeWrite first, is
+// fenced by and stamped with the epoch (fence.go), sends If-Match with the
+// ETag it was built from, and polls its LRO to the end.
 
 func (e *Engine) getRouteTable(ctx context.Context, r resource) (armnetwork.RouteTable, error) {
 	if err := e.gate.wait(ctx, kindRead); err != nil {
@@ -62,7 +63,7 @@ func (e *Engine) beforeWrite(ctx context.Context) error {
 		return nil
 	}
 	if err := e.opts.BeforeWrite(ctx); err != nil {
-		return permanent(fmt.Errorf("%w: %w", errFenced, err))
+		return permanent(fmt.Errorf("%w: %w", errRefused, err))
 	}
 	return nil
 }
@@ -76,10 +77,13 @@ func ifMatch(ctx context.Context, etag *string) context.Context {
 	return policy.WithHTTPHeader(ctx, http.Header{"If-Match": {*etag}})
 }
 
-// putRouteTable writes rt (as read, with its changes) and waits for the
-// operation. accepted is true once ARM took the write.
+// putRouteTable writes rt (as read, with its changes, stamped with our
+// epoch unless fenced) and waits for the operation. accepted is true once ARM took the write.
 func (e *Engine) putRouteTable(ctx context.Context, r resource, rt armnetwork.RouteTable) (accepted bool, err error) {
 	if err := e.beforeWrite(ctx); err != nil {
+		return false, fmt.Errorf("update route table %q: %w", r.name, err)
+	}
+	if rt.Tags, err = e.stamp(r, rt.Tags); err != nil {
 		return false, fmt.Errorf("update route table %q: %w", r.name, err)
 	}
 	etag := rt.Etag
@@ -94,10 +98,14 @@ func (e *Engine) putRouteTable(ctx context.Context, r resource, rt armnetwork.Ro
 	return true, nil
 }
 
-// putNIC writes nic (as read, with its change) and waits for the operation.
+// putNIC writes nic (as read, with its change, stamped with our epoch
+// unless fenced) and waits for the operation.
 // accepted is true once ARM took the write.
 func (e *Engine) putNIC(ctx context.Context, r resource, nic armnetwork.Interface) (accepted bool, err error) {
 	if err := e.beforeWrite(ctx); err != nil {
+		return false, fmt.Errorf("update nic %q: %w", r.name, err)
+	}
+	if nic.Tags, err = e.stamp(r, nic.Tags); err != nil {
 		return false, fmt.Errorf("update nic %q: %w", r.name, err)
 	}
 	etag := nic.Etag

@@ -47,11 +47,17 @@ type Change struct {
 // (one goroutine), each bounded by OperationTimeout. Route tables never wait
 // for the public IPs. It returns a report of every resource and the
 // errors.Join of the failures.
+//
+// A write fenced by a higher EpochTag (see Options.Epoch) is final: the
+// resource is not retried, and every other resource of this Converge stops
+// at once, its error wrapping the same ErrFenced error.
 func (e *Engine) Converge(ctx context.Context, target string) (*Report, error) {
 	if _, ok := e.x.nvas[target]; !ok {
 		return nil, fmt.Errorf("converge to nva %q: no such NVA", target)
 	}
 	start := e.now()
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	nics := e.newNICCache(ctx)
 	nics.prefetch(e.tableNICs())
 
@@ -59,9 +65,9 @@ func (e *Engine) Converge(ctx context.Context, target string) (*Report, error) {
 	var pips []ResourceResult
 	var wg sync.WaitGroup
 	for i, m := range e.x.tables {
-		wg.Go(func() { tables[i] = e.convergeRouteTable(ctx, m, target, nics, start) })
+		wg.Go(func() { tables[i] = e.convergeRouteTable(ctx, m, target, nics, start, stop) })
 	}
-	wg.Go(func() { pips = e.convergePublicIPs(ctx, target, start) })
+	wg.Go(func() { pips = e.convergePublicIPs(ctx, target, start, stop) })
 	wg.Wait()
 
 	rep := &Report{Target: target, Started: start, Resources: append(tables, pips...), Duration: e.now().Sub(start)}
@@ -91,7 +97,8 @@ func (e *Engine) tableNICs() []nicRef {
 }
 
 // Plan returns the writes Converge(ctx, target) would make now, from the
-// same reads, without writing.
+// same reads, without writing. A write that would be fenced (see
+// Options.Epoch) is listed with a description that says so.
 func (e *Engine) Plan(ctx context.Context, target string) ([]Change, error) {
 	if _, ok := e.x.nvas[target]; !ok {
 		return nil, fmt.Errorf("plan convergence to nva %q: no such NVA", target)
@@ -117,8 +124,9 @@ func (e *Engine) Plan(ctx context.Context, target string) ([]Change, error) {
 					return err
 				}
 				tableChanges[i] = nil
+				note := e.fenceNote(e.epochOf(m.res, rt.Tags))
 				for _, c := range routeChanges(&rt, ips) {
-					tableChanges[i] = append(tableChanges[i], Change{Kind: KindRouteTable, ResourceID: m.res.id, Description: c.String()})
+					tableChanges[i] = append(tableChanges[i], Change{Kind: KindRouteTable, ResourceID: m.res.id, Description: c.String() + note})
 				}
 				return nil
 			})
@@ -150,11 +158,19 @@ func (e *Engine) Plan(ctx context.Context, target string) ([]Change, error) {
 				}
 				var ch []Change
 				if s.detach != nil {
+					note := ""
+					if e.epoch() > 0 {
+						old, err := nics.get(ctx, *s.detach)
+						if err != nil {
+							return err
+						}
+						note = e.fenceNote(old.epoch)
+					}
 					ch = append(ch, Change{Kind: KindPublicIP, ResourceID: m.res.id,
-						Description: fmt.Sprintf("detach public IP %s from nic %s/%s", m.res.name, s.detach.res.name, v.ipconfig)})
+						Description: fmt.Sprintf("detach public IP %s from nic %s/%s%s", m.res.name, s.detach.res.name, v.ipconfig, note)})
 				}
 				ch = append(ch, Change{Kind: KindPublicIP, ResourceID: m.res.id,
-					Description: fmt.Sprintf("attach public IP %s to nic %s/%s", m.res.name, s.attach.res.name, info.primary)})
+					Description: fmt.Sprintf("attach public IP %s to nic %s/%s%s", m.res.name, s.attach.res.name, info.primary, e.fenceNote(info.epoch))})
 				pipChanges[i] = ch
 				return nil
 			})

@@ -37,6 +37,12 @@ type Options struct {
 	// Clock stamps reports and durations; time.Now when nil. Waits (backoff,
 	// Retry-After, polls) always use real timers.
 	Clock func() time.Time
+	// Epoch returns the leader's current epoch. It is called right before
+	// every route table and NIC write: a resource whose EpochTag is higher
+	// is not written (ErrFenced, and the rest of the Converge stops);
+	// otherwise the write sets EpochTag to it. Nil, or a value <= 0: no
+	// tag is written and nothing is fenced.
+	Epoch func() int64
 }
 
 // Engine converges ARM to a desired active NVA. It is safe for concurrent
@@ -51,6 +57,7 @@ type Engine struct {
 	clients map[string]*armnetwork.ClientFactory // by lower-case subscription ID
 	gate    gate
 	backoff backoff
+	badTags badTags // invalid epoch tags already logged
 }
 
 // New checks the topology and builds the ARM clients (one set per

@@ -15,6 +15,7 @@ const (
 	keyDuration   = "duration"
 	keyErr        = "err"
 	keyAttempt    = "attempt"
+	keyEpoch      = "epoch"
 )
 
 // Event names, one per kind of line.
@@ -24,6 +25,7 @@ const (
 	EventPublicIPMoved       = "pip_moved"
 	EventRetry               = "arm_retry"
 	EventConvergeFailed      = "converge_failed"
+	EventEpochTagInvalid     = "epoch_tag_invalid"
 )
 
 const levelRetry = slog.LevelWarn

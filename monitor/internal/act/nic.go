@@ -20,6 +20,7 @@ type nicInfo struct {
 	ipForwarding bool
 	primary      string // name of the primary ipconfig
 	publicIP     string // public IP ID on the primary ipconfig, if any
+	epoch        int64  // its EpochTag, 0 if none
 }
 
 // primaryIPConfig returns the ipconfig flagged primary, or the only one.
@@ -65,7 +66,9 @@ func (e *Engine) readNIC(ctx context.Context, ref nicRef) (nicInfo, error) {
 	if err != nil {
 		return nicInfo{}, err
 	}
-	return describeNIC(ref, &nic), nil
+	info := describeNIC(ref, &nic)
+	info.epoch = e.epochOf(ref.res, nic.Tags)
+	return info, nil
 }
 
 // nicCache shares the reads of NVA NICs between the goroutines of one

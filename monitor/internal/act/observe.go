@@ -29,6 +29,9 @@ type RouteTableState struct {
 	Roles []string
 	// Mixed is true when its NVA routes go over NICs of more than one role.
 	Mixed bool
+	// Epoch is the value of its EpochTag as read: 0 if none (or not an
+	// integer).
+	Epoch int64
 }
 
 // PublicIPState is a managed public IP as read.
@@ -48,6 +51,21 @@ type NICState struct {
 	PrivateIP     string // of the primary ipconfig
 	IPForwarding  bool   // ARM accepts routes to a NIC without it, and packets are dropped (AZURE-FACTS 1.5)
 	Exists        bool
+	Epoch         int64 // value of its EpochTag as read: 0 if none (or not an integer)
+}
+
+// MaxEpoch returns the highest EpochTag seen on the route tables and NICs
+// (0 if none carries one). A monitor whose own epoch is lower is not the
+// newest leader: it must not write, and can tell so without writing.
+func (o *Observed) MaxEpoch() int64 {
+	var top int64
+	for _, rt := range o.RouteTables {
+		top = max(top, rt.Epoch)
+	}
+	for _, n := range o.NICs {
+		top = max(top, n.Epoch)
+	}
+	return top
 }
 
 // Active returns the NVA most managed resources point at (ties go to the
@@ -138,6 +156,7 @@ func (e *Engine) Observe(ctx context.Context) (*Observed, error) {
 					}
 				}
 				tableHops[i] = hops
+				tables[i].Epoch = e.epochOf(m.res, rt.Tags)
 				return nil
 			})
 			if err != nil {
@@ -173,7 +192,7 @@ func (e *Engine) Observe(ctx context.Context) (*Observed, error) {
 	for i, ref := range nicRefs {
 		info := nicInfos[i]
 		obs.NICs[ref.res.id] = NICState{ID: ref.res.id, NVA: ref.nva, Role: ref.role,
-			PrivateIP: info.privateIP, IPForwarding: info.ipForwarding, Exists: info.exists}
+			PrivateIP: info.privateIP, IPForwarding: info.ipForwarding, Exists: info.exists, Epoch: info.epoch}
 		if info.privateIP != "" {
 			ipOwner[info.privateIP] = owner{ref.nva, ref.role}
 		}

@@ -162,8 +162,9 @@ func (e *Engine) attach(ctx context.Context, nic nicRef, pip managed) (attempts 
 // at most one PUT per phase (concurrent writes to one NIC fail with 409
 // AnotherOperationInProgress); different NICs are written in parallel. An
 // attach refused with 400 PublicIPAddressInUse sends the public IP back to
-// a fresh read and detach.
-func (e *Engine) convergePublicIPs(ctx context.Context, target string, start time.Time) []ResourceResult {
+// a fresh read and detach. A fenced NIC write stops the rest of the
+// Converge through stop.
+func (e *Engine) convergePublicIPs(ctx context.Context, target string, start time.Time, stop context.CancelCauseFunc) []ResourceResult {
 	pips := e.x.pips
 	results := make([]ResourceResult, len(pips))
 	for i, m := range pips {
@@ -180,11 +181,12 @@ func (e *Engine) convergePublicIPs(ctx context.Context, target string, start tim
 		r := &results[i]
 		r.Duration = e.now().Sub(start)
 		m := pips[i]
-		if r.Err != nil {
+		if r.Err = settle(ctx, r.Err, stop); r.Err != nil {
 			r.Err = fmt.Errorf("converge public IP %q to nva %q: %w", m.res.name, target, r.Err)
-			e.log.LogAttrs(ctx, slog.LevelError, EventConvergeFailed, attrEvent(EventConvergeFailed),
+			attrs := []slog.Attr{attrEvent(EventConvergeFailed),
 				attrStr(keyPublicIP, m.res.name), attrStr(keyNVA, target), attrStr(keyReason, failureReason(r.Err)), attrErr(r.Err),
-				attrInt("attempts", r.Attempts), attrDur(keyDuration, r.Duration))
+				attrInt("attempts", r.Attempts), attrDur(keyDuration, r.Duration)}
+			e.log.LogAttrs(ctx, slog.LevelError, EventConvergeFailed, append(attrs, fenceAttrs(r.Err)...)...)
 			return
 		}
 		if r.Changed {

@@ -43,14 +43,14 @@ func (p *permanentError) Unwrap() error { return p.err }
 
 func permanent(err error) error { return &permanentError{err} }
 
-// errFenced marks a write Options.BeforeWrite refused.
-var errFenced = errors.New("write refused by BeforeWrite")
+// errRefused marks a write Options.BeforeWrite refused.
+var errRefused = errors.New("write refused by BeforeWrite")
 
 // failureReason is the bounded "reason" of a converge_failed line.
 func failureReason(err error) string {
 	var perm *permanentError
 	switch {
-	case errors.Is(err, errFenced):
+	case errors.Is(err, ErrFenced), errors.Is(err, errRefused):
 		return "fenced"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
@@ -79,8 +79,8 @@ func failureReason(err error) string {
 //   - 409 AnotherOperationInProgress, 429 RetryableErrorDueToAnotherOperation
 //     (a lock conflict, not quota), 5xx, 408, LRO Failed/Canceled, status
 //     poll failures, transport errors: backoff, or Retry-After if longer.
-//   - any other 4xx, BeforeWrite refusals, topology errors, context ends:
-//     no retry.
+//   - any other 4xx, BeforeWrite refusals, fenced writes (ErrFenced),
+//     topology errors, context ends: no retry.
 func (e *Engine) retryDelay(err error, n int) (time.Duration, bool) {
 	var perm *permanentError
 	if errors.As(err, &perm) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

@@ -76,7 +76,8 @@ func terminal(ps *armnetwork.ProvisioningState) bool {
 // convergeRouteTable makes every NVA route of one table point at target:
 // read, compare, write only the difference as one PUT of the whole table
 // with If-Match, re-read and recompute on any failure.
-func (e *Engine) convergeRouteTable(ctx context.Context, m managed, target string, nics *nicCache, start time.Time) ResourceResult {
+// A fenced write stops the rest of the Converge through stop.
+func (e *Engine) convergeRouteTable(ctx context.Context, m managed, target string, nics *nicCache, start time.Time, stop context.CancelCauseFunc) ResourceResult {
 	res := ResourceResult{Kind: KindRouteTable, ID: m.res.id}
 	ctx, cancel := context.WithTimeout(ctx, e.opts.OperationTimeout)
 	defer cancel()
@@ -113,11 +114,12 @@ func (e *Engine) convergeRouteTable(ctx context.Context, m managed, target strin
 		}
 	})
 	res.Duration = e.now().Sub(start)
-	if res.Err != nil {
+	if res.Err = settle(ctx, res.Err, stop); res.Err != nil {
 		res.Err = fmt.Errorf("converge route table %q to nva %q: %w", m.res.name, target, res.Err)
-		e.log.LogAttrs(ctx, slog.LevelError, EventConvergeFailed, attrEvent(EventConvergeFailed),
+		attrs := []slog.Attr{attrEvent(EventConvergeFailed),
 			attrStr(keyRouteTable, m.res.name), attrStr(keyNVA, target), attrStr(keyReason, failureReason(res.Err)), attrErr(res.Err),
-			attrInt("attempts", res.Attempts), attrDur(keyDuration, res.Duration))
+			attrInt("attempts", res.Attempts), attrDur(keyDuration, res.Duration)}
+		e.log.LogAttrs(ctx, slog.LevelError, EventConvergeFailed, append(attrs, fenceAttrs(res.Err)...)...)
 		return res
 	}
 	level := slog.LevelDebug
