@@ -34,17 +34,36 @@
 //     transport errors. Every retry starts with a fresh read. Other 4xx are
 //     reported, not retried. The SDK's own retries are off (see package
 //     azure).
-//   - Fencing: Options.BeforeWrite runs right before every PUT; an error
-//     aborts the write.
+//   - Fencing: Options.BeforeWrite runs right before every PUT (the lease
+//     check); an error aborts the write. The blob lease fences the blob
+//     only, so ARM writes are fenced by the resources themselves
+//     (AZURE-FACTS 4, "Pitfalls"): right before every route table and NIC
+//     PUT, Options.Epoch() is read and compared with the resource's tag
+//     EpochTag ("hanva-epoch", tag names are case-insensitive) as just
+//     read. A higher tag means a newer leader wrote it: the write is not
+//     sent, the resource fails with ErrFenced (not retried) and the rest
+//     of the Converge is cancelled at once, every other resource failing
+//     with the same ErrFenced. Otherwise the PUT carries EpochTag = our
+//     epoch, every other tag as read, in the same If-Match guarded body: a
+//     newer leader's write between our read and our PUT makes it a 412,
+//     and the re-read is fenced. A resource that needs no change gets no
+//     write and no tag. A tag that is not an integer counts as 0 (logged
+//     once). Without an epoch (Epoch nil or <= 0) nothing is tagged or
+//     fenced. Observe reports each tag (RouteTableState.Epoch,
+//     NICState.Epoch, Observed.MaxEpoch) so a monitor can see a newer
+//     leader without writing; Plan marks the changes that would be fenced.
 //   - Logs (attribute "event"): route_table_converged (route_table, nva,
 //     changed, attempts, duration; info when changed, debug otherwise),
 //     pip_detached (public_ip, nva it left, nic, duration), pip_moved
 //     (public_ip, nva, attempts, duration), arm_retry (resource, err, delay,
 //     attempt; warn), converge_failed (route_table or public_ip, nva, reason,
-//     err, attempts, duration; error). Durations run from the start of
-//     Converge. reason is one of fenced, timeout, canceled, forbidden,
-//     not_found, bad_request, conflict, unsafe (e.g. a public IP on a foreign
-//     NIC), arm_error.
+//     err, attempts, duration; when fenced by a tag also epoch, ours, and
+//     resource_epoch, the tag's; error), epoch_tag_invalid (resource, tag, value, err;
+//     warn, once per resource and value). Durations run from the start of
+//     Converge. reason is one of fenced (BeforeWrite refused, or a higher
+//     EpochTag, or stopped by another resource's fence), timeout, canceled,
+//     forbidden, not_found, bad_request, conflict, unsafe (e.g. a public IP
+//     on a foreign NIC), arm_error.
 //
 // # Polling trade-off
 //
@@ -74,10 +93,13 @@
 //		},
 //		RouteTables: []act.Managed{{ID: rtSpokes, Via: "internal"}},
 //		PublicIPs:   []act.Managed{{ID: pipFrontend, Via: "external"}},
-//	}, cred, clientOpts, act.Options{Logger: log, BeforeWrite: lease.Check})
+//	}, cred, clientOpts, act.Options{Logger: log, BeforeWrite: lease.Check,
+//		Epoch: func() int64 { return term.Load() }}) // the leader's epoch, from the lease state
 //	obs, err := eng.Observe(ctx)      // where do things point now?
 //	active, split := obs.Active()
+//	if obs.MaxEpoch() > term.Load() { /* a newer leader exists: step down */ }
 //	changes, err := eng.Plan(ctx, "nva-2") // dry run
 //	report, err := eng.Converge(ctx, "nva-2")
+//	if errors.Is(err, act.ErrFenced) { /* a newer leader exists: step down */ }
 //	for _, r := range report.Resources { ... r.Changed, r.Attempts, r.Duration, r.Err }
 package act
