@@ -314,9 +314,9 @@ func (b *Blob) tryAcquire(ctx context.Context) (uint64, error) {
 	b.deadline = start.Add(b.o.Duration - b.margin)
 	dl := b.deadline
 	b.mu.Unlock()
-	b.emit(true)
 	b.log.Info("this monitor holds the lease", attrEvent(EventAcquired), attrTime(keyDeadline, dl),
 		attrDur(keyDuration, took), slog.String("blob", b.o.Blob), attrDur("lease_duration", b.o.Duration))
+	b.emit(true)
 	return term, nil
 }
 
@@ -433,9 +433,9 @@ func (b *Blob) lose(term uint64, why string) {
 	led := b.now().Sub(b.start)
 	dl := b.deadline
 	b.mu.Unlock()
-	b.emit(false)
 	b.log.Error("LEASE LOST: this monitor is no longer the leader and must not write to Azure", attrEvent(EventLost),
 		slog.String(keyReason, why), attrTime(keyDeadline, dl), attrDur(keyDuration, led), b.attrEpoch())
+	b.emit(false)
 	b.wake()
 }
 
