@@ -97,7 +97,8 @@ func Azure(cfg *config.Config, onResponse func(method, resourceType string, stat
 }
 
 // Engine builds the act engine for the config.
-func Engine(cfg *config.Config, log *slog.Logger, onResponse func(method, resourceType string, status int), beforeWrite func(context.Context) error) (*act.Engine, error) {
+// beforeWrite (lease check) and epoch (fencing token) may be nil.
+func Engine(cfg *config.Config, log *slog.Logger, onResponse func(method, resourceType string, status int), beforeWrite func(context.Context) error, epoch func() int64) (*act.Engine, error) {
 	opts, cred, err := Azure(cfg, onResponse)
 	if err != nil {
 		return nil, err
@@ -107,6 +108,7 @@ func Engine(cfg *config.Config, log *slog.Logger, onResponse func(method, resour
 		OperationTimeout: cfg.OperationTimeout.D(),
 		Logger:           log,
 		BeforeWrite:      beforeWrite,
+		Epoch:            epoch,
 	})
 }
 

@@ -8,11 +8,13 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hanva/hanva/monitor/config"
 	"github.com/hanva/hanva/monitor/internal/act"
 	"github.com/hanva/hanva/monitor/internal/decide"
+	"github.com/hanva/hanva/monitor/internal/lease"
 	"github.com/hanva/hanva/monitor/internal/probe"
 	"github.com/hanva/hanva/monitor/internal/report"
 	"github.com/hanva/hanva/monitor/internal/version"
@@ -54,7 +56,20 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 	}
 	d.m.InitNVAs(d.policy.NVAs)
 
-	eng, err := Engine(cfg, o.Logger, d.m.ARMResponse, nil)
+	d.viewCh = make(chan lease.View, 1)
+	d.requests = make(chan *lease.Request)
+	leader, err := NewLeader(cfg, o.Logger, d.m.LeaseRenewal)
+	if err != nil {
+		return err
+	}
+	d.leader = leader
+	epoch := func() int64 { return 0 } // one monitor: no epoch tags
+	if cfg.Lease.Kind == config.LeaseBlob {
+		epoch = d.epoch.Load
+	}
+	// Every ARM write is checked against the lease's monotonic deadline
+	// right before it is sent, and carries the epoch as a fencing token.
+	eng, err := Engine(cfg, o.Logger, d.m.ARMResponse, func(context.Context) error { return d.leader.Check() }, epoch)
 	if err != nil {
 		return fmt.Errorf("set up azure clients: %w", err)
 	}
@@ -111,6 +126,16 @@ type daemon struct {
 	lastHold     decide.Reason
 	lastResult   map[string]bool
 
+	leader      Leader
+	leading     bool        // loop's view: this monitor leads (set on the loop goroutine only)
+	leadingFlag atomic.Bool // the same, for the request poller
+	epoch       atomic.Int64
+	shared      lease.State // the shared state as this leader last wrote it
+	viewCh      chan lease.View
+	requests    chan *lease.Request
+	lastView    time.Time
+	heldNotice  decide.Reason // last follower/quorum hold logged
+
 	job      *convergeJob
 	retryAt  time.Time // when a failed converge is retried
 	lastGood bool      // the last converge left every resource on the active NVA
@@ -126,6 +151,7 @@ type convergeJob struct {
 	target   string
 	reason   string
 	from     string
+	request  string // manual request ID, if any
 	cancel   context.CancelFunc
 	done     chan convergeResult
 	timeline Timeline
@@ -142,7 +168,28 @@ func (d *daemon) loop(ctx context.Context) error {
 		return err
 	}
 
-	// 2. Probe, decide, act.
+	// 2. Campaign for the lease (one monitor: leads at once), publish this
+	// monitor's view, take manual requests while leading.
+	lctx, stopLeader := context.WithCancel(context.WithoutCancel(ctx))
+	leaderDone := make(chan struct{})
+	go func() {
+		defer close(leaderDone)
+		_ = d.leader.Run(lctx)
+	}()
+	bctx, stopBackground := context.WithCancel(ctx)
+	var bg sync.WaitGroup
+	bg.Go(func() { d.publishViews(bctx) })
+	bg.Go(func() { d.pollRequests(bctx) })
+	defer func() {
+		// Writes stop before the lease is let go.
+		d.stopJob()
+		stopBackground()
+		bg.Wait()
+		stopLeader()
+		<-leaderDone
+	}()
+
+	// 3. Probe, decide, act.
 	rounds := make(chan probe.Round, 1)
 	runner := &probe.Runner{Targets: Targets(d.cfg), Interval: d.cfg.Probe.Interval.D(), Timeout: d.cfg.Probe.Timeout.D()}
 	pctx, stopProbes := context.WithCancel(ctx)
@@ -170,13 +217,21 @@ func (d *daemon) loop(ctx context.Context) error {
 		case <-ctx.Done():
 			d.stopJob()
 			return ctx.Err()
+		case leading := <-d.leader.Leadership():
+			if leading && !d.leading {
+				d.becomeLeader(ctx)
+			} else if !leading {
+				d.loseLeadership("lost")
+			}
+		case req := <-d.requests:
+			d.onRequest(ctx, req)
 		case r := <-rounds:
 			d.onRound(ctx, r)
 		case res := <-jobDone:
-			d.finishJob(res)
+			d.finishJob(ctx, res)
 		case <-retry.C:
-			if d.job == nil && !d.lastGood && !d.retryAt.IsZero() && !d.now().Before(d.retryAt) {
-				d.startJob(ctx, d.state.Active, "retry", d.state.Active, Timeline{Decision: d.now()})
+			if d.leading && d.job == nil && !d.lastGood && !d.retryAt.IsZero() && !d.now().Before(d.retryAt) {
+				d.startJob(ctx, d.state.Active, "retry", d.state.Active, Timeline{Decision: d.now()}, "")
 			}
 		case <-reconcile.C:
 			if d.job == nil {
@@ -186,8 +241,8 @@ func (d *daemon) loop(ctx context.Context) error {
 	}
 }
 
-// discover reads Azure until it answers, sets the active NVA and repairs a
-// split state.
+// discover reads Azure until it answers and sets the active NVA. Repairs
+// are the leader's: see becomeLeader.
 func (d *daemon) discover(ctx context.Context) error {
 	backoff := time.Second
 	for {
@@ -201,14 +256,6 @@ func (d *daemon) discover(ctx context.Context) error {
 			d.setActive(active)
 			d.log.Info("active NVA found in Azure", report.KeyEvent, report.EventActiveDiscovered,
 				report.KeyNVA, active, "split", split)
-			if split && active != "" {
-				d.m.SplitRepair()
-				d.log.Warn("resources point at different NVAs; repairing toward the one most of them use",
-					report.KeyEvent, report.EventSplitRepair, report.KeyNVA, active, "resources", describeObserved(obs))
-				d.startJob(ctx, active, "split_repair", "", Timeline{Decision: d.now()})
-			} else {
-				d.lastGood = active != ""
-			}
 			d.mu.Lock()
 			d.status.Discovered = true
 			d.mu.Unlock()
@@ -262,14 +309,15 @@ func (d *daemon) onRound(ctx context.Context, r probe.Round) {
 	}
 
 	now := d.now()
-	wasAllDown := d.state.AllDown
-	next, dec := decide.Next(d.policy, d.state, obs, now)
+	prev := d.state
+	wasAllDown := prev.AllDown
+	next, dec := decide.Next(d.policy, prev, obs, now)
 	d.state = next
 
 	for _, c := range dec.Changes {
 		d.m.Health(c.NVA, string(c.To))
 		lvl := slog.LevelInfo
-		if c.To == "down" {
+		if c.To == decide.Down {
 			lvl = slog.LevelWarn
 		}
 		d.log.Log(ctx, lvl, "NVA health changed", report.KeyEvent, report.EventHealthChanged, report.KeyNVA, c.NVA,
@@ -294,34 +342,84 @@ func (d *daemon) onRound(ctx context.Context, r probe.Round) {
 	}
 	if dec.Hold != "" {
 		d.m.Hold(string(dec.Hold))
-		if dec.Hold != d.lastHold && dec.Hold != "all_down" {
+		if dec.Hold != d.lastHold && dec.Hold != decide.ReasonAllDown {
 			d.log.Warn("active NVA is down but no failover is made", report.KeyEvent, report.EventFailoverHeld,
 				report.KeyNVA, d.state.Active, report.KeyReason, string(dec.Hold))
 		}
 	}
 	d.lastHold = dec.Hold
 
-	if dec.Action.Kind == "failover" {
-		tl := Timeline{Decision: now}
-		if from := dec.Action.From; from != "" {
-			if t, ok := d.failingSince[from]; ok {
-				tl.FirstFailedProbe = t
-			}
+	if dec.Action.Kind == decide.Failover {
+		if !d.failover(ctx, dec.Action, now) {
+			// Not carried out: keep the active NVA and the anti-flap clock
+			// as they were, so the decision comes again next round.
+			d.state.Active, d.state.LastFailover = prev.Active, prev.LastFailover
 		}
-		d.log.Warn("failing over", report.KeyEvent, report.EventFailoverStarted,
-			report.KeyFrom, dec.Action.From, report.KeyTo, dec.Action.To, report.KeyReason, string(dec.Action.Reason),
-			"first_failed_probe", fmtTime(tl.FirstFailedProbe))
-		d.setActive(dec.Action.To)
-		d.startJob(ctx, dec.Action.To, string(dec.Action.Reason), dec.Action.From, tl)
+	} else {
+		d.heldNotice = ""
 	}
+	if len(dec.Changes) > 0 || d.now().Sub(d.lastView) >= d.cfg.ViewInterval.D() {
+		d.publishView()
+	}
+}
+
+// failover carries out a failover decision; it reports whether it did.
+// Only the leader acts; with quorum majority a failover because the active
+// NVA is down also needs most fresh views to agree, and every failover is
+// recorded in the shared state before Azure is touched.
+func (d *daemon) failover(ctx context.Context, a decide.Action, now time.Time) bool {
+	hold := func(reason decide.Reason, msg string, attrs ...any) bool {
+		d.m.Hold(string(reason))
+		if d.heldNotice != reason {
+			d.heldNotice = reason
+			d.log.Warn(msg, append([]any{report.KeyEvent, report.EventFailoverHeld, report.KeyReason, string(reason),
+				report.KeyFrom, a.From, report.KeyTo, a.To}, attrs...)...)
+		}
+		return false
+	}
+	if !d.leading {
+		return hold("not_leader", "a failover is due; the leading monitor carries it out")
+	}
+	if a.Reason == decide.ReasonActiveDown {
+		ok, down, fresh, err := d.quorum(ctx, a.From)
+		if err != nil {
+			return hold("no_quorum", "cannot read the other monitors' views; not failing over", report.KeyErr, err)
+		}
+		if !ok {
+			return hold("no_quorum", "the active NVA is down from here but not from a majority of the monitors; not failing over",
+				"down_views", down, "fresh_views", fresh)
+		}
+	}
+	d.heldNotice = ""
+	tl := Timeline{Decision: now}
+	if a.From != "" {
+		if t, ok := d.failingSince[a.From]; ok {
+			tl.FirstFailedProbe = t
+		}
+	}
+	epoch, err := d.recordFailover(ctx, a.To, &FailoverRecord{From: a.From, To: a.To, Reason: string(a.Reason), Timeline: tl})
+	if err != nil {
+		d.log.Error("cannot record the failover in the shared state; not failing over", report.KeyEvent, report.EventStateWriteFailed,
+			report.KeyFrom, a.From, report.KeyTo, a.To, report.KeyErr, err)
+		return false
+	}
+	d.log.Warn("failing over", report.KeyEvent, report.EventFailoverStarted,
+		report.KeyFrom, a.From, report.KeyTo, a.To, report.KeyReason, string(a.Reason), report.KeyEpoch, epoch,
+		"first_failed_probe", fmtTime(tl.FirstFailedProbe))
+	d.setActive(a.To)
+	d.startJob(ctx, a.To, string(a.Reason), a.From, tl, "")
+	return true
 }
 
 // startJob converges Azure to target in the background, replacing any
 // converge still running toward another NVA.
-func (d *daemon) startJob(ctx context.Context, target, reason, from string, tl Timeline) {
+func (d *daemon) startJob(ctx context.Context, target, reason, from string, tl Timeline, request string) {
 	d.stopJob()
+	if !d.leading {
+		return
+	}
 	jctx, cancel := context.WithCancel(ctx)
-	j := &convergeJob{target: target, reason: reason, from: from, cancel: cancel, done: make(chan convergeResult, 1), timeline: tl}
+	j := &convergeJob{target: target, reason: reason, from: from, request: request, cancel: cancel, done: make(chan convergeResult, 1), timeline: tl}
 	d.job = j
 	d.lastGood = false
 	go func() {
@@ -340,7 +438,7 @@ func (d *daemon) stopJob() {
 	d.job = nil
 }
 
-func (d *daemon) finishJob(res convergeResult) {
+func (d *daemon) finishJob(ctx context.Context, res convergeResult) {
 	j := d.job
 	d.job = nil
 	j.cancel()
@@ -358,9 +456,27 @@ func (d *daemon) finishJob(res convergeResult) {
 	if !tl.FirstFailedProbe.IsZero() {
 		tl.DetectionToDecision = tl.Decision.Sub(tl.FirstFailedProbe).String()
 	}
-	rec := &FailoverRecord{From: j.from, To: j.target, Reason: j.reason, Timeline: tl}
+	rec := &FailoverRecord{From: j.from, To: j.target, Reason: j.reason, RequestID: j.request, Timeline: tl}
 	if res.err != nil {
 		rec.Error = res.err.Error()
+	}
+	if isFenced(res.err) {
+		d.fenced(res.err)
+		return
+	}
+	changed := false
+	if res.report != nil {
+		for _, r := range res.report.Resources {
+			changed = changed || r.Changed
+		}
+	}
+	routine := j.reason == "takeover" || j.reason == "reconcile" || j.reason == "retry"
+	if routine && !changed && res.err == nil {
+		// Azure already matched: nothing happened worth a failover record.
+		d.lastGood = true
+		d.retryAt = time.Time{}
+		d.log.Debug("every managed resource already points at the active NVA", report.KeyNVA, j.target, report.KeyReason, j.reason)
+		return
 	}
 	d.m.Failover(j.reason, res.err, total, end)
 	attrs := []any{report.KeyFrom, j.from, report.KeyTo, j.target, report.KeyReason, j.reason,
@@ -379,6 +495,7 @@ func (d *daemon) finishJob(res convergeResult) {
 	d.mu.Lock()
 	d.status.LastFailover = rec
 	d.mu.Unlock()
+	d.recordResult(ctx, rec)
 }
 
 // reconcile re-reads Azure and repairs drift toward the active NVA. When
@@ -391,9 +508,21 @@ func (d *daemon) reconcile(ctx context.Context) {
 		return
 	}
 	d.setObserved(obs)
+	if d.leading && d.cfg.Lease.Kind == config.LeaseBlob && obs.MaxEpoch() > d.epoch.Load() {
+		d.fenced(fmt.Errorf("a managed resource carries epoch %d, ours is %d", obs.MaxEpoch(), d.epoch.Load()))
+		return
+	}
 	active, split := obs.Active()
 	if !split {
 		d.splitSeen = 0
+	}
+	if !d.leading {
+		// Followers track what Azure says, for their views and status.
+		if !split && active != "" && active != d.state.Active {
+			d.state.Active = active
+			d.setActive(active)
+		}
+		return
 	}
 	switch {
 	case active == d.state.Active && !split:
@@ -402,13 +531,17 @@ func (d *daemon) reconcile(ctx context.Context) {
 	case !split && active != "" && active != d.state.Active && d.lastGood:
 		d.log.Warn("every managed resource now points at another NVA; adopting it", report.KeyEvent, report.EventActiveAdopted,
 			report.KeyFrom, d.state.Active, report.KeyTo, active)
+		if _, err := d.recordFailover(ctx, active, nil); err != nil {
+			d.log.Warn("cannot record the adopted NVA in the shared state", report.KeyEvent, report.EventStateWriteFailed, report.KeyErr, err)
+			return
+		}
 		d.state.Active = active
 		d.setActive(active)
 		return
 	case split && d.lastGood:
 		d.splitSeen++
 		if d.splitSeen < 2 {
-			return // maybe an operator's failover in flight: look again next time
+			return // maybe an operator's change in flight: look again next time
 		}
 	}
 	if d.state.Active == "" {
@@ -417,7 +550,15 @@ func (d *daemon) reconcile(ctx context.Context) {
 	d.splitSeen = 0
 	d.log.Warn("managed resources drifted from the active NVA; converging", report.KeyEvent, report.EventReconcile,
 		report.KeyNVA, d.state.Active, "resources", describeObserved(obs))
-	d.startJob(ctx, d.state.Active, "reconcile", "", Timeline{Decision: d.now()})
+	d.startJob(ctx, d.state.Active, "reconcile", "", Timeline{Decision: d.now()}, "")
+}
+
+func (d *daemon) setLeading(leading bool, epoch int64) {
+	d.leadingFlag.Store(leading)
+	d.mu.Lock()
+	d.status.Leader = leading
+	d.status.Epoch = epoch
+	d.mu.Unlock()
 }
 
 func (d *daemon) setActive(name string) {

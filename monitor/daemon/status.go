@@ -16,6 +16,8 @@ type Status struct {
 	Instance     string                `json:"instance"`
 	Version      string                `json:"version"`
 	Active       string                `json:"active"`
+	Leader       bool                  `json:"leader"`
+	Epoch        int64                 `json:"epoch"`
 	AllDown      bool                  `json:"allDown"`
 	Discovered   bool                  `json:"discovered"`
 	NotReady     string                `json:"notReady,omitempty"`
@@ -48,11 +50,12 @@ type ResourceStatus struct {
 
 // FailoverRecord is the last failover (or repair) and its timeline.
 type FailoverRecord struct {
-	From     string   `json:"from,omitempty"`
-	To       string   `json:"to"`
-	Reason   string   `json:"reason"`
-	Error    string   `json:"error,omitempty"`
-	Timeline Timeline `json:"timeline"`
+	From      string   `json:"from,omitempty"`
+	To        string   `json:"to"`
+	Reason    string   `json:"reason"`
+	RequestID string   `json:"requestId,omitempty"`
+	Error     string   `json:"error,omitempty"`
+	Timeline  Timeline `json:"timeline"`
 }
 
 // Timeline is when each step of a failover happened.

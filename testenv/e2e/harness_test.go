@@ -424,8 +424,9 @@ func freeAddr(t testing.TB) string {
 
 // proc is a running nva-monitor process.
 type proc struct {
-	t    testing.TB
-	cmd  *exec.Cmd
+	t      testing.TB
+	listen string // its HTTP endpoint
+	cmd    *exec.Cmd
 	mu   sync.Mutex
 	logs bytes.Buffer
 	done chan struct{}
@@ -435,8 +436,14 @@ type proc struct {
 // startMonitor runs `nva-monitor run` on the env's config.
 func (e *env) startMonitor() *proc {
 	e.t.Helper()
-	p := &proc{t: e.t, done: make(chan struct{})}
-	p.cmd = exec.Command(monitorBin, "run", "--config", e.cfgPath)
+	return e.start(e.cfgPath, e.cfg.Listen)
+}
+
+// start runs `nva-monitor run` on a config file.
+func (e *env) start(cfgPath, listen string) *proc {
+	e.t.Helper()
+	p := &proc{t: e.t, listen: listen, done: make(chan struct{})}
+	p.cmd = exec.Command(monitorBin, "run", "--config", cfgPath)
 	stderr, err := p.cmd.StderrPipe()
 	must(e.t, err)
 	must(e.t, p.cmd.Start())
@@ -539,7 +546,7 @@ func (e *env) waitReady(p *proc) {
 			e.t.Fatalf("monitor exited early: %v\n%s", p.err, p.logText())
 		default:
 		}
-		resp, err := http.Get("http://" + e.cfg.Listen + "/readyz")
+		resp, err := http.Get("http://" + p.listen + "/readyz")
 		if err != nil {
 			return false
 		}

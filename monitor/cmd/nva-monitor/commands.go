@@ -44,7 +44,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 // for the one-shot commands.
 func quietEngine(cfg *config.Config, stderr io.Writer) (*act.Engine, error) {
 	log := slogText(stderr)
-	return daemon.Engine(cfg, log, nil, nil)
+	return daemon.Engine(cfg, log, nil, nil, nil)
 }
 
 func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -99,6 +99,11 @@ func cmdFailover(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return fmt.Errorf("refusing to fail over to %s: it is not healthy (%s); fix it or pass --force", *to, detail)
 		}
 		fmt.Fprintf(stderr, "warning: %s is not healthy (%s); failing over anyway (--force)\n", *to, detail)
+	}
+	if cfg.Lease.Kind == config.LeaseBlob {
+		// Several monitors: only the leader writes to ARM. Hand it the
+		// request through the shared state and wait for its answer.
+		return requestFailover(ctx, cfg, *to, *force, stdout, stderr)
 	}
 	eng, err := quietEngine(cfg, stderr)
 	if err != nil {
@@ -183,6 +188,7 @@ type statusReport struct {
 	Probes       []probeStatus           `json:"probes"`
 	Daemon       *daemon.Status          `json:"daemon,omitempty"`
 	DaemonError  string                  `json:"daemonError,omitempty"`
+	Shared       *sharedStatus           `json:"shared,omitempty"`
 	LastFailover *daemon.FailoverRecord  `json:"lastFailover,omitempty"`
 }
 
@@ -225,6 +231,17 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	} else {
 		rep.DaemonError = err.Error()
 	}
+	rep.Shared = readShared(ctx, cfg, stderr)
+	if rep.LastFailover == nil && rep.Shared != nil {
+		if sh, err := daemon.NewShared(cfg, slogText(stderr)); err == nil && sh != nil {
+			if st, err := sh.ReadState(ctx); err == nil && len(st.LastFailover) > 0 {
+				var rec daemon.FailoverRecord
+				if json.Unmarshal(st.LastFailover, &rec) == nil {
+					rep.LastFailover = &rec
+				}
+			}
+		}
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -264,8 +281,15 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", shortID(r.ID), r.Kind, r.Via, at)
 	}
 	_ = tw.Flush()
+	if rep.Shared != nil {
+		printShared(stdout, rep.Shared, nvaNames(cfg), cfg.ViewInterval.D())
+	}
 	fmt.Fprintln(stdout)
 	switch {
+	case rep.Daemon == nil && rep.LastFailover != nil:
+		lf := rep.LastFailover
+		fmt.Fprintf(stdout, "Daemon: not reachable at %s (%s)\nLast failover (shared state): %s -> %s (%s) decided %s, took %s\n",
+			cfg.Listen, rep.DaemonError, orDash(lf.From), lf.To, lf.Reason, lf.Timeline.Decision.Format(time.RFC3339), orDash(lf.Timeline.Total))
 	case rep.Daemon == nil:
 		fmt.Fprintf(stdout, "Daemon: not reachable at %s (%s)\n", cfg.Listen, rep.DaemonError)
 	case rep.LastFailover == nil:

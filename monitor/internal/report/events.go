@@ -14,6 +14,8 @@ const (
 	KeyAttempt    = "attempt"
 	KeyFailure    = "failure"
 	KeyInstance   = "instance"
+	KeyEpoch      = "epoch"
+	KeyRequest    = "request"
 )
 
 // Event names: one per kind of log line, the value of the "event" attribute.
@@ -33,4 +35,11 @@ const (
 	EventTimeline          = "failover_timeline"
 	EventReconcile         = "reconcile_drift"
 	EventStopping          = "stopping"
+	EventLeaderElected     = "leader_elected"
+	EventLeaderLost        = "leader_lost"
+	EventFenced            = "fenced"
+	EventNotLeader         = "follower_hold"
+	EventQuorumHold        = "no_quorum"
+	EventManualRequest     = "manual_request"
+	EventStateWriteFailed  = "state_write_failed"
 )

@@ -31,6 +31,11 @@ type Metrics struct {
 	armRequests   *prometheus.CounterVec
 	splitRepairs  prometheus.Counter
 	convergeError prometheus.Counter
+	isLeader      prometheus.Gauge
+	epoch         prometheus.Gauge
+	renewals      *prometheus.CounterVec
+	leaderChanges *prometheus.CounterVec
+	views         *prometheus.CounterVec
 }
 
 // NewMetrics builds the metrics and registers them, with the Go and process
@@ -91,6 +96,26 @@ func NewMetrics(instance, version string) *Metrics {
 		Namespace: namespace, Name: "converge_errors_total",
 		Help: "Converge runs that left at least one managed resource not on the active NVA (retried on the next reconcile).",
 	})
+	m.isLeader = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "is_leader",
+		Help: "1 while this monitor holds the leader lease and may write to ARM; exactly one monitor should show 1.",
+	})
+	m.epoch = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "epoch",
+		Help: "The epoch this monitor last led or wrote with (raised on every leadership and every failover); stamped on the resources it writes.",
+	})
+	m.renewals = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "lease_renewals_total",
+		Help: "Leader lease renew attempts by result (ok, error). Errors followed by is_leader 0 mean the lease was lost.",
+	}, []string{"result"})
+	m.leaderChanges = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "leadership_changes_total",
+		Help: "Times this monitor became leader (acquired) or stopped leading (lost, resigned).",
+	}, []string{"change"})
+	m.views = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "view_publishes_total",
+		Help: "Publications of this monitor's view of NVA health to the shared storage, by result (ok, error).",
+	}, []string{"result"})
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info",
 		Help: "Always 1; labels carry the monitor's version and instance name.",
@@ -99,7 +124,7 @@ func NewMetrics(instance, version string) *Metrics {
 
 	m.reg.MustRegister(m.probes, m.probeLatency, m.probeUp, m.nvaHealthy, m.activeNVA,
 		m.failovers, m.failoverTime, m.lastFailover, m.allDown, m.holds, m.armRequests,
-		m.splitRepairs, m.convergeError, info,
+		m.splitRepairs, m.convergeError, m.isLeader, m.epoch, m.renewals, m.leaderChanges, m.views, info,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -194,4 +219,37 @@ func (m *Metrics) Hold(reason string) { m.holds.WithLabelValues(reason).Inc() }
 // ARMResponse counts one ARM response; status 0 means no response arrived.
 func (m *Metrics) ARMResponse(method, resourceType string, status int) {
 	m.armRequests.WithLabelValues(method, resourceType, strconv.Itoa(status)).Inc()
+}
+
+// Leader records whether this monitor leads.
+func (m *Metrics) Leader(leading bool) {
+	if leading {
+		m.isLeader.Set(1)
+	} else {
+		m.isLeader.Set(0)
+	}
+}
+
+// LeadershipChange counts a change: "acquired", "lost" or "resigned".
+func (m *Metrics) LeadershipChange(change string) { m.leaderChanges.WithLabelValues(change).Inc() }
+
+// Epoch records the epoch this monitor leads with.
+func (m *Metrics) Epoch(e int64) { m.epoch.Set(float64(e)) }
+
+// LeaseRenewal counts one renew attempt.
+func (m *Metrics) LeaseRenewal(ok bool) {
+	if ok {
+		m.renewals.WithLabelValues("ok").Inc()
+	} else {
+		m.renewals.WithLabelValues("error").Inc()
+	}
+}
+
+// ViewPublished counts one publication of this monitor's view.
+func (m *Metrics) ViewPublished(err error) {
+	if err != nil {
+		m.views.WithLabelValues("error").Inc()
+	} else {
+		m.views.WithLabelValues("ok").Inc()
+	}
 }

@@ -26,6 +26,11 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 	m.ARMResponse("PUT", "routeTables", 429)
 	m.AllDown(true)
 	m.Hold("anti_flap")
+	m.Leader(true)
+	m.Epoch(7)
+	m.LeaseRenewal(true)
+	m.LeaseRenewal(false)
+	m.LeadershipChange("acquired")
 
 	checks := []struct {
 		name string
@@ -45,6 +50,11 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 		{"throttled PUT counted", testutil.ToFloat64(m.armRequests.WithLabelValues("PUT", "routeTables", "429")), 1},
 		{"all-down alarm raised", testutil.ToFloat64(m.allDown), 1},
 		{"anti-flap hold counted", testutil.ToFloat64(m.holds.WithLabelValues("anti_flap")), 1},
+		{"this monitor leads", testutil.ToFloat64(m.isLeader), 1},
+		{"epoch recorded", testutil.ToFloat64(m.epoch), 7},
+		{"one good renewal", testutil.ToFloat64(m.renewals.WithLabelValues("ok")), 1},
+		{"one failed renewal", testutil.ToFloat64(m.renewals.WithLabelValues("error")), 1},
+		{"one acquisition", testutil.ToFloat64(m.leaderChanges.WithLabelValues("acquired")), 1},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
