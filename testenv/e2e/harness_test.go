@@ -427,10 +427,10 @@ type proc struct {
 	t      testing.TB
 	listen string // its HTTP endpoint
 	cmd    *exec.Cmd
-	mu   sync.Mutex
-	logs bytes.Buffer
-	done chan struct{}
-	err  error
+	mu     sync.Mutex
+	logs   bytes.Buffer
+	done   chan struct{}
+	err    error
 }
 
 // startMonitor runs `nva-monitor run` on the env's config.
