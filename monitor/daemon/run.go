@@ -218,9 +218,12 @@ func (d *daemon) loop(ctx context.Context) error {
 			d.stopJob()
 			return ctx.Err()
 		case leading := <-d.leader.Leadership():
-			if leading && !d.leading {
+			if leading {
+				// A true while leading means the lease was lost and taken
+				// again in between: a new term, read the state again.
+				d.loseLeadership("lost")
 				d.becomeLeader(ctx)
-			} else if !leading {
+			} else {
 				d.loseLeadership("lost")
 			}
 		case req := <-d.requests:

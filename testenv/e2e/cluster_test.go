@@ -356,6 +356,10 @@ func TestClusterManualFailoverGoesThroughTheLeader(t *testing.T) {
 			t.Errorf("write to %s by %q, want only the leader %s", shortID(ev.ResourceID), ev.Client, leader.name)
 		}
 	}
+	code, out, _ = runCLI(t, "validate", "--config", follower.cfgPath)
+	if code != 0 || !strings.Contains(out, "ok    lease blob") || !strings.Contains(out, "leader "+leader.name) {
+		t.Errorf("validate does not check the lease blob:\n%s", out)
+	}
 	code, out, _ = runCLI(t, "status", "--config", follower.cfgPath)
 	if code != 0 || !strings.Contains(out, "Leader: "+leader.name) || !strings.Contains(out, "mon-1") || !strings.Contains(out, "mon-2") {
 		t.Errorf("status does not show the leader and both views:\n%s", out)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 
@@ -75,6 +76,7 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("build ARM client: %w", err)
 	}
 	checkAccess(ctx, c, client, cfg)
+	checkLease(ctx, c, cfg, stderr)
 
 	if c.failures > 0 {
 		return fmt.Errorf("%w: %d check(s) failed, %d warning(s)", errValidateFailed, c.failures, c.warnings)
@@ -182,4 +184,30 @@ func verbs(actions []string) []string {
 		out = append(out, v)
 	}
 	return out
+}
+
+// checkLease checks the shared storage of a blob lease answers: the leader
+// blob's lease state and the shared state can be read.
+func checkLease(ctx context.Context, c *checker, cfg *config.Config, stderr io.Writer) {
+	sh, err := daemon.NewShared(cfg, slogText(stderr))
+	if err != nil {
+		c.fail("lease: %v", err)
+		return
+	}
+	if sh == nil {
+		c.ok("lease: none (one monitor)")
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	info, err := sh.Info(ctx)
+	if err != nil {
+		c.fail("lease blob %s: cannot read it: %v (the identity needs Storage Blob Data Contributor on its container)", cfg.Lease.URL, err)
+		return
+	}
+	leader := info.Leader
+	if leader == "" {
+		leader = "none yet"
+	}
+	c.ok("lease blob %s: lease %s/%s, leader %s, epoch %d", cfg.Lease.URL, orDash(info.LeaseState), orDash(info.LeaseStatus), leader, info.Epoch)
 }
