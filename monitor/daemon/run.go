@@ -520,7 +520,16 @@ func (d *daemon) reconcile(ctx context.Context) {
 		d.splitSeen = 0
 	}
 	if !d.leading {
-		// Followers track what Azure says, for their views and status.
+		// Followers track the leader's decision (or, failing that, what
+		// Azure says) for their views and status; they never write.
+		if d.cfg.Lease.Kind == config.LeaseBlob {
+			sctx, cancel := context.WithTimeout(ctx, storageTimeout)
+			st, err := d.leader.ReadState(sctx)
+			cancel()
+			if _, ok := d.cfg.NVA(st.Desired); err == nil && ok {
+				active, split = st.Desired, false
+			}
+		}
 		if !split && active != "" && active != d.state.Active {
 			d.state.Active = active
 			d.setActive(active)

@@ -361,6 +361,7 @@ func TestClusterManualFailoverGoesThroughTheLeader(t *testing.T) {
 		t.Errorf("validate does not check the lease blob:\n%s", out)
 	}
 	code, out, _ = runCLI(t, "status", "--config", follower.cfgPath)
+	t.Logf("nva-monitor status:\n%s", out)
 	if code != 0 || !strings.Contains(out, "Leader: "+leader.name) || !strings.Contains(out, "mon-1") || !strings.Contains(out, "mon-2") {
 		t.Errorf("status does not show the leader and both views:\n%s", out)
 	}
