@@ -1,0 +1,421 @@
+package testenv
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/pulumi/pulumi-azure-native-sdk/compute/v2"
+	"github.com/pulumi/pulumi-azure-native-sdk/network/v2"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// SampleWorkloadType is the type token of SampleWorkload. It never changes:
+// a rename ships with an alias.
+const SampleWorkloadType = "hanva:index:SampleWorkload"
+
+// Defaults of SampleWorkloadArgs.
+const (
+	DefaultLoadBalancerHost = 10
+	DefaultWebCount         = 3
+	DefaultVMSize           = "Standard_B1s"
+	DefaultAdminUsername    = "hanva"
+)
+
+// The image of every sample VM: Ubuntu 22.04 LTS (Jammy), generation 2.
+var ubuntu = compute.ImageReferenceArgs{
+	Publisher: pulumi.String("Canonical"),
+	Offer:     pulumi.String("0001-com-ubuntu-server-jammy"),
+	Sku:       pulumi.String("22_04-lts-gen2"),
+	Version:   pulumi.String("latest"),
+}
+
+// SampleWorkloadArgs configures the sample workload. Graph-shaping choices
+// are plain Go values, checked before anything is registered; values that may
+// come from other resources are Pulumi inputs.
+type SampleWorkloadArgs struct {
+	// ResourceGroupName is where every resource goes. Required.
+	ResourceGroupName pulumi.StringInput `pulumi:"resourceGroupName"`
+	// Location of the resources. Optional; default: the resource group's.
+	Location pulumi.StringInput `pulumi:"location"`
+	// WebSubnetID is the subnet of the web VMs and of the load balancer's
+	// frontend. Required.
+	WebSubnetID pulumi.StringInput `pulumi:"webSubnetId"`
+	// MgmtSubnetID is the subnet of the jumpbox. Required.
+	MgmtSubnetID pulumi.StringInput `pulumi:"mgmtSubnetId"`
+	// WebPrefix is the web subnet's address prefix, e.g. "10.0.1.0/24".
+	// Required (plain): it places the load balancer's static frontend IP.
+	WebPrefix string `pulumi:"webPrefix"`
+	// LoadBalancerHost is the host number of the load balancer's frontend
+	// IP in WebPrefix. Optional; default 10 (10.0.1.10 in 10.0.1.0/24). It
+	// must not be one of the five addresses Azure reserves in a subnet.
+	LoadBalancerHost int `pulumi:"loadBalancerHost"`
+	// WebCount is the number of web VMs. Optional; default 3.
+	WebCount int `pulumi:"webCount"`
+	// VMSize of the web VMs and the jumpbox. Optional; default Standard_B1s.
+	VMSize string `pulumi:"vmSize"`
+	// AdminUsername of every VM. Optional; default "hanva".
+	AdminUsername string `pulumi:"adminUsername"`
+	// SSHPublicKey is the only way in (password log-in is off). Required.
+	SSHPublicKey pulumi.StringInput `pulumi:"sshPublicKey"`
+	// JumpboxSSHSource is the source address prefix allowed to reach the
+	// jumpbox on port 22, e.g. "203.0.113.7/32". Optional; default "*"
+	// (anywhere).
+	JumpboxSSHSource string `pulumi:"jumpboxSshSource"`
+}
+
+// SampleWorkload is the seed's sample environment: web VMs running Apache
+// behind an internal Standard load balancer, and a jumpbox with a public IP.
+// The NVAs forward web traffic arriving on their public IP to LoadBalancerIP.
+type SampleWorkload struct {
+	pulumi.ResourceState
+
+	// LoadBalancerIP is the internal load balancer's static frontend IP
+	// (plain: known before deployment, so the NVAs can forward to it).
+	LoadBalancerIP string
+	LoadBalancer   *network.LoadBalancer
+	WebVMs         []*compute.VirtualMachine
+	Jumpbox        *compute.VirtualMachine
+	// JumpboxPublicIP is the jumpbox's public IP address.
+	JumpboxPublicIP pulumi.StringOutput
+	// SSHCommand is "ssh <admin>@<jumpbox ip>".
+	SSHCommand pulumi.StringOutput
+}
+
+// withDefaults returns a copy of args with the defaults filled in, or an
+// error naming the first field that is missing or out of range.
+func (a *SampleWorkloadArgs) withDefaults() (SampleWorkloadArgs, error) {
+	if a == nil {
+		return SampleWorkloadArgs{}, errors.New("testenv: SampleWorkloadArgs: missing")
+	}
+	out := *a
+	if out.LoadBalancerHost == 0 {
+		out.LoadBalancerHost = DefaultLoadBalancerHost
+	}
+	if out.WebCount == 0 {
+		out.WebCount = DefaultWebCount
+	}
+	if out.VMSize == "" {
+		out.VMSize = DefaultVMSize
+	}
+	if out.AdminUsername == "" {
+		out.AdminUsername = DefaultAdminUsername
+	}
+	if out.JumpboxSSHSource == "" {
+		out.JumpboxSSHSource = "*"
+	}
+	switch {
+	case out.ResourceGroupName == nil:
+		return out, errors.New("testenv: SampleWorkloadArgs.ResourceGroupName: required")
+	case out.WebSubnetID == nil:
+		return out, errors.New("testenv: SampleWorkloadArgs.WebSubnetID: required")
+	case out.MgmtSubnetID == nil:
+		return out, errors.New("testenv: SampleWorkloadArgs.MgmtSubnetID: required")
+	case out.SSHPublicKey == nil:
+		return out, errors.New("testenv: SampleWorkloadArgs.SSHPublicKey: required")
+	case out.WebPrefix == "":
+		return out, errors.New(`testenv: SampleWorkloadArgs.WebPrefix: required, e.g. "10.0.1.0/24"`)
+	case out.WebCount < 1:
+		return out, fmt.Errorf("testenv: SampleWorkloadArgs.WebCount: %d; at least 1 web VM", out.WebCount)
+	}
+	return out, nil
+}
+
+// NewSampleWorkload registers the sample workload.
+func NewSampleWorkload(ctx *pulumi.Context, name string, args *SampleWorkloadArgs, opts ...pulumi.ResourceOption) (*SampleWorkload, error) {
+	a, err := args.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	lbIP, err := hostIP(a.WebPrefix, a.LoadBalancerHost)
+	if err != nil {
+		return nil, fmt.Errorf("testenv: SampleWorkloadArgs.LoadBalancerHost: %w", err)
+	}
+
+	w := &SampleWorkload{LoadBalancerIP: lbIP}
+	if err := ctx.RegisterComponentResource(SampleWorkloadType, name, w, opts...); err != nil {
+		return nil, fmt.Errorf("register sample workload %q: %w", name, err)
+	}
+	parent := pulumi.Parent(w)
+
+	if err := w.webTier(ctx, name, &a, parent); err != nil {
+		return nil, err
+	}
+	if err := w.jumpbox(ctx, name, &a, parent); err != nil {
+		return nil, err
+	}
+
+	webIDs := pulumi.StringArray{}
+	for _, vm := range w.WebVMs {
+		webIDs = append(webIDs, vm.ID().ToStringOutput())
+	}
+	if err := ctx.RegisterResourceOutputs(w, pulumi.Map{
+		"loadBalancerIp":  pulumi.String(w.LoadBalancerIP),
+		"loadBalancerId":  w.LoadBalancer.ID(),
+		"webVmIds":        webIDs,
+		"jumpboxPublicIp": w.JumpboxPublicIP,
+		"sshCommand":      w.SSHCommand,
+	}); err != nil {
+		return nil, fmt.Errorf("register outputs of sample workload %q: %w", name, err)
+	}
+	return w, nil
+}
+
+// Names inside the load balancer, referred to by ID from its own rule.
+const (
+	lbFrontend = "web-frontend"
+	lbPool     = "web-pool"
+	lbProbe    = "http-80"
+	lbRule     = "http-80"
+)
+
+// webTier registers the availability set, the internal load balancer, the
+// web NSG, NICs and VMs.
+func (w *SampleWorkload) webTier(ctx *pulumi.Context, name string, a *SampleWorkloadArgs, parent pulumi.ResourceOption) error {
+	avset, err := compute.NewAvailabilitySet(ctx, name+"-web-avset", &compute.AvailabilitySetArgs{
+		ResourceGroupName:         a.ResourceGroupName,
+		Location:                  a.Location,
+		Sku:                       compute.SkuArgs{Name: pulumi.String("Aligned")}, // managed disks
+		PlatformFaultDomainCount:  pulumi.Int(2),
+		PlatformUpdateDomainCount: pulumi.Int(5),
+	}, parent)
+	if err != nil {
+		return fmt.Errorf("create availability set %q: %w", name+"-web-avset", err)
+	}
+
+	// The rule refers to the frontend, pool and probe of its own load
+	// balancer by resource ID, which must be known before the load balancer
+	// exists: so the load balancer gets a fixed Azure name, and the
+	// subscription comes from the web subnet's ID (an internal load
+	// balancer's frontend subnet is in its subscription).
+	lbName := name + "-ilb"
+	lbID := pulumi.All(a.WebSubnetID, a.ResourceGroupName).ApplyT(func(v []any) (string, error) {
+		sub, err := subscriptionOf(v[0].(string))
+		if err != nil {
+			return "", fmt.Errorf("testenv: SampleWorkloadArgs.WebSubnetID: %w", err)
+		}
+		return fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/loadBalancers/%s", sub, v[1].(string), lbName), nil
+	}).(pulumi.StringOutput)
+	part := func(kind, n string) pulumi.StringOutput { return pulumi.Sprintf("%s/%s/%s", lbID, kind, n) }
+
+	lb, err := network.NewLoadBalancer(ctx, name+"-ilb", &network.LoadBalancerArgs{
+		ResourceGroupName: a.ResourceGroupName,
+		Location:          a.Location,
+		LoadBalancerName:  pulumi.String(lbName),
+		Sku:               network.LoadBalancerSkuArgs{Name: pulumi.String("Standard"), Tier: pulumi.String("Regional")},
+		FrontendIPConfigurations: network.FrontendIPConfigurationArray{network.FrontendIPConfigurationArgs{
+			Name:                      pulumi.String(lbFrontend),
+			Subnet:                    network.SubnetTypeArgs{Id: a.WebSubnetID},
+			PrivateIPAllocationMethod: pulumi.String("Static"),
+			PrivateIPAddress:          pulumi.String(w.LoadBalancerIP),
+			PrivateIPAddressVersion:   pulumi.String("IPv4"),
+		}},
+		BackendAddressPools: network.BackendAddressPoolArray{network.BackendAddressPoolArgs{
+			Name: pulumi.String(lbPool),
+		}},
+		Probes: network.ProbeArray{network.ProbeArgs{
+			Name:              pulumi.String(lbProbe),
+			Protocol:          pulumi.String("Http"),
+			Port:              pulumi.Int(80),
+			RequestPath:       pulumi.String("/"),
+			IntervalInSeconds: pulumi.Int(5),
+			NumberOfProbes:    pulumi.Int(2),
+			ProbeThreshold:    pulumi.Int(1),
+		}},
+		LoadBalancingRules: network.LoadBalancingRuleArray{network.LoadBalancingRuleArgs{
+			Name:                    pulumi.String(lbRule),
+			Protocol:                pulumi.String("Tcp"),
+			FrontendPort:            pulumi.Int(80),
+			BackendPort:             pulumi.Int(80),
+			FrontendIPConfiguration: network.SubResourceArgs{Id: part("frontendIPConfigurations", lbFrontend)},
+			BackendAddressPool:      network.SubResourceArgs{Id: part("backendAddressPools", lbPool)},
+			Probe:                   network.SubResourceArgs{Id: part("probes", lbProbe)},
+			IdleTimeoutInMinutes:    pulumi.Int(4),
+			EnableTcpReset:          pulumi.Bool(true),
+		}},
+	}, parent)
+	if err != nil {
+		return fmt.Errorf("create load balancer %q: %w", name+"-ilb", err)
+	}
+	w.LoadBalancer = lb
+	// Taken from the created load balancer (not lbID), so every web NIC
+	// depends on it and no NIC's dynamic IP can take the frontend's address.
+	poolID := pulumi.Sprintf("%s/backendAddressPools/%s", lb.ID(), lbPool)
+
+	// The NVAs forward web traffic from the Internet to the load balancer,
+	// possibly without source NAT, so HTTP is allowed from anywhere; the
+	// default rules already allow the VNet (the jumpbox) and the load
+	// balancer's probe.
+	nsg, err := network.NewNetworkSecurityGroup(ctx, name+"-web-nsg", &network.NetworkSecurityGroupArgs{
+		ResourceGroupName: a.ResourceGroupName,
+		Location:          a.Location,
+		SecurityRules: network.SecurityRuleTypeArray{
+			allowInbound("allow-http", 1000, "*", "80"),
+		},
+	}, parent)
+	if err != nil {
+		return fmt.Errorf("create network security group %q: %w", name+"-web-nsg", err)
+	}
+
+	for i := range a.WebCount {
+		vmName := fmt.Sprintf("%s-web-%d", name, i+1)
+		nic, err := network.NewNetworkInterface(ctx, vmName+"-nic", &network.NetworkInterfaceArgs{
+			ResourceGroupName:    a.ResourceGroupName,
+			Location:             a.Location,
+			NetworkSecurityGroup: network.NetworkSecurityGroupTypeArgs{Id: nsg.ID()},
+			IpConfigurations: network.NetworkInterfaceIPConfigurationArray{network.NetworkInterfaceIPConfigurationArgs{
+				Name:                            pulumi.String("ipconfig1"),
+				Primary:                         pulumi.Bool(true),
+				Subnet:                          network.SubnetTypeArgs{Id: a.WebSubnetID},
+				PrivateIPAllocationMethod:       pulumi.String("Dynamic"),
+				LoadBalancerBackendAddressPools: network.BackendAddressPoolArray{network.BackendAddressPoolArgs{Id: poolID}},
+			}},
+		}, parent)
+		if err != nil {
+			return fmt.Errorf("create network interface %q: %w", vmName+"-nic", err)
+		}
+		vm, err := newLinuxVM(ctx, vmName, a, nic, webCloudInit(vmName), avset, parent)
+		if err != nil {
+			return err
+		}
+		w.WebVMs = append(w.WebVMs, vm)
+	}
+	return nil
+}
+
+// jumpbox registers the jumpbox with its Standard static public IP and an
+// NSG that lets SSH in.
+func (w *SampleWorkload) jumpbox(ctx *pulumi.Context, name string, a *SampleWorkloadArgs, parent pulumi.ResourceOption) error {
+	vmName := name + "-jumpbox"
+	pip, err := network.NewPublicIPAddress(ctx, vmName+"-pip", &network.PublicIPAddressArgs{
+		ResourceGroupName:        a.ResourceGroupName,
+		Location:                 a.Location,
+		Sku:                      network.PublicIPAddressSkuArgs{Name: pulumi.String("Standard"), Tier: pulumi.String("Regional")},
+		PublicIPAllocationMethod: pulumi.String("Static"),
+		PublicIPAddressVersion:   pulumi.String("IPv4"),
+	}, parent)
+	if err != nil {
+		return fmt.Errorf("create public IP %q: %w", vmName+"-pip", err)
+	}
+	nsg, err := network.NewNetworkSecurityGroup(ctx, vmName+"-nsg", &network.NetworkSecurityGroupArgs{
+		ResourceGroupName: a.ResourceGroupName,
+		Location:          a.Location,
+		SecurityRules: network.SecurityRuleTypeArray{
+			allowInbound("allow-ssh", 1000, a.JumpboxSSHSource, "22"),
+		},
+	}, parent)
+	if err != nil {
+		return fmt.Errorf("create network security group %q: %w", vmName+"-nsg", err)
+	}
+	nic, err := network.NewNetworkInterface(ctx, vmName+"-nic", &network.NetworkInterfaceArgs{
+		ResourceGroupName:    a.ResourceGroupName,
+		Location:             a.Location,
+		NetworkSecurityGroup: network.NetworkSecurityGroupTypeArgs{Id: nsg.ID()},
+		IpConfigurations: network.NetworkInterfaceIPConfigurationArray{network.NetworkInterfaceIPConfigurationArgs{
+			Name:                      pulumi.String("ipconfig1"),
+			Primary:                   pulumi.Bool(true),
+			Subnet:                    network.SubnetTypeArgs{Id: a.MgmtSubnetID},
+			PrivateIPAllocationMethod: pulumi.String("Dynamic"),
+			PublicIPAddress:           network.PublicIPAddressTypeArgs{Id: pip.ID()},
+		}},
+	}, parent)
+	if err != nil {
+		return fmt.Errorf("create network interface %q: %w", vmName+"-nic", err)
+	}
+	vm, err := newLinuxVM(ctx, vmName, a, nic, "", nil, parent)
+	if err != nil {
+		return err
+	}
+	w.Jumpbox = vm
+	w.JumpboxPublicIP = pip.IpAddress.Elem()
+	w.SSHCommand = pulumi.Sprintf("ssh %s@%s", a.AdminUsername, w.JumpboxPublicIP)
+	return nil
+}
+
+// newLinuxVM registers an Ubuntu VM that takes SSH keys only. cloudInit
+// ("" for none) is base64-encoded into customData; avset may be nil.
+func newLinuxVM(ctx *pulumi.Context, vmName string, a *SampleWorkloadArgs, nic *network.NetworkInterface, cloudInit string, avset *compute.AvailabilitySet, parent pulumi.ResourceOption) (*compute.VirtualMachine, error) {
+	osProfile := compute.OSProfileArgs{
+		ComputerName:  pulumi.String(vmName),
+		AdminUsername: pulumi.String(a.AdminUsername),
+		LinuxConfiguration: compute.LinuxConfigurationArgs{
+			DisablePasswordAuthentication: pulumi.Bool(true),
+			Ssh: compute.SshConfigurationArgs{PublicKeys: compute.SshPublicKeyTypeArray{compute.SshPublicKeyTypeArgs{
+				Path:    pulumi.String("/home/" + a.AdminUsername + "/.ssh/authorized_keys"),
+				KeyData: a.SSHPublicKey,
+			}}},
+		},
+	}
+	if cloudInit != "" {
+		osProfile.CustomData = pulumi.String(base64.StdEncoding.EncodeToString([]byte(cloudInit)))
+	}
+	vmArgs := &compute.VirtualMachineArgs{
+		ResourceGroupName: a.ResourceGroupName,
+		Location:          a.Location,
+		HardwareProfile:   compute.HardwareProfileArgs{VmSize: pulumi.String(a.VMSize)},
+		OsProfile:         osProfile,
+		StorageProfile: compute.StorageProfileArgs{
+			ImageReference: ubuntu,
+			OsDisk: compute.OSDiskArgs{
+				CreateOption: pulumi.String("FromImage"),
+				DeleteOption: pulumi.String("Delete"),
+				ManagedDisk:  compute.ManagedDiskParametersArgs{StorageAccountType: pulumi.String("StandardSSD_LRS")},
+			},
+		},
+		NetworkProfile: compute.NetworkProfileArgs{NetworkInterfaces: compute.NetworkInterfaceReferenceArray{
+			compute.NetworkInterfaceReferenceArgs{Id: nic.ID(), Primary: pulumi.Bool(true)},
+		}},
+	}
+	if avset != nil {
+		vmArgs.AvailabilitySet = compute.SubResourceArgs{Id: avset.ID()}
+	}
+	vm, err := compute.NewVirtualMachine(ctx, vmName, vmArgs, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create virtual machine %q: %w", vmName, err)
+	}
+	return vm, nil
+}
+
+func allowInbound(name string, priority int, source, port string) network.SecurityRuleTypeArgs {
+	return network.SecurityRuleTypeArgs{
+		Name:                     pulumi.String(name),
+		Priority:                 pulumi.Int(priority),
+		Direction:                pulumi.String("Inbound"),
+		Access:                   pulumi.String("Allow"),
+		Protocol:                 pulumi.String("Tcp"),
+		SourceAddressPrefix:      pulumi.String(source),
+		SourcePortRange:          pulumi.String("*"),
+		DestinationAddressPrefix: pulumi.String("*"),
+		DestinationPortRange:     pulumi.String(port),
+	}
+}
+
+// subscriptionOf returns the subscription of an ARM resource ID.
+func subscriptionOf(id string) (string, error) {
+	parts := strings.Split(strings.TrimPrefix(id, "/"), "/")
+	if len(parts) < 2 || !strings.EqualFold(parts[0], "subscriptions") || parts[1] == "" {
+		return "", fmt.Errorf("%q is not a resource ID: it must start with /subscriptions/{subscription}/", id)
+	}
+	return parts[1], nil
+}
+
+// hostIP returns the host-th address of an IPv4 prefix, refusing the five
+// addresses Azure reserves in every subnet (network, .1 gateway, .2 and .3
+// DNS, broadcast) and addresses outside the prefix.
+func hostIP(prefix string, host int) (string, error) {
+	p, err := netip.ParsePrefix(prefix)
+	if err != nil || !p.Addr().Is4() {
+		return "", fmt.Errorf("prefix %q is not an IPv4 CIDR like \"10.0.1.0/24\"", prefix)
+	}
+	p = p.Masked()
+	size := 1 << (32 - p.Bits())
+	if host < 4 || host > size-2 {
+		return "", fmt.Errorf("host %d of %s is reserved by Azure or outside it; use 4..%d", host, p, size-2)
+	}
+	b := p.Addr().As4()
+	n := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	n += uint32(host)
+	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}).String(), nil
+}
