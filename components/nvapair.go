@@ -1,0 +1,523 @@
+package components
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+
+	"github.com/pulumi/pulumi-azure-native-sdk/compute/v2"
+	"github.com/pulumi/pulumi-azure-native-sdk/network/v2"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// NvaPairType is the NvaPair component's type token. Never change it.
+const NvaPairType = "hanva:index:NvaPair"
+
+// NvaPair defaults.
+const (
+	DefaultNvaCount     = 2
+	DefaultNvaVMSize    = "Standard_B2s"
+	DefaultNvaAdminUser = "hanva"
+	DefaultNvaFirstHost = firstUsableHost
+	DefaultNvaProbePort = 8080
+)
+
+// The NVA image: Ubuntu 22.04 LTS from Canonical (gen2).
+const (
+	ubuntuPublisher = "Canonical"
+	ubuntuOffer     = "0001-com-ubuntu-server-jammy"
+	ubuntuSKU       = "22_04-lts-gen2"
+)
+
+// pipRole is the NIC role the public IP is attached to.
+const pipRole = RoleExternal
+
+// pipNICIgnoreChanges is exactly what the monitor owns on a NIC of the
+// public IP's role: the PIP association of its ipconfigs (it moves the PIP
+// on failover) and its epoch tag. Property-path syntax: see epochTagIgnore.
+func pipNICIgnoreChanges() []string {
+	return []string{"ipConfigurations[*].publicIPAddress", epochTagIgnore}
+}
+
+// nicIgnoreChanges is what the monitor owns on the other NVA NICs: the epoch
+// tag only.
+func nicIgnoreChanges() []string { return []string{epochTagIgnore} }
+
+// NvaPairArgs configures an NvaPair. Graph-shaping values are plain and
+// validated before anything is registered.
+type NvaPairArgs struct {
+	// ResourceGroupName: required.
+	ResourceGroupName pulumi.StringInput `pulumi:"resourceGroupName"`
+	// Location: optional; the resource group's location when nil.
+	Location pulumi.StringInput `pulumi:"location"`
+	// Count of NVAs: optional, default 2, at least 2.
+	Count int `pulumi:"count"`
+	// Zones, e.g. {"1","2","3"}: optional. Set: NVA i goes to Zones[i % len]
+	// and the public IP is zone-redundant over Zones. Empty: the NVAs share
+	// an availability set (2 fault domains, 2 update domains).
+	Zones []string `pulumi:"zones"`
+	// VMSize: optional, default "Standard_B2s".
+	VMSize string `pulumi:"vmSize"`
+	// AdminUsername: optional, default "hanva". SSH key login only.
+	AdminUsername string `pulumi:"adminUsername"`
+	// SSHPublicKey: required, the admin user's authorized key (OpenSSH format).
+	SSHPublicKey pulumi.StringInput `pulumi:"sshPublicKey"`
+	// ExternalSubnetID: required, the subnet of the external NICs (DMZ-external).
+	ExternalSubnetID pulumi.StringInput `pulumi:"externalSubnetId"`
+	// InternalSubnetID: required, the subnet of the internal NICs (DMZ-internal).
+	InternalSubnetID pulumi.StringInput `pulumi:"internalSubnetId"`
+	// ExternalPrefix: required, ExternalSubnetID's prefix, to place and check the static IPs.
+	ExternalPrefix string `pulumi:"externalPrefix"`
+	// InternalPrefix: required, InternalSubnetID's prefix.
+	InternalPrefix string `pulumi:"internalPrefix"`
+	// FirstHost: optional, default 4 (the first address Azure does not
+	// reserve): the host number of the first NVA's IPs in each subnet; NVA i
+	// gets FirstHost+i.
+	FirstHost int `pulumi:"firstHost"`
+	// ProbePort: optional, default 8080: the sample NVA answers HTTP 200 there.
+	ProbePort int `pulumi:"probePort"`
+	// ForwardTo: optional, the IP to which the sample NVA forwards 80/443
+	// arriving on the public IP (the web tier's internal load balancer);
+	// "" = no forwarding rules.
+	ForwardTo string `pulumi:"forwardTo"`
+	// CustomData: optional, your own NVA cloud-init (plain text; the
+	// component base64-encodes it); nil = the sample NVA's.
+	CustomData pulumi.StringInput `pulumi:"customData"`
+}
+
+// Nva is one network virtual appliance.
+type Nva struct {
+	Name   string // "<pair name>-<n>", n from 1; also the VM's host name
+	VM     *compute.VirtualMachine
+	NICs   map[string]*network.NetworkInterface // by role
+	NICIDs map[string]pulumi.StringOutput       // by role
+	IPs    map[string]string                    // role -> static private IP
+}
+
+// NvaPair is two or more NVAs, each with an external and an internal NIC, and
+// the public IP, initially on NVAs[0]'s external NIC.
+type NvaPair struct {
+	pulumi.ResourceState
+
+	NVAs            []*Nva // order = preference; NVAs[0] is initially active
+	PublicIP        *network.PublicIPAddress
+	PublicIPID      pulumi.StringOutput
+	PublicIPAddress pulumi.StringOutput
+	ProbePort       int
+}
+
+// NewNvaPair validates args and registers the NVAs, their NICs and NSGs, the
+// availability set (without zones) and the public IP.
+func NewNvaPair(ctx *pulumi.Context, name string, args *NvaPairArgs, opts ...pulumi.ResourceOption) (*NvaPair, error) {
+	if args == nil {
+		args = &NvaPairArgs{}
+	}
+	p, err := args.plan(name)
+	if err != nil {
+		return nil, err
+	}
+
+	c := &NvaPair{ProbePort: p.probePort}
+	if err := ctx.RegisterComponentResource(NvaPairType, name, c, opts...); err != nil {
+		return nil, fmt.Errorf("register NVA pair %q: %w", name, err)
+	}
+	parent := pulumi.Parent(c)
+	location := optionalString(args.Location)
+
+	pipArgs := &network.PublicIPAddressArgs{
+		ResourceGroupName:        args.ResourceGroupName,
+		Location:                 location,
+		Sku:                      &network.PublicIPAddressSkuArgs{Name: pulumi.String("Standard"), Tier: pulumi.String("Regional")},
+		PublicIPAllocationMethod: pulumi.String("Static"),
+		PublicIPAddressVersion:   pulumi.String("IPv4"),
+		Tags:                     managedByTags(),
+	}
+	if len(p.zones) > 0 {
+		pipArgs.Zones = pulumi.ToStringArray(p.zones)
+	}
+	pip, err := network.NewPublicIPAddress(ctx, name+"-pip", pipArgs, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create public IP %q: %w", name+"-pip", err)
+	}
+	c.PublicIP = pip
+	c.PublicIPID = pip.ID().ToStringOutput()
+	c.PublicIPAddress = pip.IpAddress.Elem()
+
+	var avset *compute.AvailabilitySet
+	if len(p.zones) == 0 {
+		avset, err = compute.NewAvailabilitySet(ctx, name+"-avset", &compute.AvailabilitySetArgs{
+			ResourceGroupName:         args.ResourceGroupName,
+			Location:                  location,
+			PlatformFaultDomainCount:  pulumi.Int(2),
+			PlatformUpdateDomainCount: pulumi.Int(2),
+			Sku:                       &compute.SkuArgs{Name: pulumi.String("Aligned")}, // managed disks
+			Tags:                      managedByTags(),
+		}, parent)
+		if err != nil {
+			return nil, fmt.Errorf("create availability set %q: %w", name+"-avset", err)
+		}
+	}
+
+	nsgs, err := nvaSecurityGroups(ctx, name, args, p.probePort, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	subnets := map[string]pulumi.StringInput{RoleExternal: args.ExternalSubnetID, RoleInternal: args.InternalSubnetID}
+	for i, nv := range p.nvas {
+		n := &Nva{Name: nv.name, NICs: map[string]*network.NetworkInterface{},
+			NICIDs: map[string]pulumi.StringOutput{}, IPs: nv.ips}
+		for _, role := range []string{RoleExternal, RoleInternal} {
+			ipc := &network.NetworkInterfaceIPConfigurationArgs{
+				Name:                      pulumi.String("ipconfig1"),
+				Primary:                   pulumi.Bool(true),
+				PrivateIPAllocationMethod: pulumi.String("Static"),
+				PrivateIPAddress:          pulumi.String(nv.ips[role]),
+				PrivateIPAddressVersion:   pulumi.String("IPv4"),
+				Subnet:                    &network.SubnetTypeArgs{Id: subnets[role].ToStringOutput()},
+			}
+			ignore := nicIgnoreChanges()
+			if role == pipRole {
+				ignore = pipNICIgnoreChanges()
+				if i == 0 {
+					ipc.PublicIPAddress = &network.PublicIPAddressTypeArgs{Id: c.PublicIPID}
+				}
+			}
+			nicName := nv.name + "-" + role + "-nic"
+			nic, err := network.NewNetworkInterface(ctx, nicName, &network.NetworkInterfaceArgs{
+				ResourceGroupName:    args.ResourceGroupName,
+				Location:             location,
+				EnableIPForwarding:   pulumi.Bool(true),
+				IpConfigurations:     network.NetworkInterfaceIPConfigurationArray{ipc},
+				NetworkSecurityGroup: &network.NetworkSecurityGroupTypeArgs{Id: nsgs[role].ID().ToStringOutput()},
+				Tags:                 managedByTags(),
+			}, parent, pulumi.IgnoreChanges(ignore))
+			if err != nil {
+				return nil, fmt.Errorf("create network interface %q: %w", nicName, err)
+			}
+			n.NICs[role] = nic
+			n.NICIDs[role] = nic.ID().ToStringOutput()
+		}
+
+		customData, err := nvaCustomDataFor(args, p, nv)
+		if err != nil {
+			return nil, err
+		}
+		vmArgs := &compute.VirtualMachineArgs{
+			ResourceGroupName: args.ResourceGroupName,
+			Location:          location,
+			HardwareProfile:   &compute.HardwareProfileArgs{VmSize: pulumi.String(p.vmSize)},
+			NetworkProfile: &compute.NetworkProfileArgs{
+				NetworkInterfaces: compute.NetworkInterfaceReferenceArray{
+					&compute.NetworkInterfaceReferenceArgs{Id: n.NICIDs[RoleExternal], Primary: pulumi.Bool(true)},
+					&compute.NetworkInterfaceReferenceArgs{Id: n.NICIDs[RoleInternal], Primary: pulumi.Bool(false)},
+				},
+			},
+			OsProfile: &compute.OSProfileArgs{
+				ComputerName:  pulumi.String(nv.name),
+				AdminUsername: pulumi.String(p.adminUser),
+				CustomData:    customData,
+				LinuxConfiguration: &compute.LinuxConfigurationArgs{
+					DisablePasswordAuthentication: pulumi.Bool(true),
+					ProvisionVMAgent:              pulumi.Bool(true),
+					Ssh: &compute.SshConfigurationArgs{
+						PublicKeys: compute.SshPublicKeyTypeArray{
+							&compute.SshPublicKeyTypeArgs{
+								KeyData: args.SSHPublicKey.ToStringOutput(),
+								Path:    pulumi.String("/home/" + p.adminUser + "/.ssh/authorized_keys"),
+							},
+						},
+					},
+				},
+			},
+			StorageProfile: &compute.StorageProfileArgs{
+				ImageReference: &compute.ImageReferenceArgs{
+					Publisher: pulumi.String(ubuntuPublisher),
+					Offer:     pulumi.String(ubuntuOffer),
+					Sku:       pulumi.String(ubuntuSKU),
+					Version:   pulumi.String("latest"),
+				},
+				OsDisk: &compute.OSDiskArgs{
+					CreateOption: pulumi.String("FromImage"),
+					Caching:      compute.CachingTypesReadWrite,
+					DeleteOption: pulumi.String("Delete"),
+					ManagedDisk:  &compute.ManagedDiskParametersArgs{StorageAccountType: pulumi.String("StandardSSD_LRS")},
+				},
+			},
+			DiagnosticsProfile: &compute.DiagnosticsProfileArgs{
+				BootDiagnostics: &compute.BootDiagnosticsArgs{Enabled: pulumi.Bool(true)}, // managed storage: serial console
+			},
+			Tags: managedByTags(),
+		}
+		if avset != nil {
+			vmArgs.AvailabilitySet = &compute.SubResourceArgs{Id: avset.ID().ToStringOutput()}
+		} else {
+			vmArgs.Zones = pulumi.StringArray{pulumi.String(p.zones[i%len(p.zones)])}
+		}
+		vm, err := compute.NewVirtualMachine(ctx, nv.name+"-vm", vmArgs, parent)
+		if err != nil {
+			return nil, fmt.Errorf("create virtual machine %q: %w", nv.name+"-vm", err)
+		}
+		n.VM = vm
+		c.NVAs = append(c.NVAs, n)
+	}
+
+	nvaOut := pulumi.Array{}
+	for _, n := range c.NVAs {
+		nicIDs := pulumi.StringMap{}
+		for role, id := range n.NICIDs {
+			nicIDs[role] = id
+		}
+		nvaOut = append(nvaOut, pulumi.Map{
+			"name":   pulumi.String(n.Name),
+			"vmId":   n.VM.ID().ToStringOutput(),
+			"nicIds": nicIDs,
+			"ips":    pulumi.ToStringMap(n.IPs),
+		})
+	}
+	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"nvas":            nvaOut,
+		"publicIpId":      c.PublicIPID,
+		"publicIpAddress": c.PublicIPAddress,
+		"probePort":       pulumi.Int(c.ProbePort),
+	}); err != nil {
+		return nil, fmt.Errorf("register NVA pair %q outputs: %w", name, err)
+	}
+	return c, nil
+}
+
+// nvaSecurityGroups creates one NSG per NIC role. External: 80/443 from the
+// Internet, the probe port from the VNet. Internal: everything from the VNet,
+// to any destination (an NVA forwards traffic that is not addressed to it).
+// Nothing else is denied explicitly: Azure's default rules deny the rest
+// inbound.
+func nvaSecurityGroups(ctx *pulumi.Context, name string, args *NvaPairArgs, probePort int, opts ...pulumi.ResourceOption) (map[string]*network.NetworkSecurityGroup, error) {
+	rules := map[string]network.SecurityRuleTypeArray{
+		RoleExternal: {
+			&network.SecurityRuleTypeArgs{
+				Name:                     pulumi.String("allow-http-https-from-internet"),
+				Priority:                 pulumi.Int(100),
+				Direction:                pulumi.String("Inbound"),
+				Access:                   pulumi.String("Allow"),
+				Protocol:                 pulumi.String("Tcp"),
+				SourceAddressPrefix:      pulumi.String("Internet"),
+				SourcePortRange:          pulumi.String("*"),
+				DestinationAddressPrefix: pulumi.String("*"),
+				DestinationPortRanges:    pulumi.ToStringArray([]string{"80", "443"}),
+			},
+			&network.SecurityRuleTypeArgs{
+				Name:                     pulumi.String("allow-probe-from-vnet"),
+				Priority:                 pulumi.Int(110),
+				Direction:                pulumi.String("Inbound"),
+				Access:                   pulumi.String("Allow"),
+				Protocol:                 pulumi.String("Tcp"),
+				SourceAddressPrefix:      pulumi.String("VirtualNetwork"),
+				SourcePortRange:          pulumi.String("*"),
+				DestinationAddressPrefix: pulumi.String("*"),
+				DestinationPortRange:     pulumi.String(fmt.Sprint(probePort)),
+			},
+		},
+		RoleInternal: {
+			&network.SecurityRuleTypeArgs{
+				Name:                     pulumi.String("allow-from-vnet"),
+				Priority:                 pulumi.Int(100),
+				Direction:                pulumi.String("Inbound"),
+				Access:                   pulumi.String("Allow"),
+				Protocol:                 pulumi.String("*"),
+				SourceAddressPrefix:      pulumi.String("VirtualNetwork"),
+				SourcePortRange:          pulumi.String("*"),
+				DestinationAddressPrefix: pulumi.String("*"),
+				DestinationPortRange:     pulumi.String("*"),
+			},
+		},
+	}
+	out := map[string]*network.NetworkSecurityGroup{}
+	for _, role := range []string{RoleExternal, RoleInternal} {
+		nsgName := name + "-" + role + "-nsg"
+		nsg, err := network.NewNetworkSecurityGroup(ctx, nsgName, &network.NetworkSecurityGroupArgs{
+			ResourceGroupName: args.ResourceGroupName,
+			Location:          optionalString(args.Location),
+			SecurityRules:     rules[role],
+			Tags:              managedByTags(),
+		}, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("create network security group %q: %w", nsgName, err)
+		}
+		out[role] = nsg
+	}
+	return out, nil
+}
+
+// nvaCustomDataFor is the base64 custom data of one NVA: the user's, or the
+// sample's with this NVA's addresses.
+func nvaCustomDataFor(args *NvaPairArgs, p *nvaPlan, nv nvaPlanned) (pulumi.StringPtrInput, error) {
+	if args.CustomData != nil {
+		return args.CustomData.ToStringOutput().ApplyT(func(s string) (string, error) {
+			return encodeNvaCustomData("CustomData", s)
+		}).(pulumi.StringOutput), nil
+	}
+	doc, err := nvaSample{
+		Name:            nv.name,
+		ExternalIP:      nv.ips[RoleExternal],
+		InternalIP:      nv.ips[RoleInternal],
+		InternalGateway: p.internalGateway,
+		ForwardTo:       p.forwardTo,
+		ProbePort:       p.probePort,
+	}.render()
+	if err != nil {
+		return nil, err
+	}
+	enc, err := encodeNvaCustomData("CustomData (the sample's)", doc)
+	if err != nil {
+		return nil, err
+	}
+	return pulumi.String(enc), nil
+}
+
+// nvaPlan is NvaPairArgs after defaults and validation.
+type nvaPlan struct {
+	nvas            []nvaPlanned
+	zones           []string
+	vmSize          string
+	adminUser       string
+	probePort       int
+	forwardTo       string
+	internalGateway string
+}
+
+type nvaPlanned struct {
+	name string
+	ips  map[string]string // role -> static private IP
+}
+
+var (
+	// The monitor's rule for NVA names (monitor/config): host-name safe.
+	nvaNameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+	// Linux user names Azure accepts (1-64 characters).
+	linuxUserRE = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,63}$`)
+	// Azure availability zones are "1", "2", "3".
+	zoneRE = regexp.MustCompile(`^[1-9]$`)
+)
+
+// azureReservedUsernames are the admin user names Azure refuses
+// (OSProfile.adminUsername, "Disallowed values").
+var azureReservedUsernames = []string{"administrator", "admin", "user", "user1", "test", "user2", "test1",
+	"user3", "admin1", "1", "123", "a", "actuser", "adm", "admin2", "aspnet", "backup", "console", "david",
+	"guest", "john", "owner", "root", "server", "sql", "support", "support_388945a0", "sys", "test2", "test3",
+	"user4", "user5"}
+
+func (a *NvaPairArgs) plan(name string) (*nvaPlan, error) {
+	const f = "components: NvaPairArgs"
+	if a.ResourceGroupName == nil {
+		return nil, fmt.Errorf("%s.ResourceGroupName: required", f)
+	}
+	if a.SSHPublicKey == nil {
+		return nil, fmt.Errorf("%s.SSHPublicKey: required: the NVAs allow SSH key login only", f)
+	}
+	if a.ExternalSubnetID == nil {
+		return nil, fmt.Errorf("%s.ExternalSubnetID: required", f)
+	}
+	if a.InternalSubnetID == nil {
+		return nil, fmt.Errorf("%s.InternalSubnetID: required", f)
+	}
+
+	count := a.Count
+	if count == 0 {
+		count = DefaultNvaCount
+	}
+	if count < 2 {
+		noun := "NVAs"
+		if count == 1 {
+			noun = "NVA"
+		}
+		return nil, fmt.Errorf("%s.Count: %d %s; HA needs at least 2", f, count, noun)
+	}
+
+	p := &nvaPlan{
+		vmSize:    orDefault(a.VMSize, DefaultNvaVMSize),
+		adminUser: orDefault(a.AdminUsername, DefaultNvaAdminUser),
+		probePort: a.ProbePort,
+		forwardTo: a.ForwardTo,
+	}
+	if p.probePort == 0 {
+		p.probePort = DefaultNvaProbePort
+	}
+	if p.probePort < 1 || p.probePort > 65535 {
+		return nil, fmt.Errorf("%s.ProbePort: %d is not a TCP port (1-65535)", f, p.probePort)
+	}
+	if a.CustomData == nil && (p.probePort == 22 || p.probePort == 80 || p.probePort == 443) {
+		return nil, fmt.Errorf("%s.ProbePort: %d is taken on the sample NVA (22 SSH, 80/443 forwarded); choose another, e.g. %d", f, p.probePort, DefaultNvaProbePort)
+	}
+	if !linuxUserRE.MatchString(p.adminUser) || slices.Contains(azureReservedUsernames, p.adminUser) {
+		return nil, fmt.Errorf("%s.AdminUsername: %q is refused (lower-case letters, digits, '_' and '-', at most 64, not one of Azure's reserved names such as root or admin)", f, p.adminUser)
+	}
+	if p.forwardTo != "" {
+		if addr, err := netip.ParseAddr(p.forwardTo); err != nil || !addr.Is4() {
+			return nil, fmt.Errorf("%s.ForwardTo: %q is not an IPv4 address", f, p.forwardTo)
+		}
+	}
+	seenZone := map[string]bool{}
+	for _, z := range a.Zones {
+		if !zoneRE.MatchString(z) {
+			return nil, fmt.Errorf("%s.Zones: %q is not an availability zone (\"1\", \"2\", \"3\")", f, z)
+		}
+		if seenZone[z] {
+			return nil, fmt.Errorf("%s.Zones: zone %q listed twice", f, z)
+		}
+		seenZone[z] = true
+	}
+	p.zones = append([]string(nil), a.Zones...)
+
+	if a.ExternalPrefix == "" {
+		return nil, fmt.Errorf("%s.ExternalPrefix: required (the prefix of ExternalSubnetID)", f)
+	}
+	if a.InternalPrefix == "" {
+		return nil, fmt.Errorf("%s.InternalPrefix: required (the prefix of InternalSubnetID)", f)
+	}
+	ext, err := parseSubnetPrefix(a.ExternalPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("%s.ExternalPrefix: %w", f, err)
+	}
+	in, err := parseSubnetPrefix(a.InternalPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("%s.InternalPrefix: %w", f, err)
+	}
+	if ext.Overlaps(in) {
+		return nil, fmt.Errorf("%s.InternalPrefix: %s overlaps ExternalPrefix %s; the two NICs of an NVA need different subnets", f, in, ext)
+	}
+	p.internalGateway = nthAddr(in, 1).String()
+
+	first := a.FirstHost
+	if first == 0 {
+		first = DefaultNvaFirstHost
+	}
+	prefixes := map[string]string{RoleExternal: a.ExternalPrefix, RoleInternal: a.InternalPrefix}
+	fields := map[string]string{RoleExternal: "ExternalPrefix", RoleInternal: "InternalPrefix"}
+	for i := 0; i < count; i++ {
+		nv := nvaPlanned{name: fmt.Sprintf("%s-%d", name, i+1), ips: map[string]string{}}
+		if !nvaNameRE.MatchString(nv.name) {
+			return nil, fmt.Errorf("components: NvaPair name %q: the NVA names %q... must be host names (letters, digits, '-', at most 63)", name, nv.name)
+		}
+		for _, role := range []string{RoleExternal, RoleInternal} {
+			ip, err := HostIP(prefixes[role], first+i)
+			if err != nil {
+				return nil, fmt.Errorf("%s.FirstHost: NVA %d's %s IP (FirstHost %d + %d) in %s %s: %w",
+					f, i+1, role, first, i, fields[role], prefixes[role], err)
+			}
+			if err := CheckStaticIP(prefixes[role], ip); err != nil { // belt and braces: HostIP already refuses these
+				return nil, fmt.Errorf("%s.%s: %w", f, fields[role], err)
+			}
+			nv.ips[role] = ip
+		}
+		p.nvas = append(p.nvas, nv)
+	}
+	return p, nil
+}
+
+func orDefault(v, d string) string {
+	if v == "" {
+		return d
+	}
+	return v
+}
