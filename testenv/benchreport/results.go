@@ -1,0 +1,219 @@
+package main
+
+import (
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Results is what the JSON file holds.
+type Results struct {
+	Date        time.Time    `json:"date"`
+	Command     string       `json:"command,omitempty"`
+	Machine     Machine      `json:"machine"`
+	Convergence *Convergence `json:"convergence,omitempty"`
+	Detection   *Detection   `json:"detection,omitempty"`
+	Resources   *Resources   `json:"resources,omitempty"`
+	// Benchmarks is every result line read, known or not.
+	Benchmarks []Benchmark `json:"benchmarks"`
+}
+
+// Machine is where the benchmarks ran. GOOS, GOARCH and CPU come from the
+// benchmark output; the CPU count and Go version are benchreport's own,
+// which `make bench` runs on the same machine with the same toolchain.
+type Machine struct {
+	GOOS       string `json:"goos"`
+	GOARCH     string `json:"goarch"`
+	CPU        string `json:"cpu,omitempty"`
+	CPUs       int    `json:"cpus"`
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	GoVersion  string `json:"goVersion"`
+}
+
+// Convergence is BenchmarkFailover: Engine.Converge ("hanva") against the
+// order mspnp/ha-nva used ("mspnpOrder"), against armsim.
+type Convergence struct {
+	LROLatencyMs float64          `json:"lroLatencyMs"` // how long every accepted write stays InProgress
+	PollMs       float64          `json:"pollMs"`       // LRO status poll period of both
+	Rows         []ConvergenceRow `json:"rows"`
+}
+
+// ConvergenceRow is one route-table count.
+type ConvergenceRow struct {
+	RouteTables int     `json:"routeTables"`
+	Runs        int     `json:"runs"`
+	Hanva       *Timing `json:"hanva,omitempty"`
+	MspnpOrder  *Timing `json:"mspnpOrder,omitempty"`
+	// RatioAll is MspnpOrder.AllMs / Hanva.AllMs, RatioRoutes the same for
+	// RoutesMs; 0 when either side is missing.
+	RatioAll    float64 `json:"ratioAll,omitempty"`
+	RatioRoutes float64 `json:"ratioRoutes,omitempty"`
+}
+
+// Timing is the time from the start of a failover (the decision) to every
+// route table converged, to the public IP moved, and to both.
+type Timing struct {
+	RoutesMs   float64 `json:"routesMs"`
+	PublicIPMs float64 `json:"publicIpMs"`
+	AllMs      float64 `json:"allMs"`
+}
+
+// Detection is BenchmarkDetection.
+type Detection struct {
+	Rows []DetectionRow `json:"rows"`
+}
+
+// DetectionRow is one probe setting and failure kind: times from the
+// injected failure.
+type DetectionRow struct {
+	Probe              string  `json:"probe"`
+	IntervalMs         float64 `json:"intervalMs"`
+	TimeoutMs          float64 `json:"timeoutMs"`
+	Threshold          int     `json:"threshold"`
+	Failure            string  `json:"failure"`
+	PhaseMs            float64 `json:"phaseMs"` // the failure came this long after a successful probe
+	Runs               int     `json:"runs"`
+	FirstFailedProbeMs float64 `json:"firstFailedProbeMs"`
+	MarkedDownMs       float64 `json:"markedDownMs"`
+	DecisionMs         float64 `json:"decisionMs"`
+}
+
+// Resources is BenchmarkDaemonResources.
+type Resources struct {
+	Rows []ResourceRow `json:"rows"`
+}
+
+// ResourceRow is the monitor at one probe setting.
+type ResourceRow struct {
+	Probe       string  `json:"probe"`
+	IntervalMs  float64 `json:"intervalMs"`
+	TimeoutMs   float64 `json:"timeoutMs"`
+	Threshold   int     `json:"threshold"`
+	NVAs        int     `json:"nvas"`
+	RouteTables int     `json:"routeTables"`
+	WindowS     float64 `json:"windowS"` // the CPU time is measured over this window
+	Runs        int     `json:"runs"`
+	RSSMB       float64 `json:"rssMB"`      // VmRSS at the end of the window
+	PeakRSSMB   float64 `json:"peakRssMB"`  // VmHWM
+	CPUPercent  float64 `json:"cpuPercent"` // utime+stime over the window, % of one core
+}
+
+// Build sorts what was read into Results.
+func Build(in Input, command string, now time.Time) Results {
+	r := Results{
+		Date:       now.UTC(),
+		Command:    command,
+		Benchmarks: in.Benchmarks,
+		Machine: Machine{
+			GOOS: in.GOOS, GOARCH: in.GOARCH, CPU: in.CPU,
+			CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), GoVersion: runtime.Version(),
+		},
+	}
+	if r.Machine.GOOS == "" {
+		r.Machine.GOOS = runtime.GOOS
+	}
+	if r.Machine.GOARCH == "" {
+		r.Machine.GOARCH = runtime.GOARCH
+	}
+	if r.Benchmarks == nil {
+		r.Benchmarks = []Benchmark{}
+	}
+	conv := map[int]*ConvergenceRow{}
+	for _, b := range in.Benchmarks {
+		if b.Procs > 0 {
+			r.Machine.GOMAXPROCS = b.Procs
+		}
+		base, tags, params := splitName(b.Name)
+		m := b.Metrics
+		switch base {
+		case "BenchmarkFailover":
+			n, err := strconv.Atoi(params["tables"])
+			if err != nil || len(tags) != 1 {
+				continue
+			}
+			if r.Convergence == nil {
+				r.Convergence = &Convergence{}
+			}
+			r.Convergence.LROLatencyMs = first(r.Convergence.LROLatencyMs, m["lro-latency-ms"])
+			r.Convergence.PollMs = first(r.Convergence.PollMs, m["poll-ms"])
+			row := conv[n]
+			if row == nil {
+				row = &ConvergenceRow{RouteTables: n, Runs: b.Runs}
+				conv[n] = row
+			}
+			row.Runs = min(row.Runs, b.Runs)
+			t := &Timing{RoutesMs: m["routes-ms"], PublicIPMs: m["pip-ms"], AllMs: m["total-ms"]}
+			if _, ok := m["total-ms"]; !ok {
+				t.AllMs = max(t.RoutesMs, t.PublicIPMs)
+			}
+			switch tags[0] {
+			case "concurrent":
+				row.Hanva = t
+			case "sequential":
+				row.MspnpOrder = t
+			}
+		case "BenchmarkDetection":
+			if r.Detection == nil {
+				r.Detection = &Detection{}
+			}
+			r.Detection.Rows = append(r.Detection.Rows, DetectionRow{
+				Probe: params["probe"], IntervalMs: m["interval-ms"], TimeoutMs: m["timeout-ms"], Threshold: int(m["threshold"]),
+				Failure: params["failure"], PhaseMs: m["phase-ms"], Runs: b.Runs,
+				FirstFailedProbeMs: m["first-failed-ms"], MarkedDownMs: m["down-ms"], DecisionMs: m["decision-ms"],
+			})
+		case "BenchmarkDaemonResources":
+			if r.Resources == nil {
+				r.Resources = &Resources{}
+			}
+			r.Resources.Rows = append(r.Resources.Rows, ResourceRow{
+				Probe: params["probe"], IntervalMs: m["interval-ms"], TimeoutMs: m["timeout-ms"], Threshold: int(m["threshold"]),
+				NVAs: int(m["nvas"]), RouteTables: int(m["route-tables"]), WindowS: m["window-s"], Runs: b.Runs,
+				RSSMB: m["rss-MB"], PeakRSSMB: m["peak-rss-MB"], CPUPercent: m["cpu-pct"],
+			})
+		}
+	}
+	if r.Convergence != nil {
+		for _, row := range conv {
+			if row.Hanva != nil && row.MspnpOrder != nil {
+				row.RatioAll = ratio(row.MspnpOrder.AllMs, row.Hanva.AllMs)
+				row.RatioRoutes = ratio(row.MspnpOrder.RoutesMs, row.Hanva.RoutesMs)
+			}
+			r.Convergence.Rows = append(r.Convergence.Rows, *row)
+		}
+		sort.Slice(r.Convergence.Rows, func(i, j int) bool {
+			return r.Convergence.Rows[i].RouteTables < r.Convergence.Rows[j].RouteTables
+		})
+	}
+	return r
+}
+
+// splitName splits "BenchmarkX/a/k=v" into "BenchmarkX", [a] and {k: v}.
+func splitName(name string) (base string, tags []string, params map[string]string) {
+	parts := strings.Split(name, "/")
+	params = map[string]string{}
+	for _, p := range parts[1:] {
+		if k, v, ok := strings.Cut(p, "="); ok {
+			params[k] = v
+		} else {
+			tags = append(tags, p)
+		}
+	}
+	return parts[0], tags, params
+}
+
+func first(have, v float64) float64 {
+	if have != 0 {
+		return have
+	}
+	return v
+}
+
+// ratio is a/b; 0 if b is not positive.
+func ratio(a, b float64) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return a / b
+}

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+)
+
+// Print writes the results as Markdown tables with aligned columns: easy to
+// read in a terminal and to paste into the README as they are.
+func Print(w io.Writer, r Results) {
+	m := r.Machine
+	machine := m.GOOS + "/" + m.GOARCH
+	if m.CPU != "" {
+		machine += ", " + m.CPU
+	}
+	fmt.Fprintf(w, "hanva benchmarks, %s: %s, %d CPUs (GOMAXPROCS %d), %s\n",
+		r.Date.Format("2006-01-02 15:04 MST"), machine, m.CPUs, m.GOMAXPROCS, m.GoVersion)
+
+	if c := r.Convergence; c != nil {
+		fmt.Fprintf(w, "\nFailover convergence against armsim: every write stays InProgress %s (the LRO latency), status polled every %s;\n"+
+			"time from the decision to every route table converged, to the public IP moved, and to both (%s).\n"+
+			"ha-nva order: the order of mspnp/ha-nva, public IP (PIP) detach, attach, then one route table after another.\n\n",
+			ms(c.LROLatencyMs), ms(c.PollMs), runsNote(convRuns(c.Rows)))
+		t := table{header: []string{"route tables",
+			"hanva: routes", "hanva: PIP", "hanva: all",
+			"ha-nva order: routes", "ha-nva order: PIP", "ha-nva order: all",
+			"ratio: routes", "ratio: all"}}
+		for _, row := range c.Rows {
+			cells := []string{fmt.Sprint(row.RouteTables)}
+			cells = append(cells, timing(row.Hanva)...)
+			cells = append(cells, timing(row.MspnpOrder)...)
+			cells = append(cells, times(row.RatioRoutes), times(row.RatioAll))
+			t.rows = append(t.rows, cells)
+		}
+		t.write(w)
+	}
+
+	if d := r.Detection; d != nil {
+		var runs []int
+		phase := 0.0
+		for _, row := range d.Rows {
+			runs = append(runs, row.Runs)
+			phase = first(phase, row.PhaseMs)
+		}
+		fmt.Fprintf(w, "\nDetection: the real nva-monitor probes two HTTP stand-ins; the active one fails %s after answering a probe\n"+
+			"(the worst phase: a whole interval to the next probe); time from the failure to the first failed probe logged,\n"+
+			"to the NVA marked down and to the failover decision (%s). refused: the port closes; silent: connections\n"+
+			"are accepted and never answered.\n\n", ms(phase), runsNote(runs))
+		t := table{header: []string{"probe settings", "failure", "first failed probe", "marked down", "failover decision"}}
+		for _, row := range d.Rows {
+			t.rows = append(t.rows, []string{probeSettings(row.Probe, row.IntervalMs, row.TimeoutMs, row.Threshold), row.Failure,
+				ms(row.FirstFailedProbeMs), ms(row.MarkedDownMs), ms(row.DecisionMs)})
+		}
+		t.write(w)
+	}
+
+	if res := r.Resources; res != nil {
+		var runs []int
+		nvas, tables, window := 0, 0, 0.0
+		for _, row := range res.Rows {
+			runs = append(runs, row.Runs)
+			nvas, tables, window = max(nvas, row.NVAs), max(tables, row.RouteTables), max(window, row.WindowS)
+		}
+		fmt.Fprintf(w, "\nMonitor resources: the real nva-monitor probing %d NVAs over HTTP with %d route tables managed,\n"+
+			"everything else at its defaults; VmRSS and VmHWM at the end, CPU (utime+stime) over %g s (%s).\n\n",
+			nvas, tables, window, runsNote(runs))
+		t := table{header: []string{"probe settings", "resident (VmRSS)", "peak (VmHWM)", "CPU, % of one core"}}
+		for _, row := range res.Rows {
+			t.rows = append(t.rows, []string{probeSettings(row.Probe, row.IntervalMs, row.TimeoutMs, row.Threshold),
+				fmt.Sprintf("%.1f MB", row.RSSMB), fmt.Sprintf("%.1f MB", row.PeakRSSMB), fmt.Sprintf("%.2f %%", row.CPUPercent)})
+		}
+		t.write(w)
+	}
+}
+
+func convRuns(rows []ConvergenceRow) []int {
+	var out []int
+	for _, r := range rows {
+		out = append(out, r.Runs)
+	}
+	return out
+}
+
+// runsNote says what the figures are: one run or a mean.
+func runsNote(runs []int) string {
+	lo, hi := math.MaxInt, 0
+	for _, n := range runs {
+		lo, hi = min(lo, n), max(hi, n)
+	}
+	switch {
+	case hi == 0:
+		return "no runs"
+	case lo == hi && hi == 1:
+		return "one run each"
+	case lo == hi:
+		return fmt.Sprintf("mean of %d runs each", hi)
+	default:
+		return fmt.Sprintf("mean of %d to %d runs each", lo, hi)
+	}
+}
+
+func probeSettings(name string, intervalMs, timeoutMs float64, threshold int) string {
+	return fmt.Sprintf("%s: every %s, timeout %s, down after %d", name, dur(intervalMs), dur(timeoutMs), threshold)
+}
+
+// dur formats milliseconds as a Go duration, as the config writes them: "1s", "150ms".
+func dur(ms float64) string {
+	return time.Duration(math.Round(ms * float64(time.Millisecond))).String()
+}
+
+func timing(t *Timing) []string {
+	if t == nil {
+		return []string{"", "", ""}
+	}
+	return []string{ms(t.RoutesMs), ms(t.PublicIPMs), ms(t.AllMs)}
+}
+
+// ms formats milliseconds: "975 ms", "11,078 ms".
+func ms(v float64) string {
+	n := int64(math.Round(v))
+	s := fmt.Sprint(n)
+	if n < 0 {
+		s = s[1:]
+	}
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if n < 0 {
+		return "-" + b.String() + " ms"
+	}
+	return b.String() + " ms"
+}
+
+func times(r float64) string {
+	if r == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.1f×", r)
+}
+
+// table is a Markdown table; numbers (cells starting with a digit) are
+// right-aligned.
+type table struct {
+	header []string
+	rows   [][]string
+}
+
+func (t table) write(w io.Writer) {
+	width := make([]int, len(t.header))
+	right := make([]bool, len(t.header))
+	for i, h := range t.header {
+		width[i] = max(3, len([]rune(h)))
+		right[i] = true
+	}
+	for _, row := range t.rows {
+		for i, c := range row {
+			width[i] = max(width[i], len([]rune(c)))
+			if c != "" && (c[0] < '0' || c[0] > '9') {
+				right[i] = false
+			}
+		}
+	}
+	line := func(cells []string, pad func(i int, c string) string) {
+		var b strings.Builder
+		b.WriteString("|")
+		for i, c := range cells {
+			b.WriteString(" " + pad(i, c) + " |")
+		}
+		fmt.Fprintln(w, b.String())
+	}
+	fill := func(i int, c string) string {
+		gap := strings.Repeat(" ", width[i]-len([]rune(c)))
+		if right[i] {
+			return gap + c
+		}
+		return c + gap
+	}
+	line(t.header, fill)
+	rule := make([]string, len(t.header))
+	line(rule, func(i int, _ string) string {
+		if right[i] {
+			return strings.Repeat("-", width[i]-1) + ":"
+		}
+		return strings.Repeat("-", width[i])
+	})
+	for _, row := range t.rows {
+		line(row, fill)
+	}
+}
