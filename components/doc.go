@@ -18,22 +18,12 @@
 // before every update (`pulumi up --refresh`, or `options: refresh: always`
 // in Pulumi.yaml) so the state holds the live values.
 //
-// Usage:
+// Usage (the route tables come first: their next hops are plain IPs that
+// HostIP computes from the prefixes, and the network associates them with
+// its subnets):
 //
-//	net, err := components.NewNetwork(ctx, "net", &components.NetworkArgs{
-//		ResourceGroupName: rg.Name,
-//	})
-//	if err != nil {
-//		return err
-//	}
-//	nvas, err := components.NewNvaPair(ctx, "nva", &components.NvaPairArgs{
-//		ResourceGroupName: rg.Name,
-//		SSHPublicKey:      pulumi.String(key),
-//		ExternalSubnetID:  net.DmzExternalSubnetID,
-//		InternalSubnetID:  net.DmzInternalSubnetID,
-//		ExternalPrefix:    net.Prefixes[components.SubnetDmzExternal],
-//		InternalPrefix:    net.Prefixes[components.SubnetDmzInternal],
-//	})
+//	ext, in := components.DefaultDmzExternalPrefix, components.DefaultDmzInternalPrefix
+//	hop, err := components.HostIP(in, components.DefaultNvaFirstHost) // the first NVA's internal IP
 //	if err != nil {
 //		return err
 //	}
@@ -43,10 +33,29 @@
 //			Name: "web-udr", Via: components.RoleInternal,
 //			Routes: []components.RouteSpec{{Name: "default", AddressPrefix: "0.0.0.0/0"}},
 //		}},
-//		NextHop: nvas.NVAs[0].IPs, // role -> IP of the initially active NVA
+//		NextHop: map[string]string{components.RoleInternal: hop},
 //	})
+//	if err != nil {
+//		return err
+//	}
+//	net, err := components.NewNetwork(ctx, "net", &components.NetworkArgs{
+//		ResourceGroupName: rg.Name,
+//		SubnetRouteTables: map[string]pulumi.StringInput{
+//			components.SubnetWeb: rts.Tables["web-udr"].ID(),
+//		},
+//	})
+//	if err != nil {
+//		return err
+//	}
+//	nvas, err := components.NewNvaPair(ctx, "nva", &components.NvaPairArgs{
+//		ResourceGroupName: rg.Name,
+//		SSHPublicKey:      pulumi.String(key),
+//		ExternalSubnetID:  net.DmzExternalSubnetID,
+//		InternalSubnetID:  net.DmzInternalSubnetID,
+//		ExternalPrefix:    ext,
+//		InternalPrefix:    in,
+//	})
+//	// nvas.NVAs[0].IPs[components.RoleInternal] == hop
 //
-// To associate a table with a subnet, pass its ID in
-// NetworkArgs.SubnetRouteTables (create the tables first; their next hops
-// are plain IPs from HostIP, so nothing is circular).
+// The same program, compiled and run under mocks, is Example_composition.
 package components
