@@ -4,12 +4,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net/netip"
 	"strings"
 
 	"github.com/pulumi/pulumi-azure-native-sdk/compute/v2"
 	"github.com/pulumi/pulumi-azure-native-sdk/network/v2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/hanva/hanva/components"
 )
 
 // SampleWorkloadType is the type token of SampleWorkload. It never changes:
@@ -129,7 +130,7 @@ func NewSampleWorkload(ctx *pulumi.Context, name string, args *SampleWorkloadArg
 	if err != nil {
 		return nil, err
 	}
-	lbIP, err := hostIP(a.WebPrefix, a.LoadBalancerHost)
+	lbIP, err := components.HostIP(a.WebPrefix, a.LoadBalancerHost)
 	if err != nil {
 		return nil, fmt.Errorf("testenv: SampleWorkloadArgs.LoadBalancerHost: %w", err)
 	}
@@ -399,23 +400,4 @@ func subscriptionOf(id string) (string, error) {
 		return "", fmt.Errorf("%q is not a resource ID: it must start with /subscriptions/{subscription}/", id)
 	}
 	return parts[1], nil
-}
-
-// hostIP returns the host-th address of an IPv4 prefix, refusing the five
-// addresses Azure reserves in every subnet (network, .1 gateway, .2 and .3
-// DNS, broadcast) and addresses outside the prefix.
-func hostIP(prefix string, host int) (string, error) {
-	p, err := netip.ParsePrefix(prefix)
-	if err != nil || !p.Addr().Is4() {
-		return "", fmt.Errorf("prefix %q is not an IPv4 CIDR like \"10.0.1.0/24\"", prefix)
-	}
-	p = p.Masked()
-	size := 1 << (32 - p.Bits())
-	if host < 4 || host > size-2 {
-		return "", fmt.Errorf("host %d of %s is reserved by Azure or outside it; use 4..%d", host, p, size-2)
-	}
-	b := p.Addr().As4()
-	n := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-	n += uint32(host)
-	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}).String(), nil
 }

@@ -404,10 +404,10 @@ func TestBadArgsFailNamingTheFieldAndRegisterNothing(t *testing.T) {
 		{"no mgmt subnet", func(a *SampleWorkloadArgs) { a.MgmtSubnetID = nil }, "SampleWorkloadArgs.MgmtSubnetID: required"},
 		{"no SSH key", func(a *SampleWorkloadArgs) { a.SSHPublicKey = nil }, "SampleWorkloadArgs.SSHPublicKey: required"},
 		{"no web prefix", func(a *SampleWorkloadArgs) { a.WebPrefix = "" }, "SampleWorkloadArgs.WebPrefix: required"},
-		{"a web prefix that is not a CIDR", func(a *SampleWorkloadArgs) { a.WebPrefix = "10.0.1.0" }, "SampleWorkloadArgs.LoadBalancerHost: prefix \"10.0.1.0\" is not an IPv4 CIDR"},
-		{"the frontend on Azure's reserved DNS address", func(a *SampleWorkloadArgs) { a.LoadBalancerHost = 3 }, "SampleWorkloadArgs.LoadBalancerHost: host 3 of 10.0.1.0/24 is reserved by Azure or outside it; use 4..254"},
-		{"the frontend on the broadcast address", func(a *SampleWorkloadArgs) { a.LoadBalancerHost = 255 }, "host 255 of 10.0.1.0/24"},
-		{"the frontend outside a small subnet", func(a *SampleWorkloadArgs) { a.WebPrefix = "10.0.1.0/29" }, "host 10 of 10.0.1.0/29 is reserved by Azure or outside it; use 4..6"},
+		{"a web prefix that is not a CIDR", func(a *SampleWorkloadArgs) { a.WebPrefix = "10.0.1.0" }, `SampleWorkloadArgs.LoadBalancerHost: parse prefix "10.0.1.0": want an IPv4 CIDR`},
+		{"the frontend on Azure's reserved DNS address", func(a *SampleWorkloadArgs) { a.LoadBalancerHost = 3 }, "SampleWorkloadArgs.LoadBalancerHost: host 3 of 10.0.1.0/24 (10.0.1.3) is the subnet's Azure DNS address"},
+		{"the frontend on the broadcast address", func(a *SampleWorkloadArgs) { a.LoadBalancerHost = 255 }, "host 255 of 10.0.1.0/24 (10.0.1.255) is the subnet's broadcast address"},
+		{"the frontend outside a small subnet", func(a *SampleWorkloadArgs) { a.WebPrefix = "10.0.1.0/29" }, "host 10 of 10.0.1.0/29: address outside the prefix (hosts 0..7; usable 4..6)"},
 		{"a negative web count", func(a *SampleWorkloadArgs) { a.WebCount = -1 }, "SampleWorkloadArgs.WebCount: -1; at least 1 web VM"},
 	}
 	for _, tt := range tests {
@@ -431,41 +431,5 @@ func TestAWebSubnetIDThatIsNotAResourceIDFailsTheRun(t *testing.T) {
 	_, _, err := runWorkload(t, args)
 	if err == nil || !strings.Contains(err.Error(), `SampleWorkloadArgs.WebSubnetID: "web" is not a resource ID`) {
 		t.Fatalf("err = %v, want it to name WebSubnetID", err)
-	}
-}
-
-func TestHostIP(t *testing.T) {
-	tests := []struct {
-		prefix  string
-		host    int
-		want    string
-		wantErr string
-	}{
-		{"10.0.1.0/24", 10, "10.0.1.10", ""},
-		{"10.0.1.0/24", 4, "10.0.1.4", ""},
-		{"10.0.1.0/24", 254, "10.0.1.254", ""},
-		{"10.0.0.64/27", 4, "10.0.0.68", ""},
-		{"10.0.0.128/25", 100, "10.0.0.228", ""},
-		{"10.0.1.7/24", 10, "10.0.1.10", ""}, // host bits ignored
-		{"10.0.0.0/16", 256 + 10, "10.0.1.10", ""},
-		{"10.0.1.0/24", 0, "", "reserved"},
-		{"10.0.1.0/24", 1, "", "reserved"},
-		{"10.0.1.0/24", 2, "", "reserved"},
-		{"10.0.1.0/24", 3, "", "reserved"},
-		{"10.0.1.0/24", 255, "", "reserved"},
-		{"10.0.1.0/24", 256, "", "outside"},
-		{"10.0.1.0/24", -4, "", "outside"},
-		{"10.0.1.0/29", 7, "", "use 4..6"},
-		{"fd00::/64", 10, "", "not an IPv4 CIDR"},
-		{"bogus", 10, "", "not an IPv4 CIDR"},
-	}
-	for _, tt := range tests {
-		got, err := hostIP(tt.prefix, tt.host)
-		switch {
-		case tt.wantErr == "" && (err != nil || got != tt.want):
-			t.Errorf("hostIP(%q, %d) = %q, %v; want %q", tt.prefix, tt.host, got, err, tt.want)
-		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
-			t.Errorf("hostIP(%q, %d) = %q, %v; want an error containing %q", tt.prefix, tt.host, got, err, tt.wantErr)
-		}
 	}
 }
