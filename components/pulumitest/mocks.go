@@ -25,6 +25,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -45,6 +46,9 @@ type Resource struct {
 	IgnoreChanges []string
 	DependsOn     []string
 	Protect       bool
+	// ReplaceOnChanges and DeleteBeforeReplace are the replacement options.
+	ReplaceOnChanges    []string
+	DeleteBeforeReplace bool
 }
 
 // Mocks records registered resources; safe for concurrent use.
@@ -53,6 +57,9 @@ type Mocks struct {
 	resources []Resource
 	// PublicIPAddress is what mocked public IPs get as ipAddress.
 	PublicIPAddress string
+	// dynamicIPs counts the private IPs given to NIC IP configurations
+	// that have none (dynamic allocation).
+	dynamicIPs atomic.Int64
 }
 
 // NewMocks returns empty mocks.
@@ -60,23 +67,23 @@ func NewMocks() *Mocks { return &Mocks{PublicIPAddress: "20.0.0.1"} }
 
 // armTypes maps azure-native type tokens to ARM provider/type segments.
 var armTypes = map[string]string{
-	"azure-native:resources:ResourceGroup":               "",
-	"azure-native:network:VirtualNetwork":                "Microsoft.Network/virtualNetworks",
-	"azure-native:network:Subnet":                        "Microsoft.Network/virtualNetworks/subnets",
-	"azure-native:network:NetworkInterface":              "Microsoft.Network/networkInterfaces",
-	"azure-native:network:NetworkSecurityGroup":          "Microsoft.Network/networkSecurityGroups",
-	"azure-native:network:PublicIPAddress":               "Microsoft.Network/publicIPAddresses",
-	"azure-native:network:RouteTable":                    "Microsoft.Network/routeTables",
-	"azure-native:network:Route":                         "Microsoft.Network/routeTables/routes",
-	"azure-native:network:LoadBalancer":                  "Microsoft.Network/loadBalancers",
-	"azure-native:compute:VirtualMachine":                "Microsoft.Compute/virtualMachines",
-	"azure-native:compute:AvailabilitySet":               "Microsoft.Compute/availabilitySets",
-	"azure-native:storage:StorageAccount":                "Microsoft.Storage/storageAccounts",
-	"azure-native:storage:BlobContainer":                 "Microsoft.Storage/storageAccounts/blobServices/containers",
-	"azure-native:storage:Blob":                          "Microsoft.Storage/storageAccounts/blobServices/containers/blobs",
-	"azure-native:authorization:RoleDefinition":          "Microsoft.Authorization/roleDefinitions",
-	"azure-native:authorization:RoleAssignment":          "Microsoft.Authorization/roleAssignments",
-	"azure-native:managedidentity:UserAssignedIdentity":  "Microsoft.ManagedIdentity/userAssignedIdentities",
+	"azure-native:resources:ResourceGroup":              "",
+	"azure-native:network:VirtualNetwork":               "Microsoft.Network/virtualNetworks",
+	"azure-native:network:Subnet":                       "Microsoft.Network/virtualNetworks/subnets",
+	"azure-native:network:NetworkInterface":             "Microsoft.Network/networkInterfaces",
+	"azure-native:network:NetworkSecurityGroup":         "Microsoft.Network/networkSecurityGroups",
+	"azure-native:network:PublicIPAddress":              "Microsoft.Network/publicIPAddresses",
+	"azure-native:network:RouteTable":                   "Microsoft.Network/routeTables",
+	"azure-native:network:Route":                        "Microsoft.Network/routeTables/routes",
+	"azure-native:network:LoadBalancer":                 "Microsoft.Network/loadBalancers",
+	"azure-native:compute:VirtualMachine":               "Microsoft.Compute/virtualMachines",
+	"azure-native:compute:AvailabilitySet":              "Microsoft.Compute/availabilitySets",
+	"azure-native:storage:StorageAccount":               "Microsoft.Storage/storageAccounts",
+	"azure-native:storage:BlobContainer":                "Microsoft.Storage/storageAccounts/blobServices/containers",
+	"azure-native:storage:Blob":                         "Microsoft.Storage/storageAccounts/blobServices/containers/blobs",
+	"azure-native:authorization:RoleDefinition":         "Microsoft.Authorization/roleDefinitions",
+	"azure-native:authorization:RoleAssignment":         "Microsoft.Authorization/roleAssignments",
+	"azure-native:managedidentity:UserAssignedIdentity": "Microsoft.ManagedIdentity/userAssignedIdentities",
 }
 
 // nameKeys are the inputs that carry a resource's Azure name, by type.
@@ -92,6 +99,8 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		r.IgnoreChanges = append(r.IgnoreChanges, rpc.GetIgnoreChanges()...)
 		r.DependsOn = append(r.DependsOn, rpc.GetDependencies()...)
 		r.Protect = rpc.GetProtect()
+		r.ReplaceOnChanges = append(r.ReplaceOnChanges, rpc.GetReplaceOnChanges()...)
+		r.DeleteBeforeReplace = rpc.GetDeleteBeforeReplace()
 	}
 	outputs := args.Inputs.Copy()
 	if args.Custom {
@@ -178,6 +187,22 @@ func (m *Mocks) computed(args pulumi.MockResourceArgs, id string, out resource.P
 		out["primaryEndpoints"] = resource.NewObjectProperty(resource.PropertyMap{
 			"blob": resource.NewStringProperty("https://" + azureName(args) + ".blob.core.windows.net/"),
 		})
+	case "azure-native:network:NetworkInterface":
+		// Dynamically allocated IP configurations get an address from
+		// 10.255.0.0/16, as Azure would give them one from their subnet.
+		if v, ok := out["ipConfigurations"]; ok && v.IsArray() {
+			var cfgs []resource.PropertyValue
+			for _, c := range v.ArrayValue() {
+				if c.IsObject() && str(c.ObjectValue(), "privateIPAddress") == "" {
+					o := c.ObjectValue().Copy()
+					n := m.dynamicIPs.Add(1)
+					o["privateIPAddress"] = resource.NewStringProperty(fmt.Sprintf("10.255.%d.%d", n/250, n%250+4))
+					c = resource.NewObjectProperty(o)
+				}
+				cfgs = append(cfgs, c)
+			}
+			out["ipConfigurations"] = resource.NewArrayProperty(cfgs)
+		}
 	case "azure-native:network:VirtualNetwork":
 		// Inline subnets get their IDs.
 		if v, ok := out["subnets"]; ok && v.IsArray() {
