@@ -107,8 +107,8 @@ type NvaPair struct {
 	ProbePort       int
 }
 
-// NewNvaPair validates args and registers the NVAs, their NICs and NSGs, the
-// availability set (without zones) and the public IP.
+// NewNvaPair validates args and registers the NVAs, their NICs with an NSG
+// each, the availability set (without zones) and the public IP.
 func NewNvaPair(ctx *pulumi.Context, name string, args *NvaPairArgs, opts ...pulumi.ResourceOption) (*NvaPair, error) {
 	if args == nil {
 		args = &NvaPairArgs{}
@@ -159,11 +159,6 @@ func NewNvaPair(ctx *pulumi.Context, name string, args *NvaPairArgs, opts ...pul
 		}
 	}
 
-	nsgs, err := nvaSecurityGroups(ctx, name, args, p.probePort, parent)
-	if err != nil {
-		return nil, err
-	}
-
 	subnets := map[string]pulumi.StringInput{RoleExternal: args.ExternalSubnetID, RoleInternal: args.InternalSubnetID}
 	for i, nv := range p.nvas {
 		n := &Nva{Name: nv.name, NICs: map[string]*network.NetworkInterface{},
@@ -184,13 +179,17 @@ func NewNvaPair(ctx *pulumi.Context, name string, args *NvaPairArgs, opts ...pul
 					ipc.PublicIPAddress = &network.PublicIPAddressTypeArgs{Id: c.PublicIPID}
 				}
 			}
+			nsg, err := nvaSecurityGroup(ctx, nv.name+"-"+role+"-nsg", role, args, p.probePort, parent)
+			if err != nil {
+				return nil, err
+			}
 			nicName := nv.name + "-" + role + "-nic"
 			nic, err := network.NewNetworkInterface(ctx, nicName, &network.NetworkInterfaceArgs{
 				ResourceGroupName:    args.ResourceGroupName,
 				Location:             location,
 				EnableIPForwarding:   pulumi.Bool(true),
 				IpConfigurations:     network.NetworkInterfaceIPConfigurationArray{ipc},
-				NetworkSecurityGroup: &network.NetworkSecurityGroupTypeArgs{Id: nsgs[role].ID().ToStringOutput()},
+				NetworkSecurityGroup: &network.NetworkSecurityGroupTypeArgs{Id: nsg.ID().ToStringOutput()},
 				Tags:                 managedByTags(),
 			}, parent, pulumi.IgnoreChanges(ignore))
 			if err != nil {
@@ -287,14 +286,16 @@ func NewNvaPair(ctx *pulumi.Context, name string, args *NvaPairArgs, opts ...pul
 	return c, nil
 }
 
-// nvaSecurityGroups creates one NSG per NIC role. External: 80/443 from the
-// Internet, the probe port from the VNet. Internal: everything from the VNet,
-// to any destination (an NVA forwards traffic that is not addressed to it).
-// Nothing else is denied explicitly: Azure's default rules deny the rest
-// inbound.
-func nvaSecurityGroups(ctx *pulumi.Context, name string, args *NvaPairArgs, probePort int, opts ...pulumi.ResourceOption) (map[string]*network.NetworkSecurityGroup, error) {
-	rules := map[string]network.SecurityRuleTypeArray{
-		RoleExternal: {
+// nvaSecurityGroup creates the NSG of one NVA NIC. External: 80/443 from
+// the Internet, the probe port from the VNet. Internal: everything from the
+// VNet, to any destination (an NVA forwards traffic that is not addressed to
+// it). Nothing else is denied explicitly: Azure's default rules deny the
+// rest inbound.
+func nvaSecurityGroup(ctx *pulumi.Context, nsgName, role string, args *NvaPairArgs, probePort int, opts ...pulumi.ResourceOption) (*network.NetworkSecurityGroup, error) {
+	var rules network.SecurityRuleTypeArray
+	switch role {
+	case RoleExternal:
+		rules = network.SecurityRuleTypeArray{
 			&network.SecurityRuleTypeArgs{
 				Name:                     pulumi.String("allow-http-https-from-internet"),
 				Priority:                 pulumi.Int(100),
@@ -317,8 +318,9 @@ func nvaSecurityGroups(ctx *pulumi.Context, name string, args *NvaPairArgs, prob
 				DestinationAddressPrefix: pulumi.String("*"),
 				DestinationPortRange:     pulumi.String(fmt.Sprint(probePort)),
 			},
-		},
-		RoleInternal: {
+		}
+	default:
+		rules = network.SecurityRuleTypeArray{
 			&network.SecurityRuleTypeArgs{
 				Name:                     pulumi.String("allow-from-vnet"),
 				Priority:                 pulumi.Int(100),
@@ -330,23 +332,18 @@ func nvaSecurityGroups(ctx *pulumi.Context, name string, args *NvaPairArgs, prob
 				DestinationAddressPrefix: pulumi.String("*"),
 				DestinationPortRange:     pulumi.String("*"),
 			},
-		},
-	}
-	out := map[string]*network.NetworkSecurityGroup{}
-	for _, role := range []string{RoleExternal, RoleInternal} {
-		nsgName := name + "-" + role + "-nsg"
-		nsg, err := network.NewNetworkSecurityGroup(ctx, nsgName, &network.NetworkSecurityGroupArgs{
-			ResourceGroupName: args.ResourceGroupName,
-			Location:          optionalString(args.Location),
-			SecurityRules:     rules[role],
-			Tags:              managedByTags(),
-		}, opts...)
-		if err != nil {
-			return nil, fmt.Errorf("create network security group %q: %w", nsgName, err)
 		}
-		out[role] = nsg
 	}
-	return out, nil
+	nsg, err := network.NewNetworkSecurityGroup(ctx, nsgName, &network.NetworkSecurityGroupArgs{
+		ResourceGroupName: args.ResourceGroupName,
+		Location:          optionalString(args.Location),
+		SecurityRules:     rules,
+		Tags:              managedByTags(),
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("create network security group %q: %w", nsgName, err)
+	}
+	return nsg, nil
 }
 
 // nvaCustomDataFor is the base64 custom data of one NVA: the user's, or the

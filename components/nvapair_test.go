@@ -103,7 +103,7 @@ func TestNvaPairCountsAndPlacement(t *testing.T) {
 				components.NvaPairType:                      1,
 				"azure-native:compute:VirtualMachine":       n,
 				"azure-native:network:NetworkInterface":     2 * n,
-				"azure-native:network:NetworkSecurityGroup": 2,
+				"azure-native:network:NetworkSecurityGroup": 2 * n,
 				"azure-native:network:PublicIPAddress":      1,
 			}
 			if tt.zones == nil {
@@ -220,7 +220,7 @@ func TestNvaPairNICsForwardWithStaticUnreservedIPsInTheirSubnets(t *testing.T) {
 				t.Errorf("%s: NICIDs[%q] = %q, registered ID %q", nva.Name, role, got, nic.ID)
 			}
 			nsg := pulumitest.String(nic.Inputs, "networkSecurityGroup", "id")
-			if want := r.m.Named(t, "nva-"+role+"-nsg").ID; nsg != want {
+			if want := r.m.Named(t, nva.Name+"-"+role+"-nsg").ID; nsg != want {
 				t.Errorf("%s: NSG %q, want %q", nic.Name, nsg, want)
 			}
 			if got := pulumitest.String(nic.Inputs, "tags", "managed-by"); got != "hanva" {
@@ -367,12 +367,14 @@ func TestNvaPairNSGsAllowWhatTheNVAServesAndDenyNothingExplicitly(t *testing.T) 
 		return out
 	}
 	wantExt := []rule{{"Internet", "80,443", "Tcp"}, {"VirtualNetwork", "9090", "Tcp"}}
-	if got := rules("nva-external-nsg"); !slices.Equal(got, wantExt) {
-		t.Errorf("external NSG rules = %v, want %v", got, wantExt)
-	}
 	wantInt := []rule{{"VirtualNetwork", "*", "*"}}
-	if got := rules("nva-internal-nsg"); !slices.Equal(got, wantInt) {
-		t.Errorf("internal NSG rules = %v, want %v", got, wantInt)
+	for _, nva := range r.pair.NVAs {
+		if got := rules(nva.Name + "-external-nsg"); !slices.Equal(got, wantExt) {
+			t.Errorf("%s external NSG rules = %v, want %v", nva.Name, got, wantExt)
+		}
+		if got := rules(nva.Name + "-internal-nsg"); !slices.Equal(got, wantInt) {
+			t.Errorf("%s internal NSG rules = %v, want %v", nva.Name, got, wantInt)
+		}
 	}
 	if r.pair.ProbePort != 9090 {
 		t.Errorf("ProbePort = %d", r.pair.ProbePort)
