@@ -72,7 +72,10 @@ type RouteTablesArgs struct {
 	// Tables: at least one.
 	Tables []RouteTableSpec `pulumi:"tables"`
 	// NextHop maps a NIC role to the private IP of the first (initially
-	// active) NVA's NIC of that role. Required for every Via used.
+	// active) NVA's NIC of that role. Required for every Via used. It sets
+	// the next hops at creation only: after that the monitor owns them
+	// (ignoreChanges), so re-pin the active NVA with
+	// `nva-monitor failover --to NAME`, not by editing NextHop.
 	NextHop map[string]string `pulumi:"nextHop"`
 }
 
