@@ -589,6 +589,7 @@ func TestMonitorRefusesBadArgsBeforeRegisteringAnything(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("NewMonitor error = %v; want one containing %q", err, tc.want)
 			}
+			t.Log(err)
 			if n := len(r.m.All()); n != 0 {
 				t.Errorf("%d resources were registered before the error", n)
 			}
@@ -609,6 +610,7 @@ func TestMonitorConfigThatTheMonitorRefusesFailsTheProgram(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "refused by nva-monitor's own loader") || !strings.Contains(err.Error(), "nvas[1].probe.address") {
 		t.Fatalf("NewMonitor error = %v; want the monitor's own complaint about nvas[1].probe.address", err)
 	}
+	t.Log(err)
 }
 
 func TestMonitorChildrenAreParentedAndNamedAfterIt(t *testing.T) {
