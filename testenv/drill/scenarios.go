@@ -1,0 +1,359 @@
+package drill
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hanva/hanva/monitor/config"
+	"github.com/hanva/hanva/testenv/armsim"
+	"github.com/hanva/hanva/testenv/lab"
+)
+
+// scenario is one failure the drill rehearses. Each starts from a clean,
+// converged state: a fresh armsim seeded with the stack, fresh stand-ins
+// (all up), an empty lease container, monitors just started, one leader,
+// every NVA up and Azure on the first NVA.
+type scenario struct {
+	name, title, what string
+	// settings changes the deployment's monitor settings for this scenario.
+	settings func(*lab.Settings)
+	run      func(r *runner) error
+}
+
+var scenarios = []*scenario{
+	{
+		name:  "crash",
+		title: "the active NVA crashes (probes refused)",
+		what: "The first NVA's probe port closes, as when the VM or its health service dies: probes get a reset at once. " +
+			"The monitors must see it down after 3 failed probes and the leader must move every route table and the public IP to the standby.",
+		run: func(r *runner) error { return r.nvaFails("refused") },
+	},
+	{
+		name:  "hang",
+		title: "the active NVA hangs (probes time out)",
+		what: "The first NVA accepts connections and never answers, as a wedged appliance does: only the probe timeout tells. " +
+			"Failover must follow as for a crash, one timeout per probe later.",
+		run: func(r *runner) error { return r.nvaFails("timeout") },
+	},
+	{
+		name:  "leader-kill",
+		title: "the leading monitor is killed (SIGKILL) as the active NVA crashes",
+		what: "The monitor holding the lease dies without releasing it, and the active NVA crashes at the same moment. " +
+			"Another monitor must acquire the lease once it expires (within the lease duration) and then fail over; the dead one writes nothing.",
+		run: (*runner).leaderKilled,
+	},
+	{
+		name:  "leader-pause",
+		title: "the leading monitor is paused (SIGSTOP) past its lease, then resumed",
+		what: "The leader freezes (a VM pause, a stuck process) while the active NVA crashes. Another monitor takes over and fails over. " +
+			"When the frozen one resumes it must find its lease gone before it writes anything: not a single ARM write from it after the pause.",
+		run: (*runner).leaderPaused,
+	},
+	{
+		name:  "throttle",
+		title: "ARM throttles writes during a failover",
+		what: "armsim allows one write every 2 s (burst 1), answering 429 SubscriptionRequestsThrottled with Retry-After, when the active NVA crashes. " +
+			"The leader must wait out Retry-After, retry, and still converge every resource.",
+		run: (*runner).throttled,
+	},
+	{
+		name:  "failback",
+		title: "failback to the first NVA under failback: preferred",
+		what: "The monitors run with failback: preferred (holdoff 5s, minFailoverInterval 5s). The first NVA crashes, traffic moves to the standby; " +
+			"then the first NVA returns and, once it has been up for the holdoff, everything moves back to it.",
+		settings: func(s *lab.Settings) {
+			s.Failback = "preferred"
+			s.FailbackHoldoff = config.Duration(failbackHoldoff)
+			s.MinFailoverInterval = config.Duration(5 * time.Second)
+		},
+		run: (*runner).failback,
+	},
+}
+
+const failbackHoldoff = 5 * time.Second
+
+// Names lists the scenarios in the order they run.
+func Names() []string {
+	var out []string
+	for _, s := range scenarios {
+		out = append(out, s.name)
+	}
+	return out
+}
+
+// Describe returns a scenario's one-line title ("" if unknown).
+func Describe(name string) string {
+	if s := find(name); s != nil {
+		return s.title
+	}
+	return ""
+}
+
+func find(name string) *scenario {
+	for _, s := range scenarios {
+		if s.name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// failoverWithin bounds a plain failover: detection, the writes, and
+// slack for a loaded machine.
+func (r *runner) failoverWithin() time.Duration {
+	return 60*time.Second + 10*r.o.ProbeInterval + 10*r.o.Latency
+}
+
+func (r *runner) leaseDuration() time.Duration { return leaseDuration(r.env.Stack) }
+
+// nvaFails crashes (refused) or hangs (timeout) the first NVA and expects a
+// failover to the second.
+func (r *runner) nvaFails(failure string) error {
+	active, standby := r.env.NVAs[0], r.env.NVAs[1]
+	var err error
+	if failure == "refused" {
+		err = r.doNVA(active+" crashed: its probe port refuses connections", func() error { r.env.StandIns[active].Crash(); return nil })
+	} else {
+		err = r.doNVA(active+" hung: its probe port accepts and never answers", r.env.StandIns[active].Hang)
+	}
+	if err != nil {
+		return err
+	}
+	if err := r.waitOn(standby, r.failoverWithin()); err != nil {
+		return err
+	}
+	r.settleDown()
+	r.checkDetection(active, failure)
+	r.checkDecision(active, standby, "active_down")
+	return nil
+}
+
+// settleDown waits for failover_completed and watches a little longer, so
+// a stray write would show.
+func (r *runner) settleDown() {
+	_ = r.waitFor("failover_completed in a monitor's log", 30*time.Second, func() bool {
+		for _, m := range r.env.Monitors {
+			if _, ok := lab.First(m.Logs(), "failover_completed", "", r.origin); ok {
+				return true
+			}
+		}
+		return false
+	})
+	r.watch(r.settle)
+}
+
+// checkDetection: the first failed probe of the NVA was of the injected kind.
+func (r *runner) checkDetection(nva, failure string) {
+	for _, s := range r.firstLines("probe_failed", nva) {
+		r.check("the failure is seen as "+failure, s.Failure == failure, "first probe_failed of %s: failure=%s", nva, s.Failure)
+		return
+	}
+	r.check("the failure is seen as "+failure, false, "no probe_failed for %s in any monitor's log", nva)
+}
+
+// checkDecision: a monitor decided from -> to for reason.
+func (r *runner) checkDecision(from, to, reason string) {
+	for _, l := range r.allLines("failover_started") {
+		if l.From == from && l.To == to && l.Reason == reason {
+			r.check("the leader decides "+from+" -> "+to+" ("+reason+")", true, "failover_started by %s at %s", l.Instance, r.offset(l.Time))
+			return
+		}
+	}
+	r.check("the leader decides "+from+" -> "+to+" ("+reason+")", false, "no such failover_started in any log")
+}
+
+// allLines returns every monitor's lines of an event since the origin,
+// earliest first.
+func (r *runner) allLines(event string) []lab.LogLine {
+	var out []lab.LogLine
+	for _, m := range r.env.Monitors {
+		out = append(out, lab.Filter(m.Logs(), event, "", r.origin)...)
+	}
+	sortLines(out)
+	return out
+}
+
+func (r *runner) firstLines(event, nva string) []lab.LogLine {
+	var out []lab.LogLine
+	for _, l := range r.allLines(event) {
+		if l.NVA == nva {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// leaderKilled: SIGKILL the leader and crash the active NVA together.
+func (r *runner) leaderKilled() error {
+	active, standby := r.env.NVAs[0], r.env.NVAs[1]
+	leader := r.leader0
+	if err := r.do(leader.Name+" (the leader) killed with SIGKILL", leader.Kill); err != nil {
+		return err
+	}
+	killed := r.actions[len(r.actions)-1].at
+	r.ends = append(r.ends, leaseEnd{instance: leader.Name, at: killed, why: "killed"})
+	if err := r.doNVA(active+" crashed: its probe port refuses connections", func() error { r.env.StandIns[active].Crash(); return nil }); err != nil {
+		return err
+	}
+	if err := r.waitOn(standby, r.failoverWithin()+2*r.leaseDuration()); err != nil {
+		return err
+	}
+	r.settleDown()
+	var next lab.LogLine
+	for _, l := range r.allLines("lease_acquired") {
+		if l.Instance != leader.Name {
+			next = l
+			break
+		}
+	}
+	limit := r.leaseDuration() + 5*time.Second
+	if next.Instance == "" {
+		r.check("another monitor takes the lease within the lease duration", false, "no lease_acquired after the kill")
+	} else {
+		took := next.Time.Sub(killed)
+		r.check("another monitor takes the lease within the lease duration", took <= limit,
+			"%s acquired it %s after the kill (lease %s; limit %s with the retry period and a loaded machine's slack)", next.Instance, fmtDur(took), r.leaseDuration(), limit)
+	}
+	n := len(writesBy(r.env.Sim.Events(0), leader.Name, killed))
+	r.check("the killed monitor writes nothing", n == 0, "%d ARM write(s) by %s after the kill", n, leader.Name)
+	r.checkDecision(active, standby, "active_down")
+	return nil
+}
+
+// leaderPaused: SIGSTOP the leader, crash the active NVA, let another
+// monitor fail over, resume the paused one after its lease is long gone.
+func (r *runner) leaderPaused() error {
+	active, standby := r.env.NVAs[0], r.env.NVAs[1]
+	leader := r.leader0
+	if err := r.do(leader.Name+" (the leader) paused with SIGSTOP", leader.Pause); err != nil {
+		return err
+	}
+	paused := r.actions[len(r.actions)-1].at
+	r.ends = append(r.ends, leaseEnd{instance: leader.Name, at: paused, why: "paused"})
+	if err := r.doNVA(active+" crashed: its probe port refuses connections", func() error { r.env.StandIns[active].Crash(); return nil }); err != nil {
+		return err
+	}
+	if err := r.waitOn(standby, r.failoverWithin()+2*r.leaseDuration()); err != nil {
+		_ = leader.Resume()
+		return err
+	}
+	// Keep it frozen well past its lease: its deadline has long passed and
+	// another monitor has written with a higher epoch.
+	if rest := time.Until(paused.Add(r.leaseDuration() + 5*time.Second)); rest > 0 {
+		fmt.Fprintf(r.out, "  keeping %s paused %s more (lease %s + 5s)\n", leader.Name, fmtDur(rest), r.leaseDuration())
+		r.watch(rest)
+	}
+	if err := r.do(leader.Name+" resumed with SIGCONT", leader.Resume); err != nil {
+		return err
+	}
+	resumed := r.actions[len(r.actions)-1].at
+	err := r.waitFor(leader.Name+" to log that it lost the lease", 30*time.Second, func() bool {
+		logs := leader.Logs()
+		_, a := lab.First(logs, "leader_lost", "", resumed)
+		_, b := lab.First(logs, "lease_lost", "", resumed)
+		return a || b
+	})
+	r.check("the resumed monitor knows it lost the lease", err == nil, "leader_lost / lease_lost in %s's log after SIGCONT: %v", leader.Name, err == nil)
+	r.watch(max(3*time.Second, r.settle))
+	n := writesBy(r.env.Sim.Events(0), leader.Name, paused)
+	detail := fmt.Sprintf("%d ARM write(s) by %s since it was paused", len(n), leader.Name)
+	for _, ev := range n {
+		detail += fmt.Sprintf("; %s %s %v", ev.Method, short(ev.ResourceID), ev.Changes)
+	}
+	r.check("the paused monitor writes nothing after the pause", len(n) == 0, "%s", detail)
+	var others []string
+	for _, l := range r.allLines("failover_started") {
+		if l.Instance != leader.Name {
+			others = append(others, l.Instance)
+		}
+	}
+	r.check("another monitor failed over while it slept", len(others) > 0, "failover_started by %s", listOr(others, "nobody else"))
+	return nil
+}
+
+// throttled: armsim throttles writes, then the active NVA crashes.
+func (r *runner) throttled() error {
+	active, standby := r.env.NVAs[0], r.env.NVAs[1]
+	if err := r.do("ARM throttle on: 0.5 writes/s, burst 1 (429 + Retry-After beyond)", func() error {
+		r.env.Sim.SetWriteThrottle(0.5, 1)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := r.doNVA(active+" crashed: its probe port refuses connections", func() error { r.env.StandIns[active].Crash(); return nil }); err != nil {
+		return err
+	}
+	err := r.waitOn(standby, r.failoverWithin()+time.Minute)
+	r.env.Sim.SetWriteThrottle(0, 0)
+	if err != nil {
+		return err
+	}
+	r.settleDown()
+	var throttled int
+	for _, ev := range r.env.Sim.Events(0) {
+		if ev.Kind == armsim.KindWriteRejected && ev.Status == 429 {
+			throttled++
+		}
+	}
+	r.check("ARM throttled the failover", throttled > 0, "%d write(s) answered 429", throttled)
+	retries := len(r.allLines("arm_retry"))
+	r.check("the leader retried and converged", retries > 0, "%d arm_retry line(s) in the logs", retries)
+	r.checkDecision(active, standby, "active_down")
+	return nil
+}
+
+// failback: fail over, bring the first NVA back, expect a failback after
+// the holdoff.
+func (r *runner) failback() error {
+	active, standby := r.env.NVAs[0], r.env.NVAs[1]
+	if err := r.doNVA(active+" crashed: its probe port refuses connections", func() error { r.env.StandIns[active].Crash(); return nil }); err != nil {
+		return err
+	}
+	if err := r.waitOn(standby, r.failoverWithin()); err != nil {
+		return err
+	}
+	if err := r.doNVA(active+" is back: its probe port answers again", r.env.StandIns[active].Restore); err != nil {
+		return err
+	}
+	back := r.actions[len(r.actions)-1].at
+	r.want = active
+	if err := r.waitOn(active, r.failoverWithin()+failbackHoldoff+10*time.Second); err != nil {
+		return err
+	}
+	r.settleDown()
+	r.checkDecision(active, standby, "active_down")
+	var fb, up *lab.LogLine
+	for _, l := range r.allLines("failover_started") {
+		if l.Reason == "failback" && l.To == active && l.Time.After(back) {
+			fb = &l
+			break
+		}
+	}
+	for _, l := range r.allLines("health_changed") {
+		if l.NVA == active && l.To == "up" && l.Time.After(back) && (fb == nil || l.Instance == fb.Instance) {
+			up = &l
+			break
+		}
+	}
+	if fb == nil || up == nil {
+		r.check("failback after the holdoff", false, "no failback decision (or no %s up) after %s returned", active, active)
+		return errors.New("no failback")
+	}
+	wait := fb.Time.Sub(up.Time)
+	r.check("failback after the holdoff", wait >= failbackHoldoff-100*time.Millisecond,
+		"%s decided failback %s after it saw %s up (holdoff %s)", fb.Instance, fmtDur(wait), active, failbackHoldoff)
+	return nil
+}
+
+// writesBy returns the accepted writes whose User-Agent names instance, at
+// or after a time.
+func writesBy(events []armsim.Event, instance string, after time.Time) []armsim.Event {
+	var out []armsim.Event
+	for _, ev := range writes(events, after) {
+		if instanceOf(ev.Client) == instance {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
