@@ -468,7 +468,37 @@ func monitorYAML(c *config.Config) (string, error) {
 	return string(out), nil
 }
 
-// NewMonitor creates the monitor VMs, their role and storage.
+// NewMonitor validates args, gets the nva-monitor binary (BinaryPath, or a
+// reproducible build of this module's source) and registers the monitor VMs,
+// their NICs, the custom role and its assignments, the storage account,
+// container and binary blob. Wired to an NvaPair and RouteTables:
+//
+//	var nvas []components.MonitoredNVA
+//	var subnets, nsgs []pulumi.StringInput
+//	for _, n := range pair.NVAs {
+//		nics := map[string]pulumi.StringInput{}
+//		for role, id := range n.NICIDs {
+//			nics[role] = id
+//			nsgs = append(nsgs, n.NICs[role].NetworkSecurityGroup.Id().Elem())
+//		}
+//		nvas = append(nvas, components.MonitoredNVA{Name: n.Name, NICs: nics,
+//			ProbeAddress: pulumi.String(fmt.Sprintf("%s:%d", n.IPs[components.RoleInternal], pair.ProbePort))})
+//	}
+//	mon, err := components.NewMonitor(ctx, "monitor", &components.MonitorArgs{
+//		ResourceGroupName: rg.Name,
+//		SSHPublicKey:      pulumi.String(key),
+//		SubnetID:          net.DmzInternalSubnetID,
+//		NVAs:              nvas,
+//		RouteTables:       []components.ManagedResource{{ID: rts.IDs.MapIndex(pulumi.String("web-udr")), Via: components.RoleInternal}},
+//		PublicIPs:         []components.ManagedResource{{ID: pair.PublicIPID, Via: components.RoleExternal}},
+//		SubnetIDs:         []pulumi.StringInput{net.DmzExternalSubnetID, net.DmzInternalSubnetID},
+//		NetworkSecurityGroupIDs: nsgs,
+//	})
+//	// mon.Config is monitor 1's YAML, mon.LeaseBlobURL the leader blob.
+//
+// A new binary or config changes the VMs' custom data, which Azure cannot
+// update: the monitor VMs are replaced (each deleted first, its name being
+// fixed), so no failover is possible while they boot again.
 func NewMonitor(ctx *pulumi.Context, name string, args *MonitorArgs, opts ...pulumi.ResourceOption) (*Monitor, error) {
 	p, err := args.plan(name)
 	if err != nil {
