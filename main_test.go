@@ -622,3 +622,64 @@ func TestProgramExportsWhatRunReturns(t *testing.T) {
 		t.Fatalf("program with no config: %v, want the missing key named", err)
 	}
 }
+
+// TestTheCLIsMergedDefaultsAreAccepted runs the program with every
+// Pulumi.yaml default set explicitly, in the form the Pulumi CLI hands merged
+// project defaults to a program ("[]" for an empty list, "" for an empty
+// string), and gets the same deployment as with the keys unset.
+func TestTheCLIsMergedDefaultsAreAccepted(t *testing.T) {
+	minimal := sampleConfig(t)
+	full := map[string]string{}
+	for k, c := range loadProject(t).Config {
+		if c.Default != nil {
+			full["hanva:"+k] = cliForm(t, c.Default)
+		}
+	}
+	for k, v := range minimal {
+		full[k] = v
+	}
+	a, b := mustRunProgram(t, minimal), mustRunProgram(t, full)
+	if ta, tb := mustJSON(t, a.m.Types()), mustJSON(t, b.m.Types()); ta != tb {
+		t.Errorf("resources differ:\nkeys unset:    %s\ndefaults set:  %s", ta, tb)
+	}
+	if ea, eb := mustJSON(t, a.exports), mustJSON(t, b.exports); ea != eb {
+		t.Errorf("outputs differ:\nkeys unset:   %s\ndefaults set: %s", ea, eb)
+	}
+}
+
+// TestTheStackNeverUndoesAFailover checks, on the program as deployed in
+// both modes, that every route table ignores exactly the properties the
+// monitor owns (next hops and its epoch tag), so that `pulumi up` after a
+// failover does not plan them back; Pulumi.yaml's refresh keeps the state
+// Pulumi sends current.
+func TestTheStackNeverUndoesAFailover(t *testing.T) {
+	want := []string{"routes[*].nextHopIpAddress", `tags["hanva-epoch"]`}
+	for mode, cfg := range map[string]map[string]string{"sample": sampleConfig(t), "production": productionConfig(t)} {
+		res := mustRunProgram(t, cfg)
+		tables := res.m.OfType(tRT)
+		if len(tables) == 0 {
+			t.Fatalf("%s: no route table", mode)
+		}
+		for _, rt := range tables {
+			got := slices.Sorted(slices.Values(rt.IgnoreChanges))
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: route table %s ignores %q, want exactly %q", mode, rt.Name, got, want)
+			}
+		}
+		if mode == "sample" {
+			nvaNICs := 0
+			for _, nic := range res.m.OfType(tNIC) {
+				if !strings.HasPrefix(nic.Name, "hanva-nvas-") {
+					continue
+				}
+				nvaNICs++
+				if !slices.Contains(nic.IgnoreChanges, `tags["hanva-epoch"]`) {
+					t.Errorf("NVA NIC %s ignores %q, want the epoch tag among them", nic.Name, nic.IgnoreChanges)
+				}
+			}
+			if nvaNICs != 4 {
+				t.Errorf("%d NVA NICs found, want 4 (2 NVAs x external, internal)", nvaNICs)
+			}
+		}
+	}
+}
