@@ -244,6 +244,7 @@ type runner struct {
 	actions []action   // what the drill did, in order
 	ends    []leaseEnd // when a monitor process stopped being able to act
 	want    string     // the NVA every resource must end on
+	spans   []*span    // conditions the drill created, while they lasted
 	leader0 *lab.Monitor
 }
 
@@ -252,6 +253,26 @@ type action struct {
 	at    time.Time
 	label string
 	nva   bool // done to an NVA: its probes and health changes follow
+}
+
+// span is a condition the drill created (an NVA down, a monitor paused).
+type span struct {
+	key, kind, label string
+	start, end       time.Time
+}
+
+// begin opens a span at the last action.
+func (r *runner) begin(key, kind, label string) {
+	r.spans = append(r.spans, &span{key: key, kind: kind, label: label, start: r.actions[len(r.actions)-1].at})
+}
+
+// end closes the open span of key now.
+func (r *runner) end(key string) {
+	for _, s := range r.spans {
+		if s.key == key && s.end.IsZero() {
+			s.end = time.Now()
+		}
+	}
 }
 
 // leaseEnd is a moment from which a monitor may not write (it was killed or
@@ -462,6 +483,14 @@ func (r *runner) finish() {
 	events := r.env.Sim.Events(0)
 	if !r.origin.IsZero() {
 		r.res.Timeline = buildTimeline(r.env, r.origin, r.actions, logs, events, r.env.NVAs[0])
+		now := time.Now()
+		for _, s := range r.spans {
+			sp := Span{Label: s.label, Kind: s.kind, Start: s.start.Sub(r.origin), End: s.end.Sub(r.origin)}
+			if s.end.IsZero() {
+				sp.End, sp.Open = now.Sub(r.origin), true
+			}
+			r.res.Timeline.Spans = append(r.res.Timeline.Spans, sp)
+		}
 	}
 	if r.want == "" {
 		return

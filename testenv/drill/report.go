@@ -125,7 +125,7 @@ code{font:13px ui-monospace,SFMono-Regular,Menlo,monospace}
 {{if .Err}}<p class="err">{{.Err}}</p>{{end}}
 {{if .Timeline.Steps}}
 <div class="chart">{{.Chart}}</div>
-<p class="legend"><span><i style="background:#d9480f"></i>drill action</span><span><i style="background:#e8590c;border-radius:5px"></i>probes / health</span><span><i style="background:#7048e8"></i>lease</span><span><i style="background:#1971c2"></i>decision</span><span><i style="background:#2f9e44"></i>route table write</span><span><i style="background:#0c8599"></i>public IP move</span><span><i style="background:#c92a2a"></i>ARM refused</span></p>
+<p class="legend"><span><i style="background:#e03131;opacity:.35"></i>condition (NVA down, monitor dead or paused, ARM throttled)</span><span><i style="background:#d9480f"></i>drill action</span><span><i style="background:#e8590c;border-radius:5px"></i>probes / health</span><span><i style="background:#7048e8"></i>lease</span><span><i style="background:#1971c2"></i>decision</span><span><i style="background:#2f9e44"></i>route table write</span><span><i style="background:#0c8599"></i>public IP move</span><span><i style="background:#c92a2a"></i>ARM refused</span></p>
 <h3>Timeline</h3>
 <table class="steps">
 {{range .Timeline.Steps}}<tr><td>+{{dur .At}}</td><td>{{.Label}}</td></tr>
@@ -164,6 +164,12 @@ var stepColor = map[string]string{
 	StepRejected:  "#c92a2a",
 }
 
+var spanColor = map[string]string{
+	SpanNVA:     "#e03131",
+	SpanMonitor: "#7048e8",
+	SpanARM:     "#f08c00",
+}
+
 var barColor = map[string]string{
 	"routeTable": "#2f9e44",
 	"publicIp":   "#0c8599",
@@ -178,6 +184,7 @@ func chartSVG(tl Timeline) string {
 		label string
 		step  *Step
 		bar   *Bar
+		span  *Span
 	}
 	var rows []row
 	for i := range tl.Steps {
@@ -207,6 +214,16 @@ func chartSVG(tl Timeline) string {
 			end = max(end, r.bar.End)
 		}
 	}
+	// The conditions first, as lanes over the whole chart.
+	var spanRows []row
+	for i := range tl.Spans {
+		sp := &tl.Spans[i]
+		if !sp.Open {
+			end = max(end, sp.End)
+		}
+		spanRows = append(spanRows, row{at: sp.Start, label: sp.Label, span: sp})
+	}
+	rows = append(spanRows, rows...)
 	tick := niceTick(end)
 	span := time.Duration(math.Ceil(float64(end)*1.04/float64(tick))) * tick
 	if span <= 0 {
@@ -239,6 +256,18 @@ func chartSVG(tl Timeline) string {
 			label = label[:maxLabelLen-1] + "…"
 		}
 		fmt.Fprintf(&b, `<text x="8" y="%.1f" dominant-baseline="middle" fill="#1f2328"><title>%s</title>%s</text>`, mid, esc(r.label), esc(label))
+		if sp := r.span; sp != nil {
+			color := spanColor[sp.Kind]
+			stop := min(sp.End, span)
+			w := math.Max(2, x(stop)-x(sp.Start))
+			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%d" fill="%s" fill-opacity="0.18"/>`, x(sp.Start), y+3, w, rowHeight-6, color)
+			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="3" height="%d" fill="%s"/>`, x(sp.Start), y+3, rowHeight-6, color)
+			if !sp.Open {
+				fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="3" height="%d" fill="%s"/>`, x(stop)-3, y+3, rowHeight-6, color)
+				b.WriteString(note(x(stop)+5, x(sp.Start)-5, mid, fmtDur(sp.End-sp.Start)))
+			}
+			continue
+		}
 		if r.step != nil {
 			b.WriteString(marker(r.step.Kind, x(r.at), mid))
 			b.WriteString(note(x(r.at)+9, x(r.at)-9, mid, "+"+fmtDur(r.at)))

@@ -21,6 +21,10 @@ func sampleReport() *Report {
 			{Label: "public IP hanva-pip off nva-1", Kind: "publicIp", Start: 2811 * time.Millisecond, End: 3811 * time.Millisecond, Done: true,
 				Rejected: []time.Duration{811 * time.Millisecond}},
 			{Label: "public IP hanva-pip onto nva-2", Kind: "publicIp", Start: 3820 * time.Millisecond},
+		},
+		Spans: []Span{
+			{Label: "monitor-2 paused (SIGSTOP)", Kind: SpanMonitor, Start: 0, End: 20 * time.Second},
+			{Label: "nva-1 down (probes refused)", Kind: SpanNVA, Start: 0, End: 30 * time.Second, Open: true},
 		}}
 	return &Report{Started: at(0), Duration: 95 * time.Second, WorkDir: "/tmp/hanva-drill-1",
 		Params: []Param{{"NVAs", "2"}, {"monitors", "3"}},
@@ -61,9 +65,12 @@ func TestWriteHTMLIsSelfContained(t *testing.T) {
 
 func TestChartHasARowPerStepAndWrite(t *testing.T) {
 	svg := chartSVG(sampleReport().Results[0].Timeline)
-	// 4 steps drawn (the converged one is the end of its bar) + 3 bars.
-	if n := strings.Count(svg, `dominant-baseline="middle" fill="#1f2328"`); n != 7 {
-		t.Errorf("%d row labels, want 7", n)
+	// 2 spans, 4 steps drawn (the converged one is the end of its bar), 3 bars.
+	if n := strings.Count(svg, `dominant-baseline="middle" fill="#1f2328"`); n != 9 {
+		t.Errorf("%d row labels, want 9", n)
+	}
+	if !strings.Contains(svg, ">20s</text>") {
+		t.Errorf("the closed span does not show its length")
 	}
 	if !strings.HasPrefix(svg, "<svg") || !strings.HasSuffix(svg, "</svg>") {
 		t.Errorf("not one svg element")

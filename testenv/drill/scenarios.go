@@ -113,9 +113,10 @@ func (r *runner) nvaFails(failure string) error {
 	active, standby := r.env.NVAs[0], r.env.NVAs[1]
 	var err error
 	if failure == "refused" {
-		err = r.doNVA(active+" crashed: its probe port refuses connections", func() error { r.env.StandIns[active].Crash(); return nil })
+		err = r.crash(active)
 	} else {
 		err = r.doNVA(active+" hung: its probe port accepts and never answers", r.env.StandIns[active].Hang)
+		r.begin(active, SpanNVA, active+" hung (probes time out)")
 	}
 	if err != nil {
 		return err
@@ -127,6 +128,15 @@ func (r *runner) nvaFails(failure string) error {
 	r.checkDetection(active, failure)
 	r.checkDecision(active, standby, "active_down")
 	return nil
+}
+
+// crash closes an NVA's probe port: probes are refused.
+func (r *runner) crash(nva string) error {
+	err := r.doNVA(nva+" crashed: its probe port refuses connections", func() error { r.env.StandIns[nva].Crash(); return nil })
+	if err == nil {
+		r.begin(nva, SpanNVA, nva+" down (probes refused)")
+	}
+	return err
 }
 
 // settleDown waits for failover_completed and watches a little longer, so
@@ -192,8 +202,9 @@ func (r *runner) leaderKilled() error {
 		return err
 	}
 	killed := r.actions[len(r.actions)-1].at
+	r.begin(leader.Name, SpanMonitor, leader.Name+" dead")
 	r.ends = append(r.ends, leaseEnd{instance: leader.Name, at: killed, why: "killed"})
-	if err := r.doNVA(active+" crashed: its probe port refuses connections", func() error { r.env.StandIns[active].Crash(); return nil }); err != nil {
+	if err := r.crash(active); err != nil {
 		return err
 	}
 	if err := r.waitOn(standby, r.failoverWithin()+2*r.leaseDuration()); err != nil {
@@ -230,8 +241,9 @@ func (r *runner) leaderPaused() error {
 		return err
 	}
 	paused := r.actions[len(r.actions)-1].at
+	r.begin(leader.Name, SpanMonitor, leader.Name+" paused (SIGSTOP)")
 	r.ends = append(r.ends, leaseEnd{instance: leader.Name, at: paused, why: "paused"})
-	if err := r.doNVA(active+" crashed: its probe port refuses connections", func() error { r.env.StandIns[active].Crash(); return nil }); err != nil {
+	if err := r.crash(active); err != nil {
 		return err
 	}
 	if err := r.waitOn(standby, r.failoverWithin()+2*r.leaseDuration()); err != nil {
@@ -248,6 +260,7 @@ func (r *runner) leaderPaused() error {
 		return err
 	}
 	resumed := r.actions[len(r.actions)-1].at
+	r.end(leader.Name)
 	err := r.waitFor(leader.Name+" to log that it lost the lease", 30*time.Second, func() bool {
 		logs := leader.Logs()
 		_, a := lab.First(logs, "leader_lost", "", resumed)
@@ -281,11 +294,13 @@ func (r *runner) throttled() error {
 	}); err != nil {
 		return err
 	}
-	if err := r.doNVA(active+" crashed: its probe port refuses connections", func() error { r.env.StandIns[active].Crash(); return nil }); err != nil {
+	r.begin("arm", SpanARM, "ARM throttled: 0.5 writes/s")
+	if err := r.crash(active); err != nil {
 		return err
 	}
 	err := r.waitOn(standby, r.failoverWithin()+time.Minute)
 	r.env.Sim.SetWriteThrottle(0, 0)
+	r.end("arm")
 	if err != nil {
 		return err
 	}
@@ -307,7 +322,7 @@ func (r *runner) throttled() error {
 // the holdoff.
 func (r *runner) failback() error {
 	active, standby := r.env.NVAs[0], r.env.NVAs[1]
-	if err := r.doNVA(active+" crashed: its probe port refuses connections", func() error { r.env.StandIns[active].Crash(); return nil }); err != nil {
+	if err := r.crash(active); err != nil {
 		return err
 	}
 	if err := r.waitOn(standby, r.failoverWithin()); err != nil {
@@ -317,6 +332,7 @@ func (r *runner) failback() error {
 		return err
 	}
 	back := r.actions[len(r.actions)-1].at
+	r.end(active)
 	r.want = active
 	if err := r.waitOn(active, r.failoverWithin()+failbackHoldoff+10*time.Second); err != nil {
 		return err

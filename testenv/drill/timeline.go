@@ -18,6 +18,8 @@ type Timeline struct {
 	Steps  []Step
 	// Bars are the ARM writes, each from accepted to converged.
 	Bars []Bar
+	// Spans are the conditions the drill created, while they lasted.
+	Spans []Span
 	// Total is from the first action to the last resource converged.
 	Total time.Duration
 }
@@ -37,6 +39,21 @@ type Step struct {
 	At    time.Duration // since Origin
 	Kind  string
 	Label string
+}
+
+// Span kinds.
+const (
+	SpanNVA     = "nva"     // an NVA down or hung
+	SpanMonitor = "monitor" // a monitor dead or paused
+	SpanARM     = "arm"     // ARM throttling
+)
+
+// Span is a condition the drill created, from Start to End.
+type Span struct {
+	Label      string
+	Kind       string
+	Start, End time.Duration
+	Open       bool // still so when the scenario ended
 }
 
 // Bar is one ARM write, from accepted to its operation's end.
