@@ -44,7 +44,9 @@ type Options struct {
 	MonitorBin string
 	Race       bool
 	// Stack builds the deployment to stand up; default lab.SampleStack.
-	Stack func(lab.SampleOptions) (*lab.Stack, error)
+	// StackName says where it comes from, for the report.
+	Stack     func(lab.SampleOptions) (*lab.Stack, error)
+	StackName string
 }
 
 // Report is the outcome of a drill.
@@ -124,6 +126,7 @@ func (o *Options) defaults() error {
 	}
 	if o.Stack == nil {
 		o.Stack = lab.SampleStack
+		o.StackName = "the sample topology, written by hand (lab.SampleStack)"
 	}
 	var errs []error
 	if o.NVAs < 2 || o.NVAs > 3 {
@@ -168,6 +171,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	fmt.Fprintf(out, "hanva failover drill: %d NVAs, %d monitors, ARM operation latency %s, probes every %s\n",
 		o.NVAs, o.Monitors, o.Latency, o.ProbeInterval)
 	fmt.Fprintf(out, "work directory (configs, monitor logs): %s\n", rep.WorkDir)
+	fmt.Fprintf(out, "topology: %s\n", o.StackName)
 
 	bin := o.MonitorBin
 	if bin == "" {
@@ -212,15 +216,23 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 }
 
 func params(o Options, stack *lab.Stack, names []string) []Param {
+	var nics, tables []string
+	for _, n := range stack.Config.NVAs {
+		nics = append(nics, n.Name)
+	}
+	for _, rt := range stack.Config.RouteTables {
+		tables = append(tables, short(rt.ID))
+	}
 	ps := []Param{
 		{"scenarios", strings.Join(names, ", ")},
-		{"NVAs", fmt.Sprint(o.NVAs)},
-		{"monitors", fmt.Sprint(o.Monitors)},
+		{"topology", orNone(o.StackName)},
+		{"NVAs (preference order)", strings.Join(nics, ", ")},
+		{"managed route tables", strings.Join(tables, ", ")},
+		{"monitors", strings.Join(stack.Config.Monitors, ", ")},
 		{"ARM operation latency (armsim)", o.Latency.String()},
 		{"probe interval / thresholds", fmt.Sprintf("%s, down after 3 failures, up after 2 successes", o.ProbeInterval)},
 		{"lease duration", leaseDuration(stack).String()},
 	}
-	ps = append(ps, Param{"route tables", fmt.Sprint(len(stack.Config.RouteTables))}, Param{"public IPs", fmt.Sprint(len(stack.Config.PublicIPs))})
 	return ps
 }
 

@@ -13,14 +13,11 @@
 //     10.0.0.0/16 with dmz-external, dmz-internal, web and mgmt subnets; NVAs
 //     with an external and an internal NIC at host 4+i of their subnets;
 //     route table web-udr; a Standard public IP on nva-1) and the monitor
-//     config the Monitor component generates for it. Switching to the real
-//     program means replacing SampleStack's body: run components/stack under
-//     components/pulumitest mocks, turn the recorded VNet (with its subnets),
-//     NICs, public IP and route tables into armsim.SeedResources (same IDs,
-//     ARM JSON bodies from the recorded inputs; the PIP before the NIC that
-//     references it), and take stack Outputs' MonitorConfig (config.Parse)
-//     as Stack.Config. Nothing else in this package or in the drill changes:
-//     Env reads NVAs, NICs, IPs, route tables and public IPs from the stack.
+//     config the Monitor component generates for it; it needs no Pulumi, so
+//     this package's and the drill's tests run with the race detector.
+//     testenv/stackseed builds the same Stack from the real components run
+//     under mocks (the drill command's default). Env reads NVAs, NICs, IPs,
+//     route tables and public IPs from the stack, never from names.
 //   - Localize: a generated config made local (ARM endpoint, CA, static
 //     token; lease URL on the emulator with its shared key; probe addresses
 //     at the stand-ins; listen address), validated by the monitor's rules.

@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/hanva/hanva/testenv/drill"
+	"github.com/hanva/hanva/testenv/lab"
+	"github.com/hanva/hanva/testenv/stackseed"
 )
 
 func main() {
@@ -70,6 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "drill-report.html", "where to write the HTML report")
 	quick := fs.Bool("quick", false, "run only the short scenario of make test: one crash failover, 2 monitors, 100ms latency, 200ms probes")
 	workDir := fs.String("work-dir", "", "directory for the monitors' configs and logs (default: a new temporary directory, kept)")
+	topology := fs.String("topology", "components", "where the topology and monitor config come from: components (what the Pulumi sample program declares, components.NewHaNva run under mocks) or hand (the same topology written by hand, no Pulumi)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -82,6 +85,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	o := drill.Options{NVAs: *nvas, Monitors: *monitors, Latency: *latency, ProbeInterval: *probe, Quick: *quick,
 		Progress: stdout, WorkDir: *workDir}
+	switch *topology {
+	case "components":
+		o.Stack, o.StackName = stackseed.HaNva, "what the Pulumi sample program declares: components.NewHaNva under pulumitest mocks, converted (testenv/stackseed)"
+	case "hand":
+		o.Stack, o.StackName = lab.SampleStack, "the sample topology, written by hand (lab.SampleStack)"
+	default:
+		fmt.Fprintf(stderr, "drill: --topology %q: want components or hand\nsee --help\n", *topology)
+		return 2
+	}
 	if *scenarios != "" {
 		for _, s := range strings.Split(*scenarios, ",") {
 			if s = strings.TrimSpace(s); s != "" {

@@ -13,7 +13,7 @@ func TestHelpDocumentsEveryFlagAndScenario(t *testing.T) {
 		t.Fatalf("--help exit %d, want 0", code)
 	}
 	help := errb.String()
-	for _, want := range []string{"-scenarios", "-nvas", "-monitors", "-latency", "-probe-interval", "-out", "-quick",
+	for _, want := range []string{"-scenarios", "-nvas", "-monitors", "-latency", "-probe-interval", "-out", "-quick", "-topology",
 		"crash", "hang", "leader-kill", "leader-pause", "throttle", "failback", "Exit codes", "drill-report.html"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("--help does not mention %q:\n%s", want, help)
@@ -31,6 +31,7 @@ func TestBadFlagsExitTwoBeforeStartingAnything(t *testing.T) {
 		{[]string{"--scenarios", "crash,meteor"}, `scenario "meteor": unknown`},
 		{[]string{"--latency", "banana"}, "invalid value"},
 		{[]string{"extra"}, "unexpected arguments"},
+		{[]string{"--topology", "terraform"}, "want components or hand"},
 	} {
 		var out, errb bytes.Buffer
 		code := run(context.Background(), tc.args, &out, &errb)
