@@ -155,11 +155,12 @@ func (r *runner) settleDown() {
 
 // checkDetection: the first failed probe of the NVA was of the injected kind.
 func (r *runner) checkDetection(nva, failure string) {
-	for _, s := range r.firstLines("probe_failed", nva) {
-		r.check("the failure is seen as "+failure, s.Failure == failure, "first probe_failed of %s: failure=%s", nva, s.Failure)
+	lines := r.linesOf("probe_failed", nva)
+	if len(lines) == 0 {
+		r.check("the failure is seen as "+failure, false, "no probe_failed for %s in any monitor's log", nva)
 		return
 	}
-	r.check("the failure is seen as "+failure, false, "no probe_failed for %s in any monitor's log", nva)
+	r.check("the failure is seen as "+failure, lines[0].Failure == failure, "first probe_failed of %s: failure=%s", nva, lines[0].Failure)
 }
 
 // checkDecision: a monitor decided from -> to for reason.
@@ -184,7 +185,9 @@ func (r *runner) allLines(event string) []lab.LogLine {
 	return out
 }
 
-func (r *runner) firstLines(event, nva string) []lab.LogLine {
+// linesOf returns every monitor's lines of an event about an NVA since the
+// origin, earliest first.
+func (r *runner) linesOf(event, nva string) []lab.LogLine {
 	var out []lab.LogLine
 	for _, l := range r.allLines(event) {
 		if l.NVA == nva {

@@ -118,7 +118,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, rep.Summary())
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "drill: %v\n", err)
+		fmt.Fprintln(stderr, err) // says "drill: ..." already
 		return 1
 	}
 	fmt.Fprintf(stdout, "drill finished in %s\n", time.Since(start).Round(time.Second))
