@@ -1,4 +1,4 @@
-package main
+package stack
 
 import (
 	"encoding/json"
@@ -11,12 +11,15 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 )
 
+// projectFile is the program's Pulumi.yaml, at the module root.
+const projectFile = "../../Pulumi.yaml"
+
 // loadProject loads Pulumi.yaml with the Pulumi SDK's own loader, which
 // checks it against the project file's JSON schema and validates typed
 // config defaults.
 func loadProject(t *testing.T) *workspace.Project {
 	t.Helper()
-	proj, err := workspace.LoadProject("Pulumi.yaml")
+	proj, err := workspace.LoadProject(projectFile)
 	if err != nil {
 		t.Fatalf("Pulumi.yaml: %v", err)
 	}

@@ -1,4 +1,4 @@
-package main
+package stack
 
 import (
 	"bytes"
@@ -172,7 +172,7 @@ func runProgram(t *testing.T, cfg map[string]string) result {
 	res := result{m: mocks{pulumitest.NewMocks()}, exports: map[string]any{}}
 	var mu sync.Mutex
 	res.err = pulumi.RunErr(func(ctx *pulumi.Context) error {
-		out, err := run(ctx)
+		out, err := Run(ctx)
 		if err != nil {
 			return err
 		}
@@ -544,7 +544,7 @@ func TestBadStackConfigFailsNamingTheKeyAndRegistersNothing(t *testing.T) {
 		{"a region name with spaces", false, set("location", "West Europe"), `hanva:location: "West Europe" is not an Azure region name; write it like westeurope`},
 		{"a missing prebuilt binary", false, set("monitorBinaryPath", "/nonexistent/nva-monitor"), "hanva:monitorBinaryPath: stat /nonexistent/nva-monitor: no such file or directory"},
 		{"a prebuilt binary for arm64", false, func(cfg map[string]string) { cfg["hanva:monitorBinaryPath"] = writeELF(t, elf.EM_AARCH64) }, "ELFCLASS64 EM_AARCH64 ET_EXEC, not a linux/amd64 executable"},
-		{"a shell script as prebuilt binary", false, set("monitorBinaryPath", "main_test.go"), "hanva:monitorBinaryPath: main_test.go is not a linux/amd64 executable"},
+		{"a shell script as prebuilt binary", false, set("monitorBinaryPath", "stack_test.go"), "hanva:monitorBinaryPath: stack_test.go is not a linux/amd64 executable"},
 		{"a misspelt key", false, set("nvacount", "3"), "hanva:nvacount: not a config key of this project; did you mean nvaCount?"},
 		{"a production key in sample mode", false, set("nvas", `[{"name":"x"}]`), "hanva:nvas: only used in production mode"},
 
@@ -612,12 +612,12 @@ func TestEveryConfigProblemIsReportedAtOnceOnItsOwnLine(t *testing.T) {
 func TestProgramExportsWhatRunReturns(t *testing.T) {
 	t.Setenv(pulumi.EnvConfig, mustJSON(t, sampleConfig(t)))
 	m := mocks{pulumitest.NewMocks()}
-	if err := pulumi.RunErr(program, pulumi.WithMocks(project, "test", m)); err != nil {
+	if err := pulumi.RunErr(Program, pulumi.WithMocks(project, "test", m)); err != nil {
 		t.Fatalf("program: %v", err)
 	}
 	t.Setenv(pulumi.EnvConfig, mustJSON(t, map[string]string{}))
 	m = mocks{pulumitest.NewMocks()}
-	err := pulumi.RunErr(program, pulumi.WithMocks(project, "test", m))
+	err := pulumi.RunErr(Program, pulumi.WithMocks(project, "test", m))
 	if err == nil || !strings.Contains(err.Error(), "hanva:sshPublicKey: required") {
 		t.Fatalf("program with no config: %v, want the missing key named", err)
 	}

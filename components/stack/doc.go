@@ -1,0 +1,39 @@
+// Package stack is the project's Pulumi program (the root main.go runs
+// stack.Program), importable so that tests and the local failover drill
+// run the real program under mocks.
+//
+// The stack config (keys in the "hanva" namespace, declared with their
+// defaults in the module root's Pulumi.yaml) chooses the mode:
+//
+//   - sample (default): a resource group "hanva" holding components.HaNva
+//     "hanva" (VNet, NVAs, route tables, public IP, monitors) and the test
+//     web tier testenv.SampleWorkload "sample", to whose load balancer the
+//     NVAs forward web traffic.
+//   - production: route tables and components.Monitor "hanva-monitor" wired
+//     to an existing VNet, NVA NICs and public IP given by resource ID.
+//
+// Every key is read and validated before anything is registered; a bad or
+// missing one fails Run with every problem on its own line, each naming
+// its key ("hanva:nvaCount: ...").
+//
+//   - Program: Run, then export the Outputs as the stack outputs.
+//   - Run: register the deployment of the config's mode, return Outputs.
+//   - Outputs: public IP, NVA private IPs by role, the initially active
+//     NVA, monitor IPs, lease blob URL, route table IDs, the generated
+//     monitor config, and in sample mode the jumpbox and web LB addresses.
+//
+// Usage (as the Pulumi CLI runs it, or under mocks with the config in
+// PULUMI_CONFIG, pulumi.EnvConfig, as a JSON map):
+//
+//	pulumi.Run(stack.Program)
+//
+//	os.Setenv(pulumi.EnvConfig, `{"hanva:sshPublicKey": "ssh-ed25519 AAAA... you@host"}`)
+//	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+//		out, err := stack.Run(ctx)
+//		if err != nil {
+//			return err
+//		}
+//		out.MonitorConfig.ApplyT(func(yml string) string { ...; return yml })
+//		return nil
+//	}, pulumi.WithMocks("hanva", "test", mocks))
+package stack
