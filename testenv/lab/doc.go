@@ -15,8 +15,8 @@
 //     route table web-udr; a Standard public IP on nva-1) and the monitor
 //     config the Monitor component generates for it; it needs no Pulumi, so
 //     this package's and the drill's tests run with the race detector.
-//     testenv/stackseed builds the same Stack from the real components run
-//     under mocks (the drill command's default). Env reads NVAs, NICs, IPs,
+//     testenv/stackseed builds the same Stack from the real Pulumi program
+//     (components/stack) run under mocks (the drill command's default). Env reads NVAs, NICs, IPs,
 //     route tables and public IPs from the stack, never from names.
 //   - Localize: a generated config made local (ARM endpoint, CA, static
 //     token; lease URL on the emulator with its shared key; probe addresses

@@ -82,9 +82,10 @@ func ResourceID(typ, name string) string {
 // them (instances monitor-1..M, a 15 s blob lease on hanva/ha/leader, HTTP
 // probes on port 8080 of each NVA's internal IP, managed identities).
 //
-// It is written by hand from the sample program; this is the one place to
-// replace with "run components/stack under pulumitest mocks and convert what
-// it declares" (see the package doc).
+// It is written by hand from the sample program and needs no Pulumi (the
+// drill's --topology hand); testenv/stackseed.Sample runs the program itself
+// (components/stack) under pulumitest mocks and converts what it declares,
+// and its tests hold the two to the same shape.
 func SampleStack(o SampleOptions) (*Stack, error) {
 	if o.NVAs == 0 {
 		o.NVAs = 2

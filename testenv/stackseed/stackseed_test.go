@@ -4,13 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/hanva/hanva/components/pulumitest"
+	"github.com/hanva/hanva/monitor/config"
 	"github.com/hanva/hanva/testenv/armsim"
 	"github.com/hanva/hanva/testenv/drill"
 	"github.com/hanva/hanva/testenv/lab"
@@ -81,14 +86,15 @@ func shapeOf(t *testing.T, s *lab.Stack) shape {
 	return sh
 }
 
-// TestHaNvaDeclaresTheTopologyTheHandWrittenSampleAssumes runs the real
-// components under mocks and checks that what they declare has the shape
-// of lab.SampleStack: the same subnets, NVA IPs, probes, public IP holder
-// and lease blob, and route tables through the first NVA's internal IP.
-func TestHaNvaDeclaresTheTopologyTheHandWrittenSampleAssumes(t *testing.T) {
+// TestTheSampleProgramDeclaresTheTopologyTheHandWrittenSampleAssumes runs
+// the real program under mocks and checks that what it declares has the
+// shape of lab.SampleStack: the same subnets, NVA IPs, probes, public IP
+// holder and lease blob, and route tables through the first NVA's internal
+// IP.
+func TestTheSampleProgramDeclaresTheTopologyTheHandWrittenSampleAssumes(t *testing.T) {
 	for _, o := range []lab.SampleOptions{{NVAs: 2, Monitors: 2}, {NVAs: 3, Monitors: 3}} {
 		t.Run(fmt.Sprintf("%d NVAs %d monitors", o.NVAs, o.Monitors), func(t *testing.T) {
-			got, err := HaNva(o)
+			got, err := Sample(o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -100,7 +106,7 @@ func TestHaNvaDeclaresTheTopologyTheHandWrittenSampleAssumes(t *testing.T) {
 			if fmt.Sprint(g.Subnets) != fmt.Sprint(h.Subnets) || fmt.Sprint(g.NVAIPs) != fmt.Sprint(h.NVAIPs) ||
 				fmt.Sprint(g.Probes) != fmt.Sprint(h.Probes) || g.PIPOnFirst != h.PIPOnFirst || !g.PIPOnFirst ||
 				g.Monitors != h.Monitors || g.LeaseTarget != h.LeaseTarget {
-				t.Errorf("the components declare\n%+v\nthe hand-written sample has\n%+v", g, h)
+				t.Errorf("the program declares\n%+v\nthe hand-written sample has\n%+v", g, h)
 			}
 			for _, hops := range g.TableHops {
 				for prefix, hop := range hops {
@@ -171,12 +177,12 @@ func TestConvertRefusesAConfigNamingUndeclaredResources(t *testing.T) {
 	}
 }
 
-// TestQuickDrillRunsOnTheComponentsTopology runs the drill's quick
-// scenario on what the Pulumi components declare.
-func TestQuickDrillRunsOnTheComponentsTopology(t *testing.T) {
+// TestQuickDrillRunsOnTheProgramsTopology runs the drill's quick scenario
+// on what the Pulumi program declares.
+func TestQuickDrillRunsOnTheProgramsTopology(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	rep, err := drill.Run(ctx, drill.Options{Quick: true, Stack: HaNva, WorkDir: t.TempDir(), Progress: t.Output()})
+	rep, err := drill.Run(ctx, drill.Options{Quick: true, Stack: Sample, WorkDir: t.TempDir(), Progress: t.Output()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,6 +194,55 @@ func TestQuickDrillRunsOnTheComponentsTopology(t *testing.T) {
 				}
 			}
 		}
-		t.Fatalf("the quick drill failed on the components' topology:\n%s", rep.Summary())
+		t.Fatalf("the quick drill failed on the program's topology:\n%s", rep.Summary())
+	}
+}
+
+// TestTheDrillSettingsReachTheGeneratedMonitorConfig checks that the
+// scenario's settings, passed as the program's stack config keys, come out
+// in the monitor config the program generates, and that the caller's
+// PULUMI_CONFIG is left as it was.
+func TestTheDrillSettingsReachTheGeneratedMonitorConfig(t *testing.T) {
+	t.Setenv(pulumi.EnvConfig, `{"other:key":"kept"}`)
+	st := lab.Settings{
+		Probe:               config.ProbeTiming{Interval: config.Duration(500 * time.Millisecond), FailureThreshold: 2},
+		Failback:            config.FailbackPreferred,
+		FailbackHoldoff:     config.Duration(5 * time.Second),
+		MinFailoverInterval: config.Duration(7 * time.Second),
+		LeaseDuration:       config.Duration(20 * time.Second),
+	}
+	s, err := Sample(lab.SampleOptions{NVAs: 3, Monitors: 3, Settings: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.Config
+	got := fmt.Sprintf("nvas=%d monitors=%d interval=%s threshold=%d failback=%s holdoff=%s minFailover=%s lease=%s",
+		len(c.NVAs), len(c.Monitors), c.Probe.Interval, c.Probe.FailureThreshold, c.Failback, c.FailbackHoldoff,
+		c.MinFailoverInterval, c.Lease.Duration)
+	want := "nvas=3 monitors=3 interval=500ms threshold=2 failback=preferred holdoff=5s minFailover=7s lease=20s"
+	if got != want {
+		t.Errorf("generated config has\n%s\nwant\n%s", got, want)
+	}
+	if v := os.Getenv(pulumi.EnvConfig); v != `{"other:key":"kept"}` {
+		t.Errorf("%s after Sample = %q, want the caller's value back", pulumi.EnvConfig, v)
+	}
+}
+
+func TestConfigKeepsTheProgramsDefaultsForZeroSettingsAndRefusesWhatItCannotSay(t *testing.T) {
+	cfg, err := Config(lab.SampleOptions{}, "/bin/nva-monitor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := slices.Sorted(maps.Keys(cfg))
+	if want := []string{"hanva:mode", "hanva:monitorBinaryPath", "hanva:sshPublicKey"}; !slices.Equal(keys, want) {
+		t.Errorf("config for zero options sets %v, want only %v", keys, want)
+	}
+	for _, st := range []lab.Settings{
+		{Probe: config.ProbeTiming{Timeout: config.Duration(time.Second)}},
+		{Probe: config.ProbeTiming{SuccessThreshold: 1}},
+	} {
+		if _, err := Config(lab.SampleOptions{Settings: st}, "/bin/nva-monitor"); err == nil {
+			t.Errorf("Config accepted %+v, which the program has no key for", st.Probe)
+		}
 	}
 }

@@ -72,7 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "drill-report.html", "where to write the HTML report")
 	quick := fs.Bool("quick", false, "run only the short scenario of make test: one crash failover, 2 monitors, 100ms latency, 200ms probes")
 	workDir := fs.String("work-dir", "", "directory for the monitors' configs and logs (default: a new temporary directory, kept)")
-	topology := fs.String("topology", "components", "where the topology and monitor config come from: components (what the Pulumi sample program declares, components.NewHaNva run under mocks) or hand (the same topology written by hand, no Pulumi)")
+	topology := fs.String("topology", "program", "where the topology and monitor config come from: program (what the Pulumi program declares in sample mode, run under mocks with this drill's settings as its stack config) or hand (the same topology written by hand, no Pulumi)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -86,12 +86,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	o := drill.Options{NVAs: *nvas, Monitors: *monitors, Latency: *latency, ProbeInterval: *probe, Quick: *quick,
 		Progress: stdout, WorkDir: *workDir}
 	switch *topology {
-	case "components":
-		o.Stack, o.StackName = stackseed.HaNva, "what the Pulumi sample program declares: components.NewHaNva under pulumitest mocks, converted (testenv/stackseed)"
+	case "program":
+		o.Stack, o.StackName = stackseed.Sample, "what the Pulumi program declares in sample mode: components/stack under pulumitest mocks, converted (testenv/stackseed)"
 	case "hand":
 		o.Stack, o.StackName = lab.SampleStack, "the sample topology, written by hand (lab.SampleStack)"
 	default:
-		fmt.Fprintf(stderr, "drill: --topology %q: want components or hand\nsee --help\n", *topology)
+		fmt.Fprintf(stderr, "drill: --topology %q: want program or hand\nsee --help\n", *topology)
 		return 2
 	}
 	if *scenarios != "" {

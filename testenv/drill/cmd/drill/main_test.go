@@ -31,7 +31,7 @@ func TestBadFlagsExitTwoBeforeStartingAnything(t *testing.T) {
 		{[]string{"--scenarios", "crash,meteor"}, `scenario "meteor": unknown`},
 		{[]string{"--latency", "banana"}, "invalid value"},
 		{[]string{"extra"}, "unexpected arguments"},
-		{[]string{"--topology", "terraform"}, "want components or hand"},
+		{[]string{"--topology", "terraform"}, "want program or hand"},
 	} {
 		var out, errb bytes.Buffer
 		code := run(context.Background(), tc.args, &out, &errb)
