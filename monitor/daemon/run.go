@@ -135,6 +135,10 @@ type daemon struct {
 	requests    chan *lease.Request
 	lastView    time.Time
 	heldNotice  decide.Reason // last follower/quorum hold logged
+	// pending is a failover held for lack of quorum, looked at again when
+	// recheckTimer fires, before the next probe round.
+	pending      *decide.Action
+	recheckTimer *time.Timer
 
 	job      *convergeJob
 	retryAt  time.Time // when a failed converge is retried
@@ -228,6 +232,8 @@ func (d *daemon) loop(ctx context.Context) error {
 			}
 		case req := <-d.requests:
 			d.onRequest(ctx, req)
+		case <-d.recheckC():
+			d.recheck(ctx)
 		case r := <-rounds:
 			d.onRound(ctx, r)
 		case res := <-jobDone:
@@ -389,6 +395,10 @@ func (d *daemon) failover(ctx context.Context, a decide.Action, now time.Time) b
 			return hold("no_quorum", "cannot read the other monitors' views; not failing over", report.KeyErr, err)
 		}
 		if !ok {
+			// The others usually see the failure within a probe interval of
+			// us and publish at once: look again soon rather than a whole
+			// interval later.
+			d.armRecheck(a)
 			return hold("no_quorum", "the active NVA is down from here but not from a majority of the monitors; not failing over",
 				"down_views", down, "fresh_views", fresh)
 		}
@@ -626,4 +636,40 @@ func fmtTime(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// armRecheck schedules another quorum check of a held failover a quarter of a
+// probe interval from now (unless one is scheduled already).
+func (d *daemon) armRecheck(a decide.Action) {
+	if d.recheckTimer != nil {
+		return
+	}
+	d.pending = &a
+	d.recheckTimer = time.NewTimer(max(d.cfg.Probe.Interval.D()/4, 50*time.Millisecond))
+}
+
+// recheckC is the recheck timer's channel; nil (never ready) when unarmed.
+func (d *daemon) recheckC() <-chan time.Time {
+	if d.recheckTimer == nil {
+		return nil
+	}
+	return d.recheckTimer.C
+}
+
+// recheck looks at a failover held for lack of quorum again: if nothing
+// changed in between (same active NVA, still down, target still up, no
+// converge running) and a majority now agrees, it fails over.
+func (d *daemon) recheck(ctx context.Context) {
+	a := d.pending
+	d.pending, d.recheckTimer = nil, nil
+	if a == nil || !d.leading || d.job != nil || d.state.Active != a.From {
+		return
+	}
+	if d.state.NVAs[a.From].Health != decide.Down || d.state.NVAs[a.To].Health != decide.Up {
+		return
+	}
+	now := d.now()
+	if d.failover(ctx, *a, now) {
+		d.state = decide.Manual(d.state, a.To, now)
+	}
 }
