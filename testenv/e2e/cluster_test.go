@@ -239,8 +239,10 @@ func TestClusterPausedLeaderNeverWritesAfterLosingTheLease(t *testing.T) {
 	if d := time.Since(paused); d < leaseDuration+5*time.Second {
 		time.Sleep(leaseDuration + 5*time.Second - d)
 	}
-	must(t, leader.p.cmd.Process.Signal(syscall.SIGCONT))
+	// Taken before the signal: the resumed process may log within
+	// microseconds, before Signal even returns here.
 	resumed := time.Now()
+	must(t, leader.p.cmd.Process.Signal(syscall.SIGCONT))
 	// The resumed monitor still believes nva-1 is active and, as its probes
 	// now fail, wants to fail over: it must find its lease gone first.
 	eventually(t, 30*time.Second, "the resumed monitor notices it lost the lease", func() bool {
