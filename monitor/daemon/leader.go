@@ -230,7 +230,7 @@ func (d *daemon) quorum(ctx context.Context, active string) (ok bool, down, fres
 	}
 	down, fresh = 1, 1 // our own view: we only ask when we see it down
 	maxAge := config.StaleViewIntervals * d.cfg.ViewInterval.D()
-	now := time.Now()
+	now := d.now()
 	for _, v := range views {
 		if v.Instance == d.cfg.Instance || now.Sub(v.At) > maxAge || v.At.After(now.Add(maxAge)) {
 			continue
@@ -248,7 +248,7 @@ func (d *daemon) quorum(ctx context.Context, active string) (ok bool, down, fres
 func (d *daemon) publishView() {
 	v := lease.View{
 		Instance: d.cfg.Instance,
-		At:       time.Now().UTC(),
+		At:       d.now().UTC(),
 		Active:   d.state.Active,
 		Health:   make(map[string]string, len(d.state.NVAs)),
 		Leader:   d.leading,

@@ -11,6 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+
 	"github.com/hanva/hanva/monitor/config"
 	"github.com/hanva/hanva/monitor/internal/act"
 	"github.com/hanva/hanva/monitor/internal/decide"
@@ -27,8 +30,23 @@ type Options struct {
 	// Listener, if set, is used for the HTTP endpoint instead of listening
 	// on cfg.Listen (tests pass a 127.0.0.1:0 listener).
 	Listener net.Listener
-	// Now is the clock; default time.Now.
+	// Now is the wall clock (views, status, timelines); default time.Now.
 	Now func() time.Time
+
+	// The fields below replace what Run would build from the config; the
+	// in-process simulation (monitor/internal/sim) and daemon tests set
+	// them. Production leaves them nil.
+
+	// Leader, if set, is the leader election and shared state instead of the
+	// one cfg.Lease describes.
+	Leader Leader
+	// ARM and Credential, if both set, are the ARM client options and
+	// credential instead of those cfg describes.
+	ARM        *arm.ClientOptions
+	Credential azcore.TokenCredential
+	// Targets, if set, are the NVAs' probers instead of those cfg describes
+	// (one per NVA, same names).
+	Targets []probe.Target
 }
 
 // Run is the nva-monitor daemon: it finds the active NVA in Azure, probes the
@@ -58,9 +76,16 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 
 	d.viewCh = make(chan lease.View, 1)
 	d.requests = make(chan *lease.Request)
-	leader, err := NewLeader(cfg, o.Logger, d.m.LeaseRenewal)
-	if err != nil {
-		return err
+	d.targets = o.Targets
+	if d.targets == nil {
+		d.targets = Targets(cfg)
+	}
+	leader := o.Leader
+	if leader == nil {
+		var err error
+		if leader, err = NewLeader(cfg, o.Logger, d.m.LeaseRenewal); err != nil {
+			return err
+		}
 	}
 	d.leader = leader
 	epoch := func() int64 { return 0 } // one monitor: no epoch tags
@@ -69,7 +94,21 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 	}
 	// Every ARM write is checked against the lease's monotonic deadline
 	// right before it is sent, and carries the epoch as a fencing token.
-	eng, err := Engine(cfg, o.Logger, d.m.ARMResponse, func(context.Context) error { return d.leader.Check() }, epoch)
+	armOpts, cred := o.ARM, o.Credential
+	if armOpts == nil || cred == nil {
+		var err error
+		if armOpts, cred, err = Azure(cfg, d.m.ARMResponse); err != nil {
+			return fmt.Errorf("set up azure clients: %w", err)
+		}
+	}
+	eng, err := act.New(Topology(cfg), cred, armOpts, act.Options{
+		PollInterval:     cfg.PollInterval.D(),
+		OperationTimeout: cfg.OperationTimeout.D(),
+		Logger:           o.Logger,
+		BeforeWrite:      func(context.Context) error { return d.leader.Check() },
+		Epoch:            epoch,
+		Clock:            o.Now,
+	})
 	if err != nil {
 		return fmt.Errorf("set up azure clients: %w", err)
 	}
@@ -110,12 +149,13 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 }
 
 type daemon struct {
-	cfg    *config.Config
-	log    *slog.Logger
-	now    func() time.Time
-	policy decide.Policy
-	m      *report.Metrics
-	eng    *act.Engine
+	cfg     *config.Config
+	log     *slog.Logger
+	now     func() time.Time
+	policy  decide.Policy
+	m       *report.Metrics
+	eng     *act.Engine
+	targets []probe.Target
 
 	mu     sync.Mutex
 	status Status
@@ -195,7 +235,7 @@ func (d *daemon) loop(ctx context.Context) error {
 
 	// 3. Probe, decide, act.
 	rounds := make(chan probe.Round, 1)
-	runner := &probe.Runner{Targets: Targets(d.cfg), Interval: d.cfg.Probe.Interval.D(), Timeout: d.cfg.Probe.Timeout.D()}
+	runner := &probe.Runner{Targets: d.targets, Interval: d.cfg.Probe.Interval.D(), Timeout: d.cfg.Probe.Timeout.D()}
 	pctx, stopProbes := context.WithCancel(ctx)
 	probesDone := make(chan struct{})
 	go func() {
