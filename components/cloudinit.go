@@ -21,16 +21,19 @@ const (
 )
 
 // customDataLimit is Azure's limit on osProfile.customData: "The maximum
-// length of the binary array is 65535 bytes" (AZURE-FACTS.md §6). The
+// length of the binary array is 65535 bytes"
+// (docs/azure-behaviour.md#vm-custom-data). The
 // base64 text is checked, the larger of the two, so both fit.
 const customDataLimit = 65535
 
 // storageAPIVersion is sent as x-ms-version with the bearer token; Blob
-// storage refuses OAuth without 2017-11-09 or later (AZURE-FACTS.md §6).
+// storage refuses OAuth without 2017-11-09 or later
+// (https://learn.microsoft.com/rest/api/storageservices/authorize-with-azure-active-directory).
 const storageAPIVersion = "2021-08-06"
 
 // imdsStorageTokenURL asks the Instance Metadata Service for a token for
-// Azure Storage for the VM's system-assigned identity (AZURE-FACTS.md §6).
+// Azure Storage for the VM's system-assigned identity
+// (docs/azure-behaviour.md#managed-identity-storage).
 const imdsStorageTokenURL = "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://storage.azure.com/"
 
 // monitorBootstrap is what one monitor VM needs at first boot.
@@ -195,7 +198,8 @@ systemctl start --no-block nva-monitor.service
 // installerScript becomes /usr/local/sbin/hanva-install. It retries until
 // it succeeds, backing off to a minute: at first boot the identity may not be
 // ready and a new role assignment can take many minutes to apply
-// (AZURE-FACTS.md §6). The token lives only in a shell variable; it reaches
+// (docs/azure-behaviour.md#managed-identity-storage). The token lives only
+// in a shell variable; it reaches
 // curl on stdin (-H @-), never on a command line, never on disk, and is
 // never printed; the script never runs with xtrace.
 const installerScript = `#!/bin/bash

@@ -18,8 +18,9 @@ const (
 // the broadcast address (the last). A static private IP on one of them is
 // refused with PrivateIPAddressInReservedRange; outside the subnet with
 // PrivateIPAddressNotInSubnet. The smallest IPv4 subnet is a /29.
-// (AZURE-FACTS.md §1.5, from the Microsoft virtual-network FAQ and the
-// "Troubleshoot common Azure deployment errors" table.)
+// (docs/azure-behaviour.md#subnet-addresses, from the Microsoft
+// virtual-network FAQ and the "Troubleshoot common Azure deployment errors"
+// table.)
 const (
 	firstUsableHost   = 4
 	smallestSubnetLen = 29

@@ -704,7 +704,8 @@ func NewMonitor(ctx *pulumi.Context, name string, args *MonitorArgs, opts ...pul
 		} else {
 			vmArgs.AvailabilitySet = &compute.SubResourceArgs{Id: avset.ID()}
 		}
-		// Azure cannot change customData after creation (AZURE-FACTS.md §6):
+		// Azure cannot change customData after creation
+		// (docs/azure-behaviour.md#vm-custom-data):
 		// a new binary or config replaces the VM, deleting the old one first
 		// since the name is fixed.
 		vm, err := compute.NewVirtualMachine(ctx, fmt.Sprintf("%s-vm-%d", name, i+1), vmArgs, parent,

@@ -8,7 +8,8 @@ import (
 )
 
 // maxCustomData is Azure's limit on a VM's custom data: "The maximum length
-// of the binary array is 65535 bytes" (OSProfile.customData; AZURE-FACTS.md §6).
+// of the binary array is 65535 bytes" (OSProfile.customData;
+// docs/azure-behaviour.md#vm-custom-data).
 const maxCustomData = 65535
 
 // nvaSample holds what one sample NVA's cloud-init needs.

@@ -100,7 +100,7 @@ const (
 	MinViewInterval      = time.Second
 	// Azure Storage accepts lease durations of 15 to 60 whole seconds (or
 	// infinite, which a leader election cannot use): Lease Blob REST
-	// reference, AZURE-FACTS.md §4.
+	// reference, https://learn.microsoft.com/rest/api/storageservices/lease-blob.
 	MinLeaseDuration = 15 * time.Second
 	MaxLeaseDuration = 60 * time.Second
 )

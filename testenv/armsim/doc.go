@@ -3,7 +3,7 @@
 // routes/{name}), networkInterfaces (ipConfigurations), publicIPAddresses and
 // virtualNetworks (subnets). It is faithful enough that the unmodified
 // armnetwork v7 clients (api-version 2025-01-01) work against it, and it
-// behaves as AZURE-FACTS.md sections 1 and 2 describe:
+// behaves as docs/azure-behaviour.md describes (its ARM sections):
 //
 //   - every request needs api-version (400 MissingApiVersionParameter) and a
 //     bearer token (401 AuthenticationFailed); errors are {"error":{"code","message"}};

@@ -111,8 +111,9 @@ func faultResponse(f *Fault) response {
 	return resp
 }
 
-// bucket is a token bucket over writes (AZURE-FACTS 2.1: ARM throttles per
-// subscription with token buckets).
+// bucket is a token bucket over writes (ARM throttles per subscription with
+// token buckets:
+// https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling#regional-throttling-and-token-bucket-algorithm).
 type bucket struct {
 	rate         float64 // tokens per second
 	burst        float64
@@ -124,7 +125,8 @@ type bucket struct {
 // SetWriteThrottle limits writes (PUT/PATCH/DELETE) to perSecond with bursts
 // of burst (at least 1); the bucket starts full. A write finding it empty gets
 // 429 SubscriptionRequestsThrottled with Retry-After, and every write before
-// that time has passed is rejected again (AZURE-FACTS 2.3). perSecond <= 0
+// that time has passed is rejected again
+// (docs/azure-behaviour.md#arm-throttling). perSecond <= 0
 // disables the throttle.
 func (s *Sim) SetWriteThrottle(perSecond float64, burst int) {
 	s.mu.Lock()

@@ -179,7 +179,8 @@ func (s *Sim) operationURL(rc *reqCtx, op *operation, results bool) string {
 }
 
 // lroHeaders sets the headers NRP sends on an accepted PUT/DELETE
-// (AZURE-FACTS 1.3: Azure-AsyncOperation absolute URL, Retry-After).
+// (docs/azure-behaviour.md#arm-lro: Azure-AsyncOperation absolute URL,
+// Retry-After).
 func (s *Sim) lroHeaders(rc *reqCtx, resp *response, op *operation, location bool) {
 	resp.setHeader("Azure-AsyncOperation", s.operationURL(rc, op, false))
 	resp.setHeader("Azure-Asyncnotification", "Enabled")
@@ -235,7 +236,7 @@ func (s *Sim) getOperation(rc *reqCtx, p armPath) response {
 	if op.status == statusFailed || op.status == statusCanceled {
 		e := map[string]any{"code": op.errCode, "message": op.errMsg}
 		if op.status == statusCanceled && op.errCode == "Canceled" {
-			// Observed NRP body, AZURE-FACTS 1.3.
+			// Observed NRP body, docs/azure-behaviour.md#arm-conflicts.
 			e["details"] = []any{map[string]any{
 				"code":    "CanceledAndSupersededDueToAnotherOperation",
 				"message": "Operation " + op.id + " was canceled and superseded by another operation.",

@@ -19,7 +19,8 @@ type Options struct {
 	LROLatency time.Duration
 	// RetryAfter is the Retry-After (seconds) sent on LRO responses and on
 	// InProgress status polls. 0 means 10, what Microsoft.Network sends
-	// (AZURE-FACTS 1.3); a negative value sends no Retry-After at all, which
+	// (docs/azure-behaviour.md#arm-lro); a negative value sends no Retry-After
+	// at all, which
 	// lets the SDK's PollUntilDone use its Frequency (fast tests).
 	RetryAfter int
 	// Token, if set, is the only bearer token accepted ("Bearer "+Token);
@@ -221,7 +222,7 @@ func (s *Sim) handleLocked(rc *reqCtx, authz string) response {
 	}
 	if write && s.throttle != nil {
 		if ok, wait := s.throttle.take(rc.now); !ok {
-			// AZURE-FACTS 2.3: 429 with Retry-After; a request sent before it
+			// docs/azure-behaviour.md#arm-throttling: 429 with Retry-After; a request sent before it
 			// elapses is not processed and gets a new retry value.
 			resp := armError(http.StatusTooManyRequests, "SubscriptionRequestsThrottled",
 				"Number of 'write' requests for subscription actor exceeded. Please try again after '"+

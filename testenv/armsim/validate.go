@@ -8,16 +8,18 @@ import (
 )
 
 // nextHopTypes are the route next-hop types of api-version 2025-01-01
-// (AZURE-FACTS 1.2).
+// (docs/azure-behaviour.md#route-next-hops).
 var nextHopTypes = []string{"Internet", "None", "VirtualAppliance", "VirtualNetworkGateway", "VnetLocal"}
 
 // Codes for the two route next-hop mistakes whose real code is unverified
-// (AZURE-FACTS 1.5 has only the message "NextHopIpAddress cannot be Null or
-// Empty ... when NextHopType is VirtualAppliance"). Clients should key on the
+// (docs/azure-behaviour.md#route-next-hops has only the message
+// "NextHopIpAddress cannot be Null or Empty ... when NextHopType is
+// VirtualAppliance"). Clients should key on the
 // status, 400.
 const codeRouteNextHopIP = "InvalidRouteNextHopIpAddress"
 
-// validateRoutes checks every route of a route table (AZURE-FACTS 1.2, 1.5).
+// validateRoutes checks every route of a route table
+// (docs/azure-behaviour.md#route-next-hops).
 func validateRoutes(tableID string, props object) (response, bool) {
 	for _, r := range objects(props, "routes") {
 		id := tableID + "/routes/" + str(r, "name")
@@ -48,7 +50,7 @@ func validateRoutes(tableID string, props object) (response, bool) {
 				"NextHopIpAddress cannot be Null or Empty in route %s when NextHopType is VirtualAppliance.", id)), false
 		}
 		if reason := invalidNextHop(ip); reason != "" {
-			// AZURE-FACTS 1.5: InvalidNextHopIpAddress.
+			// docs/azure-behaviour.md#route-next-hops: InvalidNextHopIpAddress.
 			return badRequest("InvalidNextHopIpAddress", fmt.Sprintf(
 				"Route %s has an invalid next hop IP address %s: %s.", id, ip, reason)), false
 		}
@@ -88,7 +90,7 @@ func ownerResource(ipConfigID string) string {
 }
 
 // prepareNIC checks a NIC's ipConfigurations against the other resources
-// (AZURE-FACTS 1.5) and fills defaults: the first ipConfiguration is primary
+// (docs/azure-behaviour.md#nic-validation) and fills defaults: the first ipConfiguration is primary
 // when none is, and a Dynamic private IP is allocated from a known subnet.
 func (s *Sim) prepareNIC(nicID string, props object) (response, bool) {
 	ipcs := objects(props, "ipConfigurations")
@@ -113,7 +115,7 @@ func (s *Sim) prepareNIC(nicID string, props object) (response, bool) {
 					pipID, nicID)), false
 			}
 			if owner := refID(pip.props(), "ipConfiguration"); owner != "" && !strings.HasPrefix(keyOf(owner), nicPrefix) {
-				// AZURE-FACTS 1.5: PublicIPAddressInUse, message form from
+				// docs/azure-behaviour.md#nic-validation: PublicIPAddressInUse, message form from
 				// microsoft/azure-tools-for-java#91.
 				return badRequest("PublicIPAddressInUse", fmt.Sprintf(
 					"IP configuration %s is referencing public IP address %s that is already allocated to resource %s.",
@@ -197,7 +199,7 @@ func nicDefaults(props object) {
 }
 
 func privateIPInUse(ipcID, addr, other string) response {
-	// AZURE-FACTS 1.5: PrivateIPAddressIsAllocated.
+	// docs/azure-behaviour.md#nic-validation: PrivateIPAddressIsAllocated.
 	return badRequest("PrivateIPAddressIsAllocated", fmt.Sprintf(
 		"IP configuration %s is using the private IP address %s which is already allocated to resource %s.",
 		ipcID, addr, ownerResource(other)))
@@ -219,7 +221,7 @@ func subnetPrefix(sn object) netip.Prefix {
 }
 
 // reservedInSubnet: Azure reserves the first four addresses and the last one
-// of every subnet (AZURE-FACTS 1.5).
+// of every subnet (docs/azure-behaviour.md#subnet-addresses).
 func reservedInSubnet(a netip.Addr, p netip.Prefix) bool {
 	if !a.Is4() || !p.Addr().Is4() {
 		return false
@@ -276,7 +278,8 @@ func (s *Sim) allocatePrivateIP(nicID, subnetID string, p netip.Prefix, taken ma
 }
 
 // preparePIP fills a public IP's platform fields: Standard SKU, Static, IPv4
-// (AZURE-FACTS 1.2: emulate Standard only) and an address that stays the same
+// (docs/azure-behaviour.md#public-ip-move: emulate Standard only) and an
+// address that stays the same
 // across PUTs.
 func (s *Sim) preparePIP(body, props, oldProps object) {
 	if _, ok := body["sku"]; !ok {

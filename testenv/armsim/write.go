@@ -6,7 +6,8 @@ import (
 	"strings"
 )
 
-// checkPreconditions applies If-Match / If-None-Match (AZURE-FACTS 1.4): If-Match
+// checkPreconditions applies If-Match / If-None-Match
+// (docs/azure-behaviour.md#arm-etag): If-Match
 // on a missing resource or with another etag -> 412; If-None-Match: * on an
 // existing resource -> 412. ETags compare with the weak prefix ignored.
 func checkPreconditions(rc *reqCtx, exists bool, etag string) (response, bool) {
@@ -41,7 +42,8 @@ func etagListContains(header, etag string) bool {
 }
 
 // conflict is Microsoft.Network's answer to a write on a resource whose
-// previous operation is still running (AZURE-FACTS 1.5: 409 AnotherOperationInProgress).
+// previous operation is still running (docs/azure-behaviour.md#arm-conflicts:
+// 409 AnotherOperationInProgress).
 func conflict(res *resource) response {
 	return armError(http.StatusConflict, "AnotherOperationInProgress", fmt.Sprintf(
 		"Another operation on this or dependent resource is in progress. To retrieve status of the operation use uri: operation %s on resource %s.",
@@ -250,7 +252,8 @@ func (s *Sim) commit(rc *reqCtx, res *resource, newBody object, childName, addre
 }
 
 // patchTags handles UpdateTags: PATCH {"tags":{...}}, synchronous 200
-// (AZURE-FACTS 1.2). It is logged as write_accepted immediately followed by
+// (docs/azure-behaviour.md#arm-put). It is logged as write_accepted
+// immediately followed by
 // write_succeeded.
 func (s *Sim) patchTags(rc *reqCtx, p armPath) response {
 	if p.childType != "" {

@@ -88,7 +88,8 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 // checkObserved checks what Azure holds against the config.
 func checkObserved(c *checker, cfg *config.Config, obs *act.Observed) {
 	// Roles that are next hops must forward: Azure accepts a route to a NIC
-	// without IP forwarding and then drops the packets (AZURE-FACTS 1.5).
+	// without IP forwarding and then drops the packets
+	// (docs/azure-behaviour.md#ip-forwarding).
 	forwardRoles := map[string]bool{}
 	for _, rt := range cfg.RouteTables {
 		forwardRoles[rt.Via] = true

@@ -69,7 +69,7 @@ func (e *Engine) beforeWrite(ctx context.Context) error {
 }
 
 // ifMatch returns ctx carrying If-Match: etag for the Begin call only (the
-// LRO polls must not carry it, AZURE-FACTS 1.3).
+// LRO polls must not carry it, docs/azure-behaviour.md#arm-lro).
 func ifMatch(ctx context.Context, etag *string) context.Context {
 	if etag == nil || *etag == "" {
 		return ctx
@@ -122,7 +122,8 @@ func (e *Engine) putNIC(ctx context.Context, r resource, nic armnetwork.Interfac
 
 // clearRouteTableReadOnly drops what a PUT must not carry: the ETag (sent as
 // If-Match instead) and provisioningState, which an RP may reject when it
-// differs from its own (AZURE-FACTS 1.3). Everything else goes back as read.
+// differs from its own (docs/azure-behaviour.md#arm-put). Everything else
+// goes back as read.
 func clearRouteTableReadOnly(rt *armnetwork.RouteTable) {
 	rt.Etag = nil
 	if rt.Properties == nil {
@@ -156,7 +157,8 @@ func clearNICReadOnly(nic *armnetwork.Interface) {
 }
 
 // operationError is an LRO that ended Failed or Canceled (e.g. Canceled with
-// CanceledAndSupersededDueToAnotherOperation, AZURE-FACTS 1.3). The write
+// CanceledAndSupersededDueToAnotherOperation,
+// docs/azure-behaviour.md#arm-conflicts). The write
 // did not take: re-read and retry.
 type operationError struct{ err error }
 
@@ -164,7 +166,8 @@ func (o *operationError) Error() string { return "operation failed: " + o.err.Er
 func (o *operationError) Unwrap() error { return o.err }
 
 // pollError is a failure to read an operation's status, which says nothing
-// about the operation itself (AZURE-FACTS 1.3): re-read the resource.
+// about the operation itself (docs/azure-behaviour.md#arm-lro): re-read the
+// resource.
 type pollError struct{ err error }
 
 func (p *pollError) Error() string { return "poll operation status: " + p.err.Error() }

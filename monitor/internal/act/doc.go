@@ -12,8 +12,8 @@
 //     routes to other appliances or the Internet) goes back as read. A table
 //     that differs gets ONE PUT of the whole table with If-Match: <etag>; on
 //     412 it is read again and recomputed, never resent.
-//   - Public IPs: the association lives on the NIC's ipconfig (AZURE-FACTS
-//     1.2), so a move is: PUT the old NIC without it, then PUT the target's
+//   - Public IPs: the association lives on the NIC's ipconfig
+//     (docs/azure-behaviour.md#public-ip-move), so a move is: PUT the old NIC without it, then PUT the target's
 //     NIC of the public IP's via role with it on its primary ipconfig (as
 //     {id} only). Each NIC PUT changes that one reference and nothing else,
 //     with If-Match. Public IPs are grouped so that a NIC gets at most one PUT
@@ -37,7 +37,7 @@
 //   - Fencing: Options.BeforeWrite runs right before every PUT (the lease
 //     check); an error aborts the write. The blob lease fences the blob
 //     only, so ARM writes are fenced by the resources themselves
-//     (AZURE-FACTS 4, "Pitfalls"): right before every route table and NIC
+//     (docs/azure-behaviour.md#lease-fencing): right before every route table and NIC
 //     PUT, Options.Epoch() is read and compared with the resource's tag
 //     EpochTag ("hanva-epoch", tag names are case-insensitive) as just
 //     read. A higher tag means a newer leader wrote it: the write is not
@@ -68,15 +68,17 @@
 // # Polling trade-off
 //
 // The engine does not use the SDK's PollUntilDone: it first sleeps the
-// Retry-After of the PUT response, 10 s from Microsoft.Network (AZURE-FACTS
-// 1.3), and then every later Retry-After, so a write that is done in 2 s is
+// Retry-After of the PUT response, 10 s from Microsoft.Network
+// (docs/azure-behaviour.md#arm-lro), and then every later Retry-After, so a write that is done in 2 s is
 // seen done after 10 s. Instead it polls the operation status itself: Poll,
 // then wait PollInterval (default 500 ms). This ignores the server's polling
 // hint on purpose, in exchange for failover latency. The cost is reads: one
 // resource polled every 500 ms for a 30 s operation is 60 status reads, and a
 // failover of 10 route tables and a public IP (3 NIC PUTs) about 800 reads at
 // worst, against the Microsoft.Network budget of 10,000 reads per 5 minutes
-// per subscription and region (AZURE-FACTS 2.4). Failovers are rare; raise
+// per subscription and region
+// (https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling#network-throttling).
+// Failovers are rare; raise
 // PollInterval if many monitors share a subscription. (The SDK's poller also
 // refuses a PollUntilDone Frequency under 1 s outside go test; manual Poll
 // loops have no such floor.)

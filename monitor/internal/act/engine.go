@@ -114,7 +114,9 @@ func (e *Engine) client(r resource) *armnetwork.ClientFactory { return e.clients
 // gate holds back all requests of one kind (reads or writes) after ARM
 // answered 429 with a Retry-After: "If you send a request before the retry
 // value elapses, your request isn't processed and a new retry value is
-// returned" (AZURE-FACTS 2.3). ARM throttles per subscription, region and
+// returned"
+// (https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling#error-code).
+// ARM throttles per subscription, region and
 // principal, so one 429 stops every goroutine of the engine, not only the
 // one that got it.
 type gate struct {

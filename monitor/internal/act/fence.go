@@ -13,8 +13,9 @@ import (
 // EpochTag is the ARM tag in which the leader stamps its epoch on every
 // route table and NIC it writes, inside the same If-Match guarded PUT. A
 // resource whose tag is higher than the engine's epoch has been written by
-// a newer leader and is not written again (AZURE-FACTS 4, "Pitfalls": the
-// blob lease fences the blob only; the tag plus the ETag CAS fences ARM).
+// a newer leader and is not written again
+// (docs/azure-behaviour.md#lease-fencing: the blob lease fences the blob
+// only; the tag plus the ETag CAS fences ARM).
 const EpochTag = "hanva-epoch"
 
 // ErrFenced is the error of a write refused because the resource carries a

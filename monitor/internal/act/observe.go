@@ -49,7 +49,7 @@ type PublicIPState struct {
 type NICState struct {
 	ID, NVA, Role string
 	PrivateIP     string // of the primary ipconfig
-	IPForwarding  bool   // ARM accepts routes to a NIC without it, and packets are dropped (AZURE-FACTS 1.5)
+	IPForwarding  bool   // ARM accepts routes to a NIC without it, and packets are dropped (docs/azure-behaviour.md#ip-forwarding)
 	Exists        bool
 	Epoch         int64 // value of its EpochTag as read: 0 if none (or not an integer)
 }

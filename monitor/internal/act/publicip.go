@@ -157,8 +157,8 @@ func (e *Engine) attach(ctx context.Context, nic nicRef, pip managed) (attempts 
 }
 
 // convergePublicIPs moves every managed public IP to the target's NIC of its
-// role: detach from the old NIC, then attach to the new one (AZURE-FACTS
-// 1.2: two sequential NIC PUTs). Public IPs are grouped so that each NIC gets
+// role: detach from the old NIC, then attach to the new one
+// (docs/azure-behaviour.md#public-ip-move: two sequential NIC PUTs). Public IPs are grouped so that each NIC gets
 // at most one PUT per phase (concurrent writes to one NIC fail with 409
 // AnotherOperationInProgress); different NICs are written in parallel. An
 // attach refused with 400 PublicIPAddressInUse sends the public IP back to
@@ -313,7 +313,7 @@ func (e *Engine) convergePublicIPs(ctx context.Context, target string, start tim
 }
 
 // errInUse tells whether err is ARM refusing an attach because the public IP
-// is still referenced elsewhere (AZURE-FACTS 1.5).
+// is still referenced elsewhere (docs/azure-behaviour.md#nic-validation).
 func errInUse(err error) bool {
 	return errors.Is(err, azure.ErrBadRequest) && strings.EqualFold(azure.Code(err), azure.CodePublicIPAddressInUse)
 }

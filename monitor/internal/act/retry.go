@@ -75,7 +75,8 @@ func failureReason(err error) string {
 //
 //   - 412: the ETag is stale; re-read at once (backoff if it repeats).
 //   - 429 throttling: wait Retry-After (at least the backoff), and hold every
-//     request of the same kind until then (AZURE-FACTS 2.3).
+//     request of the same kind until then
+//     (docs/azure-behaviour.md#arm-throttling).
 //   - 409 AnotherOperationInProgress, 429 RetryableErrorDueToAnotherOperation
 //     (a lock conflict, not quota), 5xx, 408, LRO Failed/Canceled, status
 //     poll failures, transport errors: backoff, or Retry-After if longer.

@@ -14,14 +14,17 @@ import (
 
 // Sentinels for ARM failures, matched with errors.Is on what Classify returns.
 var (
-	// ErrPreconditionFailed: 412, the If-Match ETag is stale (AZURE-FACTS 1.4).
+	// ErrPreconditionFailed: 412, the If-Match ETag is stale
+	// (docs/azure-behaviour.md#arm-etag).
 	// Re-read and re-decide; never resend the same body.
 	ErrPreconditionFailed = errors.New("precondition failed")
-	// ErrThrottled: 429 quota throttling (AZURE-FACTS 2.3). Wait Retry-After.
+	// ErrThrottled: 429 quota throttling (docs/azure-behaviour.md#arm-throttling).
+	// Wait Retry-After.
 	ErrThrottled = errors.New("throttled")
 	// ErrConflict: 409, or 429 RetryableErrorDueToAnotherOperation, which is a
 	// lock conflict with another operation on the resource, not quota
-	// (AZURE-FACTS 1.5, 2.3). Check the code to decide whether to retry.
+	// (docs/azure-behaviour.md#arm-conflicts). Check the code to decide whether
+	// to retry.
 	ErrConflict = errors.New("conflict")
 	// ErrNotFound: 404.
 	ErrNotFound = errors.New("not found")
@@ -33,7 +36,8 @@ var (
 	ErrServer = errors.New("server error")
 )
 
-// Error codes ARM sends that callers act on (AZURE-FACTS 1.5, 2.3).
+// Error codes ARM sends that callers act on (docs/azure-behaviour.md#arm-conflicts
+// and #nic-validation).
 const (
 	CodeAnotherOperationInProgress          = "AnotherOperationInProgress"
 	CodeRetryableErrorDueToAnotherOperation = "RetryableErrorDueToAnotherOperation"

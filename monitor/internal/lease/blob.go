@@ -21,7 +21,8 @@ import (
 // TakeRequest when this instance may not act as the leader.
 var ErrNotLeader = errors.New("not the leader")
 
-// Limits of a blob lease (AZURE-FACTS §4, "Lease Blob": 15–60 s or infinite).
+// Limits of a blob lease ("Lease Blob": 15–60 s or infinite,
+// https://learn.microsoft.com/rest/api/storageservices/lease-blob).
 const (
 	MinDuration = 15 * time.Second
 	MaxDuration = 60 * time.Second
@@ -543,7 +544,7 @@ func isCode(err error, status int, code string) bool {
 
 // heldByOther reports an acquire refused because the lease belongs to
 // someone else: 409 LeaseAlreadyPresent, or LeaseIsBreakingAndCannotBeAcquired
-// (AZURE-FACTS §4 error codes).
+// (docs/azure-behaviour.md#blob-lease, error codes).
 func heldByOther(err error) bool {
 	return isCode(err, http.StatusConflict, "LeaseAlreadyPresent") ||
 		isCode(err, http.StatusConflict, "LeaseIsBreakingAndCannotBeAcquired")
@@ -554,7 +555,8 @@ func heldByOther(err error) bool {
 // LeaseNotPresentWithLeaseOperation, LeaseIsBrokenAndCannotBeRenewed, ...),
 // any 412 to a write made with the lease ID (LeaseLost,
 // LeaseIdMismatchWithBlobOperation, LeaseNotPresentWithBlobOperation,
-// LeaseIdMissing), or the blob being gone (404 BlobNotFound) (AZURE-FACTS §4).
+// LeaseIdMissing), or the blob being gone (404 BlobNotFound)
+// (docs/azure-behaviour.md#blob-lease).
 func leaseGone(err error) bool {
 	return isCode(err, http.StatusConflict, "") ||
 		isCode(err, http.StatusPreconditionFailed, "") ||

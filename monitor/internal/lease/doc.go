@@ -50,7 +50,8 @@
 //     right before every ARM write, so it never starts one after its
 //     deadline, which comes Margin before storage can hand the lease to
 //     anyone else.
-//   - Check narrows but cannot close the gap (AZURE-FACTS §4, "Pitfalls"): a
+//   - Check narrows but cannot close the gap
+//     (docs/azure-behaviour.md#lease-fencing): a
 //     write checked just before the deadline may reach ARM after it, if the
 //     process is paused or the request is slow, while a new leader acts. So
 //     every new leader raises the epoch in the shared state (only possible
