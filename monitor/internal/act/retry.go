@@ -50,7 +50,7 @@ var errRefused = errors.New("write refused by BeforeWrite")
 func failureReason(err error) string {
 	var perm *permanentError
 	switch {
-	case errors.Is(err, ErrFenced), errors.Is(err, errRefused):
+	case errors.Is(err, ErrFenced), errors.Is(err, errRefused), errors.Is(err, azure.ErrWriteRefused):
 		return "fenced"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
@@ -80,11 +80,12 @@ func failureReason(err error) string {
 //   - 409 AnotherOperationInProgress, 429 RetryableErrorDueToAnotherOperation
 //     (a lock conflict, not quota), 5xx, 408, LRO Failed/Canceled, status
 //     poll failures, transport errors: backoff, or Retry-After if longer.
-//   - any other 4xx, BeforeWrite refusals, fenced writes (ErrFenced),
+//   - any other 4xx, BeforeWrite and write gate (azure.ErrWriteRefused)
+//     refusals, fenced writes (ErrFenced),
 //     topology errors, context ends: no retry.
 func (e *Engine) retryDelay(err error, n int) (time.Duration, bool) {
 	var perm *permanentError
-	if errors.As(err, &perm) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.As(err, &perm) || errors.Is(err, azure.ErrWriteRefused) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return 0, false
 	}
 	d := e.backoff.delay(n)

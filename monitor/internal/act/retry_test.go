@@ -54,6 +54,7 @@ func TestRetryDelayDecidesWhatIsRetried(t *testing.T) {
 		{"403 is not retried", armError(t, "PUT", 403, "AuthorizationFailed", ""), 1, false, 0},
 		{"404 is not retried", armError(t, "GET", 404, "ResourceNotFound", ""), 1, false, 0},
 		{"a refused write is not retried", permanent(errors.New("lease lost")), 1, false, 0},
+		{"a write the write gate refused is not retried", fmt.Errorf("update route table: %w", azure.ErrWriteRefused), 1, false, 0},
 		{"a cancelled context is not retried", fmt.Errorf("get: %w", context.Canceled), 1, false, 0},
 	}
 	for _, tt := range tests {

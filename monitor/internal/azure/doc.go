@@ -15,6 +15,13 @@
 // attempts and hide them from the engine's report. Other callers can opt back
 // in for a single call with policy.WithRetryOptions on its context.
 //
+// Write gate: with Settings.WriteGate set, the transport asks it right
+// before every attempt of every write (not reads) leaves, after the bearer
+// token policy, so a slow token refresh, an SDK retry or a re-send after a
+// 401 claims challenge cannot carry a write past the lease deadline; a
+// refused write is not sent and fails with ErrWriteRefused, and an allowed
+// one is bounded by the time left (GateWrites).
+//
 // Classify turns an SDK error into an *Error matching one of the Err*
 // sentinels with errors.Is while keeping the *azcore.ResponseError reachable
 // with errors.As; RetryAfter reads the server's requested delay.
@@ -25,6 +32,7 @@
 //		Cloud: cfg.Cloud, ARMEndpoint: cfg.ARMEndpoint, CAFile: cfg.CAFile,
 //		Credential: cfg.Credential, Instance: cfg.Instance, Version: version.Version,
 //		OnResponse: metrics.ARMResponse,
+//		WriteGate: func(context.Context) (time.Duration, error) { return leader.Remaining() },
 //	}
 //	opts, err := azure.ClientOptions(s)
 //	if err != nil { ... }

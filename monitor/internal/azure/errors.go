@@ -34,6 +34,10 @@ var (
 	ErrBadRequest = errors.New("bad request")
 	// ErrServer: 5xx.
 	ErrServer = errors.New("server error")
+	// ErrWriteRefused: the write gate (Settings.WriteGate) refused a write,
+	// which was therefore not sent: this monitor may no longer write (its
+	// lease deadline passed). Permanent: never retry it.
+	ErrWriteRefused = errors.New("write refused, not sent")
 )
 
 // Error codes ARM sends that callers act on (docs/azure-behaviour.md#arm-conflicts

@@ -42,6 +42,10 @@ type Settings struct {
 	// "routeTables", "networkInterfaces", "publicIPAddresses", "operations";
 	// "other" when unknown) and HTTP status (0 when no response arrived).
 	OnResponse func(method, resourceType string, status int)
+	// WriteGate, when set, is asked right before every attempt of every
+	// ARM write leaves, after authentication; it refuses the write or bounds
+	// it by the time left before the lease deadline. See GateWrites.
+	WriteGate WriteGate
 }
 
 // ApplicationID is the Telemetry ApplicationID every client built from
@@ -68,6 +72,9 @@ const (
 //     dial, TLS handshake and response-header timeouts;
 //   - the User-Agent "hanva-nva-monitor/<version> (<instance>) azsdk-go-...";
 //   - a per-retry policy reporting every response to Settings.OnResponse;
+//   - when Settings.WriteGate is set, the transport wrapped by GateWrites:
+//     the last check of every write before it leaves, after the bearer
+//     token policy and on every re-send;
 //   - no SDK retries (MaxRetries -1): the act engine owns retries, backoff,
 //     Retry-After and the per-resource deadline, and counts attempts. A caller
 //     that wants the SDK's retries for one call can opt in with
@@ -103,10 +110,14 @@ func ClientOptions(s Settings) (*arm.ClientOptions, error) {
 	if s.OnResponse != nil {
 		perRetry = append(perRetry, responsePolicy{on: s.OnResponse})
 	}
+	var transport policy.Transporter = client
+	if s.WriteGate != nil {
+		transport = GateWrites(client, s.WriteGate)
+	}
 	return &arm.ClientOptions{
 		ClientOptions: policy.ClientOptions{
 			Cloud:            cfg,
-			Transport:        client,
+			Transport:        transport,
 			Telemetry:        policy.TelemetryOptions{ApplicationID: ApplicationID},
 			Retry:            policy.RetryOptions{MaxRetries: -1},
 			PerCallPolicies:  perCall,
