@@ -15,6 +15,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/lease"
+
+	// Aliased: the package's tests have a type named clock.
+	sysclock "github.com/hanva/hanva/monitor/internal/clock"
 )
 
 // ErrNotLeader is returned (wrapped with the reason) by Check, WriteState and
@@ -72,8 +75,14 @@ type BlobOptions struct {
 	// Logger receives the lease events (see the Event* constants); default:
 	// discard.
 	Logger *slog.Logger
-	// Now is the clock; default time.Now, whose readings carry Go's
-	// monotonic clock. Tests inject a clock that jumps.
+	// Now is the clock the deadline is measured with; default clock.Boot,
+	// which keeps counting while the VM is frozen or suspended
+	// (CLOCK_BOOTTIME on Linux). Not time.Now: Go's monotonic clock is
+	// CLOCK_MONOTONIC, which does not count a suspend (clock_gettime(2),
+	// https://man7.org/linux/man-pages/man2/clock_gettime.2.html), and the
+	// wall clock is stepped after a maintenance pause; a leader waking from
+	// a freeze longer than its lease must find its deadline passed. Tests
+	// inject a clock that jumps.
 	Now func() time.Time
 	// OnRenew, when set, is called after every renew attempt with its
 	// outcome (metrics). It must not block.
@@ -101,7 +110,7 @@ type Blob struct {
 	held     bool      // this instance holds the lease (until deadline)
 	term     uint64    // counts acquisitions; guards against late updates
 	start    time.Time // when the current term's acquire started
-	deadline time.Time // monotonic: last successful acquire/renew start + Duration - margin
+	deadline time.Time // by now: last successful acquire/renew start + Duration - margin
 	holdOff  time.Time // no acquiring before this (Resign)
 	owed     bool      // Resign asked for a release Run has not done yet
 	epoch    int64     // last epoch read or written, for logs
@@ -129,7 +138,7 @@ func NewBlob(o BlobOptions) (*Blob, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Now == nil {
-		o.Now = time.Now
+		o.Now = sysclock.Boot
 	}
 	client := o.Container.NewBlockBlobClient(o.Blob)
 	// One lease ID for the life of this Blob: an acquire whose response was
@@ -160,16 +169,27 @@ func NewBlob(o BlobOptions) (*Blob, error) {
 // passed even if the renew loop has not run (a process paused past its
 // deadline). Call it right before every write that only the leader may make.
 func (b *Blob) Check() error {
+	_, err := b.Remaining()
+	return err
+}
+
+// Remaining is Check plus the time left before the deadline by the lease's
+// own clock (BlobOptions.Now): positive with a nil error while this
+// instance leads, otherwise an error wrapping ErrNotLeader. It is the ARM
+// write gate (azure.Settings.WriteGate): the last check before a write
+// leaves, and the bound of that write.
+func (b *Blob) Remaining() (time.Duration, error) {
 	b.mu.Lock()
 	held, dl := b.held, b.deadline
 	b.mu.Unlock()
 	if !held {
-		return fmt.Errorf("%w: %s does not hold the lease on %s", ErrNotLeader, b.o.Instance, b.o.Blob)
+		return 0, fmt.Errorf("%w: %s does not hold the lease on %s", ErrNotLeader, b.o.Instance, b.o.Blob)
 	}
-	if now := b.now(); !now.Before(dl) {
-		return fmt.Errorf("%w: the lease deadline of %s passed %s ago", ErrNotLeader, b.o.Instance, now.Sub(dl).Round(time.Millisecond))
+	now := b.now()
+	if !now.Before(dl) {
+		return 0, fmt.Errorf("%w: the lease deadline of %s passed %s ago", ErrNotLeader, b.o.Instance, now.Sub(dl).Round(time.Millisecond))
 	}
-	return nil
+	return dl.Sub(now), nil
 }
 
 // Leadership returns the channel of leadership edges: true when this
@@ -181,10 +201,11 @@ func (b *Blob) Check() error {
 // whether a write may be made.
 func (b *Blob) Leadership() <-chan bool { return b.edges }
 
-// Deadline returns the monotonic instant at which this instance stops
-// considering itself the leader (the start of the last successful acquire or
-// renew request + Duration - Margin), or the zero time when it does not
-// hold the lease.
+// Deadline returns the instant, by BlobOptions.Now, at which this instance
+// stops considering itself the leader (the start of the last successful
+// acquire or renew request + Duration - Margin), or the zero time when it
+// does not hold the lease. Compare it only with readings of the same clock
+// (clock.Boot by default, not time.Now); Remaining does that.
 func (b *Blob) Deadline() time.Time {
 	b.mu.Lock()
 	defer b.mu.Unlock()
