@@ -36,7 +36,9 @@ type WriteGate func(ctx context.Context) (remaining time.Duration, err error)
 // The transport is the last step of an azcore pipeline: the bearer token
 // policy runs before it (a slow token refresh happens before the gate
 // looks at the clock), and every re-send — the retry policy's, or the
-// bearer policy's after a 401 claims challenge — goes through it again.
+// bearer policy's after a 401 claims challenge (Continuous Access
+// Evaluation, https://learn.microsoft.com/entra/identity-platform/claims-challenge;
+// azcore runtime.BearerTokenPolicy) — goes through it again.
 // So a write never leaves after the gate refused it, whatever came before.
 // Reads are never gated: a follower and a leader past its deadline may
 // still read.

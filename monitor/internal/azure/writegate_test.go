@@ -200,9 +200,10 @@ func TestASlowTokenRefreshPastTheDeadlineRefusesTheWrite(t *testing.T) {
 	}
 }
 
-// claimsChallenge is a CAE challenge as ARM sends it with a 401 (the
-// azcore bearer token policy re-sends the request with a token for these
-// claims).
+// claimsChallenge is a CAE challenge as ARM sends it with a 401, in the
+// format of https://learn.microsoft.com/entra/identity-platform/claims-challenge
+// (the azcore bearer token policy re-sends the request with a token for
+// these claims).
 var claimsChallenge = `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", ` +
 	`error="insufficient_claims", claims="` +
 	base64.StdEncoding.EncodeToString([]byte(`{"access_token":{"nbf":{"essential":true,"value":"1726077595"}}}`)) + `"`
