@@ -7,11 +7,13 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/lease"
-
-	"github.com/hanva/hanva/testenv/azurite"
 )
 
 func TestTwoCampaignersOnOneBlobElectExactlyOneLeader(t *testing.T) {
+	onEveryBackend(t, twoCampaignersOnOneBlobElectExactlyOneLeader)
+}
+
+func twoCampaignersOnOneBlobElectExactlyOneLeader(t *testing.T) {
 	c := sharedContainer(t)
 	a, b := newMember(t, c, "mon-a"), newMember(t, c, "mon-b")
 	a.start()
@@ -54,6 +56,10 @@ func TestTwoCampaignersOnOneBlobElectExactlyOneLeader(t *testing.T) {
 }
 
 func TestCancellingTheLeaderReleasesTheLeaseAndTheOtherTakesOverWithinARetryPeriod(t *testing.T) {
+	onEveryBackend(t, cancellingTheLeaderReleasesTheLeaseAndTheOtherTakesOverWithinARetryPeriod)
+}
+
+func cancellingTheLeaderReleasesTheLeaseAndTheOtherTakesOverWithinARetryPeriod(t *testing.T) {
 	c := sharedContainer(t)
 	a, b := newMember(t, c, "mon-a"), newMember(t, c, "mon-b")
 	a.start()
@@ -88,6 +94,10 @@ func TestCancellingTheLeaderReleasesTheLeaseAndTheOtherTakesOverWithinARetryPeri
 }
 
 func TestResignReleasesAtOnceAndTheOtherTakesOver(t *testing.T) {
+	onEveryBackend(t, resignReleasesAtOnceAndTheOtherTakesOver)
+}
+
+func resignReleasesAtOnceAndTheOtherTakesOver(t *testing.T) {
 	c := sharedContainer(t)
 	a, b := newMember(t, c, "mon-a"), newMember(t, c, "mon-b")
 	a.start()
@@ -113,6 +123,10 @@ func TestResignReleasesAtOnceAndTheOtherTakesOver(t *testing.T) {
 }
 
 func TestResignHoldsOffCampaigningForOneDuration(t *testing.T) {
+	onEveryBackend(t, resignHoldsOffCampaigningForOneDuration)
+}
+
+func resignHoldsOffCampaigningForOneDuration(t *testing.T) {
 	c := sharedContainer(t)
 	clk := &clock{}
 	m := newMember(t, c, "mon-a", func(o *BlobOptions) { o.Now = clk.Now })
@@ -144,6 +158,10 @@ func TestResignHoldsOffCampaigningForOneDuration(t *testing.T) {
 }
 
 func TestAClockJumpPastTheDeadlineFailsCheckAtOnceThenTheLoopNoticesAndReacquires(t *testing.T) {
+	onEveryBackend(t, aClockJumpPastTheDeadlineFailsCheckAtOnceThenTheLoopNoticesAndReacquires)
+}
+
+func aClockJumpPastTheDeadlineFailsCheckAtOnceThenTheLoopNoticesAndReacquires(t *testing.T) {
 	c := sharedContainer(t)
 	clk := &clock{}
 	m := newMember(t, c, "mon-a", func(o *BlobOptions) { o.Now = clk.Now })
@@ -177,6 +195,10 @@ func TestAClockJumpPastTheDeadlineFailsCheckAtOnceThenTheLoopNoticesAndReacquire
 }
 
 func TestARenewAnsweredWithAConflictLosesTheLeaseAtOnce(t *testing.T) {
+	onEveryBackend(t, aRenewAnsweredWithAConflictLosesTheLeaseAtOnce)
+}
+
+func aRenewAnsweredWithAConflictLosesTheLeaseAtOnce(t *testing.T) {
 	c := sharedContainer(t)
 	m := newMember(t, c, "mon-a")
 	m.start()
@@ -209,13 +231,18 @@ func TestARenewAnsweredWithAConflictLosesTheLeaseAtOnce(t *testing.T) {
 }
 
 // TestSlowRenewFailuresEndLeadershipByTheDeadlineAndLeadershipReturns waits
-// for a lease deadline (about 12 s) while storage is down.
+// for a lease deadline (about 12 s; on blobsim in virtual time) while
+// storage is down: Azurite stopped (connections refused), blobsim answering
+// 503 ServerBusy.
 func TestSlowRenewFailuresEndLeadershipByTheDeadlineAndLeadershipReturns(t *testing.T) {
+	onEveryBackend(t, slowRenewFailuresEndLeadershipByTheDeadlineAndLeadershipReturns)
+}
+
+func slowRenewFailuresEndLeadershipByTheDeadlineAndLeadershipReturns(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: waits for the lease deadline")
 	}
-	az := azurite.StartT(t)
-	c := containerOn(t, az, "hanva")
+	c, az := stoppableStorage(t)
 	m := newMember(t, c, "mon-a")
 	m.start()
 	m.expectEdge(t, true)
@@ -271,7 +298,9 @@ func TestSlowRenewFailuresEndLeadershipByTheDeadlineAndLeadershipReturns(t *test
 	}
 }
 
-func TestRunRefusesToRunTwiceAtOnce(t *testing.T) {
+func TestRunRefusesToRunTwiceAtOnce(t *testing.T) { onEveryBackend(t, runRefusesToRunTwiceAtOnce) }
+
+func runRefusesToRunTwiceAtOnce(t *testing.T) {
 	c := sharedContainer(t)
 	m := newMember(t, c, "mon-a")
 	m.start()

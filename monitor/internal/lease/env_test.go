@@ -56,9 +56,13 @@ func TestMain(m *testing.M) {
 }
 
 // sharedContainer returns a new container in the Azurite shared by the
-// tests that do not stop it (started on first use).
+// tests that do not stop it (started on first use), or, in a blobsim
+// subtest of onEveryBackend, in that subtest's blobsim.
 func sharedContainer(t *testing.T) *container.Client {
 	t.Helper()
+	if s := simOf(t); s != nil { // a blobsim subtest of the contract suite (backend_test.go)
+		return simContainer(t, s)
+	}
 	sharedOnce.Do(func() {
 		if sharedDir, sharedErr = os.MkdirTemp("", "hanva-lease-test-"); sharedErr != nil {
 			return
@@ -180,6 +184,11 @@ func newMember(t *testing.T, c *container.Client, instance string, mods ...func(
 				m.renewKO.Add(1)
 			}
 		},
+	}
+	if simOf(t) != nil {
+		// In a synctest bubble only the time package's clock is virtual;
+		// the lease must measure its deadline with it.
+		o.Now = time.Now
 	}
 	for _, mod := range mods {
 		mod(&o)

@@ -38,6 +38,11 @@ type View struct {
 	Health   map[string]string `json:"health"` // NVA -> "up" | "down" | "unknown"
 	Leader   bool              `json:"leader"`
 	Epoch    int64             `json:"epoch"`
+	// Age is how old the view blob was when Views read it, by the storage
+	// service's clock alone (see Views); not stored. Judge a view's
+	// freshness by Age, not by At: At is the publisher's wall clock, which
+	// may run ahead of or behind this monitor's.
+	Age time.Duration `json:"-"`
 }
 
 // Request is a manual failover request, written by `nva-monitor failover`
@@ -143,9 +148,10 @@ func (b *Blob) PublishView(ctx context.Context, v View) error {
 	return nil
 }
 
-// Views returns every monitor's published view, ordered by instance. A view
-// blob that cannot be decoded or vanished while listing is skipped (logged):
-// to the caller that monitor has no view.
+// Views returns every monitor's published view, ordered by instance, each
+// with its Age by storage's clock (see viewAge). A view blob that cannot be
+// decoded or vanished while listing is skipped (logged): to the caller that
+// monitor has no view.
 func (b *Blob) Views(ctx context.Context) ([]View, error) {
 	prefix := b.viewsPrefix()
 	pager := b.o.Container.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: &prefix})
@@ -159,7 +165,7 @@ func (b *Blob) Views(ctx context.Context) ([]View, error) {
 			if item.Name == nil || !strings.HasSuffix(*item.Name, ".json") || strings.Contains(strings.TrimPrefix(*item.Name, prefix), "/") {
 				continue
 			}
-			data, _, err := download(ctx, b.o.Container.NewBlockBlobClient(*item.Name))
+			data, resp, err := download(ctx, b.o.Container.NewBlockBlobClient(*item.Name))
 			if isCode(err, http.StatusNotFound, "") {
 				continue
 			}
@@ -171,11 +177,32 @@ func (b *Blob) Views(ctx context.Context) ([]View, error) {
 				b.log.Warn("skipping a view that cannot be decoded", slog.String("blob", *item.Name), attrErr(err))
 				continue
 			}
+			v.Age = viewAge(resp)
 			views = append(views, v)
 		}
 	}
 	sort.Slice(views, func(i, j int) bool { return views[i].Instance < views[j].Instance })
 	return views, nil
+}
+
+// viewAge is a view blob's age by the storage service's clock: the Date of
+// the response that brought it minus its Last-Modified, both stamped by
+// storage, so no monitor's wall clock takes part (a monitor whose clock runs
+// 20 s behind would otherwise see every other view 20 s older). Both headers
+// have whole-second resolution: the age is never negative and is within a
+// second of the truth. Without a Date (Azure always sends one) it falls
+// back to time.Since(Last-Modified), by this host's wall clock (not
+// BlobOptions.Now, which measures the lease and need not be a wall clock),
+// and is then only as right as the two clocks agree; without a
+// Last-Modified it is 0.
+func viewAge(resp blob.DownloadResponse) time.Duration {
+	if resp.LastModified == nil {
+		return 0
+	}
+	if resp.Date == nil {
+		return time.Since(*resp.LastModified)
+	}
+	return max(resp.Date.Sub(*resp.LastModified), 0)
 }
 
 // PutRequest stores r as the pending manual request ("<Blob>.request.json"),

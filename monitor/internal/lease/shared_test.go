@@ -82,6 +82,9 @@ func testSharedContract(t *testing.T, l sharedAPI, instance string) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		for i := range views {
+			views[i].Age = 0 // measured, not stored: TestViewsCarryTheirAgeByStoragesClock checks it
+		}
 		v.Instance = instance
 		if len(views) != 1 || !reflect.DeepEqual(views[0], v) {
 			t.Fatalf("Views() = %+v, want [%+v]", views, v)
@@ -117,6 +120,10 @@ func testSharedContract(t *testing.T, l sharedAPI, instance string) {
 }
 
 func TestBlobLeaderKeepsTheSharedContract(t *testing.T) {
+	onEveryBackendRealTime(t, blobLeaderKeepsTheSharedContract)
+}
+
+func blobLeaderKeepsTheSharedContract(t *testing.T) {
 	m := newMember(t, sharedContainer(t), "mon-a")
 	m.start()
 	m.expectEdge(t, true)
@@ -128,6 +135,10 @@ func TestNoneKeepsTheSharedContract(t *testing.T) {
 }
 
 func TestStateIsWrittenOnlyWithTheLease(t *testing.T) {
+	onEveryBackendRealTime(t, stateIsWrittenOnlyWithTheLease)
+}
+
+func stateIsWrittenOnlyWithTheLease(t *testing.T) {
 	c := sharedContainer(t)
 	a, b := newMember(t, c, "mon-a"), newMember(t, c, "mon-b")
 	idle := newMember(t, c, "cli") // never campaigns
@@ -186,6 +197,10 @@ func TestStateIsWrittenOnlyWithTheLease(t *testing.T) {
 }
 
 func TestAWriteRefusedByStorageEndsLeadershipAtOnce(t *testing.T) {
+	onEveryBackend(t, aWriteRefusedByStorageEndsLeadershipAtOnce)
+}
+
+func aWriteRefusedByStorageEndsLeadershipAtOnce(t *testing.T) {
 	c := sharedContainer(t)
 	m := newMember(t, c, "mon-a")
 	m.start()
@@ -199,6 +214,12 @@ func TestAWriteRefusedByStorageEndsLeadershipAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := breaker.BreakLease(ctx, &lease.BlobBreakOptions{BreakPeriod: ptr(int32(0))}); err != nil {
+		t.Fatal(err)
+	}
+	// ... and takes it: otherwise the campaign loop, once the refused write
+	// has ended its term, takes the broken lease back at once as a new term,
+	// possibly before Check below runs (under synctest it often does).
+	if _, err := breaker.AcquireLease(ctx, int32(testDuration/time.Second), nil); err != nil {
 		t.Fatal(err)
 	}
 	err = m.WriteState(ctx, State{Leader: "mon-a", Epoch: 2})
@@ -215,6 +236,10 @@ func TestAWriteRefusedByStorageEndsLeadershipAtOnce(t *testing.T) {
 }
 
 func TestReadStateOfAMissingBlobIsZeroAndInfoSaysNoLease(t *testing.T) {
+	onEveryBackend(t, readStateOfAMissingBlobIsZeroAndInfoSaysNoLease)
+}
+
+func readStateOfAMissingBlobIsZeroAndInfoSaysNoLease(t *testing.T) {
 	m := newMember(t, sharedContainer(t), "cli")
 	ctx := ctxT(t)
 	if s, err := m.ReadState(ctx); err != nil || !reflect.DeepEqual(s, State{}) {
@@ -226,6 +251,10 @@ func TestReadStateOfAMissingBlobIsZeroAndInfoSaysNoLease(t *testing.T) {
 }
 
 func TestViewsListEveryMonitorAndSkipWhatIsNotAView(t *testing.T) {
+	onEveryBackend(t, viewsListEveryMonitorAndSkipWhatIsNotAView)
+}
+
+func viewsListEveryMonitorAndSkipWhatIsNotAView(t *testing.T) {
 	c := sharedContainer(t)
 	a, b := newMember(t, c, "mon-a"), newMember(t, c, "mon-b")
 	ctx := ctxT(t)
@@ -262,6 +291,9 @@ func TestViewsListEveryMonitorAndSkipWhatIsNotAView(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s Views() = %v", m.o.Instance, err)
 		}
+		for i := range got {
+			got[i].Age = 0 // measured, not stored: TestViewsCarryTheirAgeByStoragesClock checks it
+		}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("%s Views() = %+v, want %+v", m.o.Instance, got, want)
 		}
@@ -269,6 +301,10 @@ func TestViewsListEveryMonitorAndSkipWhatIsNotAView(t *testing.T) {
 }
 
 func TestARequestPutByTheCLIIsTakenByTheLeaderOnly(t *testing.T) {
+	onEveryBackend(t, aRequestPutByTheCLIIsTakenByTheLeaderOnly)
+}
+
+func aRequestPutByTheCLIIsTakenByTheLeaderOnly(t *testing.T) {
 	c := sharedContainer(t)
 	a, b := newMember(t, c, "mon-a"), newMember(t, c, "mon-b")
 	cli := newMember(t, c, "cli")
