@@ -35,7 +35,8 @@ type Leader interface {
 type SharedState interface {
 	ReadState(ctx context.Context) (lease.State, error)
 	Views(ctx context.Context) ([]lease.View, error)
-	PutRequest(ctx context.Context, r lease.Request) error
+	PutRequest(ctx context.Context, r lease.Request) (etag string, err error)
+	WithdrawRequest(ctx context.Context, etag string) (withdrawn bool, err error)
 	TakeRequest(ctx context.Context) (*lease.Request, error)
 	Info(ctx context.Context) (lease.Info, error)
 }

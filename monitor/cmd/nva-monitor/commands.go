@@ -83,15 +83,28 @@ func cmdFailover(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs, path := flags("failover", stderr)
 	to := fs.String("to", "", "the NVA to make active (required)")
 	force := fs.Bool("force", false, "fail over even if the target NVA fails its probes")
+	var timeout time.Duration // 0: not given
+	fs.Func("timeout", "with a blob lease: how long to wait for the leading monitor before withdrawing the request; the leader refuses it once older (default operationTimeout + 2 x lease.duration from the config, 5m30s with the defaults)", func(s string) error {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return errors.New("want a positive duration such as 90s or 5m, or leave --timeout out to wait operationTimeout + 2 x lease.duration")
+		}
+		timeout = d
+		return nil
+	})
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	timeoutSet := timeout > 0
 	cfg, err := load(*path)
 	if err != nil {
 		return err
 	}
 	if err := checkTarget(cfg, *to); err != nil {
 		return err
+	}
+	if !timeoutSet {
+		timeout = failoverWait(cfg)
 	}
 	healthy, detail := probeHealthy(ctx, cfg, *to)
 	if !healthy {
@@ -103,7 +116,10 @@ func cmdFailover(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if cfg.Lease.Kind == config.LeaseBlob {
 		// Several monitors: only the leader writes to ARM. Hand it the
 		// request through the shared state and wait for its answer.
-		return requestFailover(ctx, cfg, *to, *force, stdout, stderr)
+		return requestFailover(ctx, cfg, *to, *force, timeout, stdout, stderr)
+	}
+	if timeoutSet {
+		fmt.Fprintln(stderr, "note: --timeout has no effect without a blob lease: this command converges Azure itself, each resource bounded by operationTimeout")
 	}
 	eng, err := quietEngine(cfg, stderr)
 	if err != nil {

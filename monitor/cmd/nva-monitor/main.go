@@ -4,7 +4,7 @@
 //
 //	nva-monitor run      --config F           the daemon
 //	nva-monitor status   --config F [--json]  active NVA per resource, probe health, last failover
-//	nva-monitor failover --config F --to NAME [--force]
+//	nva-monitor failover --config F --to NAME [--force] [--timeout D]
 //	nva-monitor plan     --config F --to NAME the ARM changes a failover would make; makes none
 //	nva-monitor validate --config F [--offline]
 //	nva-monitor version
@@ -48,8 +48,9 @@ const usage = `nva-monitor keeps Azure route tables and public IPs on a healthy 
 Usage:
   nva-monitor run      [--config FILE]                 run the daemon
   nva-monitor status   [--config FILE] [--json]        active NVA per resource, probe health, last failover
-  nva-monitor failover [--config FILE] --to NAME [--force]
-                                                       move every managed resource to NAME now
+  nva-monitor failover [--config FILE] --to NAME [--force] [--timeout D]
+                                                       move every managed resource to NAME now; with a blob
+                                                       lease, wait D for the leader, then withdraw the request
   nva-monitor plan     [--config FILE] --to NAME       print the ARM changes a failover to NAME would make
   nva-monitor validate [--config FILE] [--offline]     check the config, then Azure (resources, next hops,
                                                        IP forwarding, permissions)

@@ -17,27 +17,39 @@ import (
 )
 
 // requestFailover writes a failover request to the shared state and waits
-// until the leading monitor has carried it out or refused it.
-func requestFailover(ctx context.Context, cfg *config.Config, to string, force bool, stdout, stderr io.Writer) error {
+// up to timeout until the leading monitor has carried it out or refused it.
+// If no answer comes in time (or the wait is interrupted) it withdraws the
+// request and says whether that worked. The request carries timeout as its
+// TTL, so a leader that takes it later, if the withdrawal failed, refuses it.
+func requestFailover(ctx context.Context, cfg *config.Config, to string, force bool, timeout time.Duration, stdout, stderr io.Writer) error {
 	sh, err := daemon.NewShared(cfg, slogText(stderr))
 	if err != nil {
 		return err
 	}
 	id := newID()
-	req := lease.Request{ID: id, To: to, By: cfg.Instance + "/cli", Force: force, At: time.Now().UTC()}
-	if err := sh.PutRequest(ctx, req); err != nil {
+	req := lease.Request{ID: id, To: to, By: cfg.Instance + "/cli", Force: force, At: time.Now().UTC(), TTL: timeout}
+	etag, err := sh.PutRequest(ctx, req)
+	if err != nil {
 		return fmt.Errorf("hand the failover request to the leader: %w", err)
 	}
-	fmt.Fprintf(stdout, "Requested failover to %s (request %s); waiting for the leading monitor...\n", to, id)
-	wait := cfg.OperationTimeout.D() + 2*cfg.Lease.Duration.D()
-	deadline := time.Now().Add(wait)
-	for time.Now().Before(deadline) {
+	// The wait starts once storage has stored the request, as the request's
+	// age (storage's clock, from its Last-Modified) does.
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	fmt.Fprintf(stdout, "Requested failover to %s (request %s); waiting up to %s for the leading monitor...\n", to, id, timeout)
+	poll := time.NewTicker(min(500*time.Millisecond, timeout))
+	defer poll.Stop()
+	for {
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(500 * time.Millisecond):
+			return withdraw(ctx, sh, etag, "interrupted before the leading monitor answered", timeout)
+		case <-deadline.C:
+			return withdraw(ctx, sh, etag, fmt.Sprintf("no leading monitor answered within %s (--timeout; is a daemon running and holding the lease? see nva-monitor status)", timeout), timeout)
+		case <-poll.C:
 		}
-		st, err := sh.ReadState(ctx)
+		rctx, cancel := context.WithTimeout(ctx, storageWait)
+		st, err := sh.ReadState(rctx)
+		cancel()
 		if err != nil || len(st.LastFailover) == 0 {
 			continue
 		}
@@ -54,11 +66,35 @@ func requestFailover(ctx context.Context, cfg *config.Config, to string, force b
 		fmt.Fprintf(stdout, "The leader (%s, epoch %d) moved every managed resource to %s in %s.\n", st.Leader, st.Epoch, to, rec.Timeline.Total)
 		return nil
 	}
-	// Nobody took it: withdraw it so it does not fire later by surprise.
-	if r, err := sh.TakeRequest(ctx); err == nil && r != nil && r.ID != id {
-		_ = sh.PutRequest(ctx, *r) // someone else's request: put it back
+}
+
+// failoverWait is the default of `failover --timeout`: long enough for a
+// leader to take over (up to two lease durations when the last one has just
+// died) and converge a resource (operationTimeout).
+func failoverWait(cfg *config.Config) time.Duration {
+	return cfg.OperationTimeout.D() + 2*cfg.Lease.Duration.D()
+}
+
+// storageWait bounds one storage call of the failover command.
+const storageWait = 10 * time.Second
+
+// withdraw deletes this command's own request (by its ETag, so a newer
+// request someone else wrote stays) and returns the error that tells the
+// operator what happened and whether the request may still be carried out.
+// It runs after ctx may have been cancelled (Ctrl-C), so it does not use
+// ctx's cancellation, only its values.
+func withdraw(ctx context.Context, sh daemon.SharedState, etag, what string, ttl time.Duration) error {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storageWait)
+	defer cancel()
+	withdrawn, err := sh.WithdrawRequest(wctx, etag)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s; the request could not be withdrawn (%w): a leader that takes it within %s of its writing may still carry it out, later it refuses it: check `nva-monitor status`", what, err, ttl)
+	case withdrawn:
+		return fmt.Errorf("%s; withdrawn: it will not be carried out", what)
+	default:
+		return fmt.Errorf("%s; the leader took the request before it could be withdrawn; it may still be carried out: check `nva-monitor status`", what)
 	}
-	return fmt.Errorf("no leading monitor carried out the request within %s (is a daemon running and holding the lease? see nva-monitor status); the request was withdrawn", wait)
 }
 
 func newID() string {

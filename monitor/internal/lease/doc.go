@@ -76,7 +76,7 @@
 //
 //	<Blob>                          the leader blob: State as JSON (empty until first written), leased
 //	<Blob>.views/<instance>.json    each monitor's View, no lease
-//	<Blob>.request.json             the pending manual Request, no lease; TakeRequest deletes it (If-Match)
+//	<Blob>.request.json             the pending manual Request, no lease; TakeRequest (the leader) or WithdrawRequest (the CLI that put it) deletes it (If-Match)
 //
 // # Logs
 //

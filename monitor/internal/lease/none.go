@@ -3,6 +3,7 @@ package lease
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -19,6 +20,8 @@ type None struct {
 	state State
 	view  *View
 	req   *Request
+	reqAt time.Time // when req was put (monotonic): its Age at TakeRequest
+	reqN  int64     // counts puts: req's ETag is "none-<reqN>"
 }
 
 // NewNone returns the lease of a lone monitor. Leadership already holds
@@ -84,22 +87,42 @@ func (n *None) Views(context.Context) ([]View, error) {
 	return []View{v}, nil
 }
 
-// PutRequest keeps r as the pending request, replacing one not yet taken.
-func (n *None) PutRequest(_ context.Context, r Request) error {
+// PutRequest keeps r as the pending request, replacing one not yet taken,
+// and returns an ETag for it that no other put returns.
+func (n *None) PutRequest(_ context.Context, r Request) (etag string, err error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.req = &r
-	return nil
+	n.req, n.reqAt = &r, time.Now()
+	n.reqN++
+	return n.etag(), nil
 }
 
-// TakeRequest returns the pending request and forgets it; nil if none.
+// WithdrawRequest forgets the pending request if it is the one put with
+// etag; false when it was taken or replaced.
+func (n *None) WithdrawRequest(_ context.Context, etag string) (withdrawn bool, err error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.req == nil || etag != n.etag() {
+		return false, nil
+	}
+	n.req = nil
+	return true, nil
+}
+
+// TakeRequest returns the pending request, with Age measured by this
+// process's monotonic clock since it was put, and forgets it; nil if none.
 func (n *None) TakeRequest(context.Context) (*Request, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	r := n.req
 	n.req = nil
+	if r != nil {
+		r.Age = time.Since(n.reqAt)
+	}
 	return r, nil
 }
+
+func (n *None) etag() string { return fmt.Sprintf("none-%d", n.reqN) }
 
 // Info reports the in-memory state; LeaseState is "none".
 func (n *None) Info(context.Context) (Info, error) {

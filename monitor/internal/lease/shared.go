@@ -47,12 +47,39 @@ type View struct {
 
 // Request is a manual failover request, written by `nva-monitor failover`
 // and carried out by the leader.
+//
+// A request is valid for TTL after it was stored, and the leader judges that
+// with storage's clock alone: Age is the Date of the response that brought
+// the request to the leader minus the blob's Last-Modified, both stamped by
+// storage, so neither the CLI's nor the leader's wall clock takes part. Both
+// headers have one-second resolution, so Age is right to within a second.
 type Request struct {
-	ID    string    `json:"id"`
-	To    string    `json:"to"`
-	By    string    `json:"by"`
-	Force bool      `json:"force"`
-	At    time.Time `json:"at"`
+	ID    string        `json:"id"`
+	To    string        `json:"to"`
+	By    string        `json:"by"`
+	Force bool          `json:"force"`
+	At    time.Time     `json:"at"`            // the CLI's wall clock; shown, never compared
+	TTL   time.Duration `json:"ttl,omitempty"` // how long the CLI waits for an answer (nanoseconds in JSON); 0 from a CLI older than TTL
+	Age   time.Duration `json:"-"`             // set by TakeRequest: how long the request had been stored when it was taken
+}
+
+// DefaultRequestTTL is the validity of a request without a TTL, written by a
+// CLI older than TTL. Such a CLI waited operationTimeout + 2 x the lease
+// duration, 5m30s with the defaults; a request it gave up on is refused half
+// a minute later instead of being carried out whenever a leader next appears.
+// (With longer settings it may be refused while that CLI still waits; the
+// CLI then reports the refusal.)
+const DefaultRequestTTL = 6 * time.Minute
+
+// Expired reports whether the request is older than its TTL (or than
+// DefaultRequestTTL when it has none): the CLI that wrote it has given up
+// waiting, so carrying it out now would surprise the operator.
+func (r Request) Expired() bool {
+	ttl := r.TTL
+	if ttl <= 0 {
+		ttl = DefaultRequestTTL
+	}
+	return r.Age > ttl
 }
 
 // Info is what `status` shows of the lease and the shared state.
@@ -206,12 +233,41 @@ func viewAge(resp blob.DownloadResponse) time.Duration {
 }
 
 // PutRequest stores r as the pending manual request ("<Blob>.request.json"),
-// replacing one not yet taken. No lease is needed.
-func (b *Blob) PutRequest(ctx context.Context, r Request) error {
-	if err := upload(ctx, b.o.Container.NewBlockBlobClient(b.requestName()), r); err != nil {
-		return fmt.Errorf("put request %s: %w", b.requestName(), err)
+// replacing one not yet taken, and returns the ETag of what it stored, which
+// WithdrawRequest takes. No lease is needed.
+func (b *Blob) PutRequest(ctx context.Context, r Request) (etag string, err error) {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return "", fmt.Errorf("put request %s: encode: %w", b.requestName(), err)
 	}
-	return nil
+	resp, err := b.o.Container.NewBlockBlobClient(b.requestName()).Upload(ctx, streaming.NopCloser(bytes.NewReader(data)), &blockblob.UploadOptions{
+		HTTPHeaders: &blob.HTTPHeaders{BlobContentType: ptr("application/json")},
+	})
+	if err != nil {
+		return "", fmt.Errorf("put request %s: %w", b.requestName(), err)
+	}
+	if resp.ETag == nil {
+		return "", fmt.Errorf("put request %s: storage returned no ETag", b.requestName())
+	}
+	return string(*resp.ETag), nil
+}
+
+// WithdrawRequest deletes the pending request if it is still the one stored
+// with etag (If-Match). withdrawn is false, with no error, when it is not:
+// the leader has taken it (it may be carried out) or a newer request has
+// replaced it (that one is left alone). No lease is needed.
+func (b *Blob) WithdrawRequest(ctx context.Context, etag string) (withdrawn bool, err error) {
+	_, err = b.o.Container.NewBlockBlobClient(b.requestName()).Delete(ctx, &blob.DeleteOptions{AccessConditions: &blob.AccessConditions{
+		ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfMatch: ptr(azcore.ETag(etag))},
+	}})
+	switch {
+	case err == nil:
+		return true, nil
+	case isCode(err, http.StatusNotFound, ""), isCode(err, http.StatusPreconditionFailed, ""):
+		return false, nil
+	default:
+		return false, fmt.Errorf("withdraw request %s: %w", b.requestName(), err)
+	}
 }
 
 // TakeRequest returns the pending request and deletes it (only if it was not
@@ -246,9 +302,22 @@ func (b *Blob) TakeRequest(ctx context.Context) (*Request, error) {
 		if err := json.Unmarshal(data, &r); err != nil {
 			return nil, fmt.Errorf("take request %s: decode (the request was deleted): %w", b.requestName(), err)
 		}
+		r.Age = storageAge(resp)
 		return &r, nil
 	}
 	return nil, fmt.Errorf("take request %s: replaced while being taken 3 times in a row", b.requestName())
+}
+
+// storageAge is how long a blob had existed in its downloaded form when it
+// was downloaded, by storage's clock alone: the response's Date minus the
+// blob's Last-Modified (both whole seconds). Without either header (Azure
+// always sends both) the age is taken as 0: the request is not refused for
+// an age nobody measured.
+func storageAge(resp blob.DownloadResponse) time.Duration {
+	if resp.Date == nil || resp.LastModified == nil {
+		return 0
+	}
+	return max(resp.Date.Sub(*resp.LastModified), 0)
 }
 
 // Info returns the lease state and status of the leader blob and the shared
