@@ -329,6 +329,11 @@ func (d *daemon) onRequest(ctx context.Context, req *lease.Request) {
 	if !d.leading {
 		return
 	}
+	if req.Expired() { // its CLI has given up (lease.Request.TTL, judged by storage's clock)
+		log = log.With("age", req.Age.String(), "ttl", req.TTL.String()) // reject closes over log
+		reject("expired")
+		return
+	}
 	if _, ok := d.cfg.NVA(req.To); !ok {
 		reject(fmt.Sprintf("no NVA named %q in the config", req.To))
 		return
