@@ -38,6 +38,9 @@ func (n *None) Run(ctx context.Context) error {
 // Check always returns nil: a lone monitor always leads.
 func (n *None) Check() error { return nil }
 
+// Term is always 1: a lone monitor's one term never ends.
+func (n *None) Term() uint64 { return 1 }
+
 // Leadership holds a single true edge; nothing follows it.
 func (n *None) Leadership() <-chan bool { return n.edges }
 
