@@ -26,7 +26,9 @@ type Report struct {
 type ResourceResult struct {
 	Kind    string // KindRouteTable or KindPublicIP
 	ID      string
-	Changed bool // a write was accepted by ARM
+	Changed bool // a write that changed where it points was accepted by ARM
+	// Stamped is true when only its epoch tag was written (ConvergeOptions.Stamp).
+	Stamped bool
 	// Attempts is 1 plus the number of retries.
 	Attempts int
 	// Duration runs from the start of Converge to this resource converged
@@ -52,6 +54,23 @@ type Change struct {
 // resource is not retried, and every other resource of this Converge stops
 // at once, its error wrapping the same ErrFenced error.
 func (e *Engine) Converge(ctx context.Context, target string) (*Report, error) {
+	return e.ConvergeWith(ctx, target, ConvergeOptions{})
+}
+
+// ConvergeOptions tune ConvergeWith.
+type ConvergeOptions struct {
+	// Stamp also writes the epoch tag (Options.Epoch) on every managed route
+	// table and every NVA NIC that carries a lower one, changing nothing
+	// else, If-Match guarded: a new leader does this when it takes over, so
+	// that a write an older leader built before the takeover and that is
+	// still on its way fails its If-Match instead of landing (its ETag is
+	// stale once the stamp is accepted). Route tables are stamped in the
+	// same PUT as their change, if any; NICs after the public IPs moved.
+	Stamp bool
+}
+
+// ConvergeWith is Converge with options.
+func (e *Engine) ConvergeWith(ctx context.Context, target string, o ConvergeOptions) (*Report, error) {
 	if _, ok := e.x.nvas[target]; !ok {
 		return nil, fmt.Errorf("converge to nva %q: no such NVA", target)
 	}
@@ -65,12 +84,18 @@ func (e *Engine) Converge(ctx context.Context, target string) (*Report, error) {
 	var pips []ResourceResult
 	var wg sync.WaitGroup
 	for i, m := range e.x.tables {
-		wg.Go(func() { tables[i] = e.convergeRouteTable(ctx, m, target, nics, start, stop) })
+		wg.Go(func() { tables[i] = e.convergeRouteTable(ctx, m, target, nics, start, stop, o.Stamp) })
 	}
-	wg.Go(func() { pips = e.convergePublicIPs(ctx, target, start, stop) })
+	var stamped []ResourceResult
+	wg.Go(func() {
+		pips = e.convergePublicIPs(ctx, target, start, stop)
+		if o.Stamp {
+			stamped = e.stampNICs(ctx, start, stop)
+		}
+	})
 	wg.Wait()
 
-	rep := &Report{Target: target, Started: start, Resources: append(tables, pips...), Duration: e.now().Sub(start)}
+	rep := &Report{Target: target, Started: start, Resources: append(append(tables, pips...), stamped...), Duration: e.now().Sub(start)}
 	var errs []error
 	for _, r := range rep.Resources {
 		if r.Err != nil {

@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/hanva/hanva/monitor/internal/azure"
 )
 
 // EpochTag is the ARM tag in which the leader stamps its epoch on every
@@ -17,6 +20,13 @@ import (
 // (docs/azure-behaviour.md#lease-fencing: the blob lease fences the blob
 // only; the tag plus the ETag CAS fences ARM).
 const EpochTag = "hanva-epoch"
+
+// MaxEpoch is the highest epoch tag taken as one (2^53, what any JSON
+// reader holds exactly). A larger or negative value is refused like a tag
+// that is not a number: taken as 0, with a warning. Adopting it would leave
+// no room to raise the epoch above it (int64 would wrap and switch fencing
+// off) and would fence every leader that follows out of that resource.
+const MaxEpoch int64 = 1 << 53
 
 // ErrFenced is the error of a write refused because the resource carries a
 // higher EpochTag than Options.Epoch: a newer leader exists, and this one
@@ -33,6 +43,9 @@ func (f *fencedError) Error() string {
 }
 
 func (f *fencedError) Unwrap() error { return ErrFenced }
+
+// Theirs is the epoch the resource carries.
+func (f *fencedError) Theirs() int64 { return f.theirs }
 
 // epoch is Options.Epoch now; 0 (no tagging, no fencing) when unset or not
 // positive.
@@ -67,7 +80,7 @@ func (e *Engine) epochOf(r resource, tags map[string]*string) int64 {
 	}
 	v := strings.TrimSpace(*tags[k])
 	n, err := strconv.ParseInt(v, 10, 64)
-	if err == nil {
+	if err == nil && n >= 0 && n <= MaxEpoch {
 		return n
 	}
 	e.badTags.warn(e.log, r, k, v)
@@ -93,7 +106,7 @@ func (b *badTags) warn(log *slog.Logger, r resource, key, value string) {
 	}
 	log.LogAttrs(context.Background(), slog.LevelWarn, EventEpochTagInvalid, attrEvent(EventEpochTagInvalid),
 		attrStr("resource", r.name), attrStr("tag", key), attrStr("value", value),
-		attrStr(keyErr, "not an integer: taken as epoch 0"))
+		attrStr(keyErr, fmt.Sprintf("not an integer between 0 and %d: taken as epoch 0", MaxEpoch)))
 }
 
 // stamp fences one write: with the resource's tags as just read, it
@@ -157,3 +170,64 @@ func fenceAttrs(err error) []slog.Attr {
 	}
 	return []slog.Attr{slog.Int64(keyEpoch, f.ours), slog.Int64("resource_epoch", f.theirs)}
 }
+
+// KindNIC is the kind of a NIC's result in a report: only its epoch tag was
+// written (ConvergeOptions.Stamp).
+const KindNIC = "nic"
+
+// stampNICs writes our epoch tag on every NVA NIC that carries a lower one,
+// changing nothing else, NICs in parallel, each If-Match guarded and
+// retried like any write. A fenced NIC stops the rest of the Converge
+// through stop.
+func (e *Engine) stampNICs(ctx context.Context, start time.Time, stop context.CancelCauseFunc) []ResourceResult {
+	if e.epoch() == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, e.opts.OperationTimeout)
+	defer cancel()
+	out := make([]ResourceResult, len(e.x.nicIDs))
+	var wg sync.WaitGroup
+	for i, id := range e.x.nicIDs {
+		ref := e.x.nics[idKey(id)]
+		wg.Go(func() {
+			r := ResourceResult{Kind: KindNIC, ID: ref.res.id}
+			r.Attempts, r.Err = e.retry(ctx, ref.res.name, func(ctx context.Context) error {
+				n, err := e.getNIC(ctx, ref.res)
+				if errors.Is(err, azure.ErrNotFound) {
+					return nil // nothing to fence
+				}
+				if err != nil {
+					return err
+				}
+				if e.epochOf(ref.res, n.Tags) >= e.epoch() {
+					return nil
+				}
+				if n.Properties != nil && !terminal(n.Properties.ProvisioningState) {
+					// A write in flight (ours from the public IP move, or
+					// someone's): let it settle, then look again.
+					if err := sleep(ctx, e.opts.PollInterval); err != nil {
+						return err
+					}
+					return errUnsettled
+				}
+				accepted, err := e.putNIC(ctx, ref.res, n)
+				r.Stamped = r.Stamped || accepted
+				return err
+			})
+			r.Duration = e.now().Sub(start)
+			if r.Err = settle(ctx, r.Err, stop); r.Err != nil {
+				r.Err = fmt.Errorf("stamp epoch on nic %q: %w", ref.res.name, r.Err)
+				e.log.LogAttrs(ctx, slog.LevelError, EventConvergeFailed, append([]slog.Attr{attrEvent(EventConvergeFailed),
+					attrStr("nic", ref.res.name), attrStr(keyReason, failureReason(r.Err)), attrErr(r.Err),
+					attrInt("attempts", r.Attempts)}, fenceAttrs(r.Err)...)...)
+			}
+			out[i] = r
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// errUnsettled asks retry for another pass at once: the resource had a
+// write in flight.
+var errUnsettled = errors.New("write in flight")

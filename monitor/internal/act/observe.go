@@ -32,6 +32,9 @@ type RouteTableState struct {
 	// Epoch is the value of its EpochTag as read: 0 if none (or not an
 	// integer).
 	Epoch int64
+	// Err is why it could not be read (then nothing above but ID and Via
+	// is known, and it counts neither way in Active).
+	Err error
 }
 
 // PublicIPState is a managed public IP as read.
@@ -43,6 +46,9 @@ type PublicIPState struct {
 	// AttachedTo is the NVA owning that NIC; "" when detached or not on an
 	// NVA NIC.
 	AttachedTo string
+	// Err is why it could not be read (then it counts neither way in
+	// Active).
+	Err error
 }
 
 // NICState is an NVA NIC as read.
@@ -68,6 +74,23 @@ func (o *Observed) MaxEpoch() int64 {
 	return top
 }
 
+// Unreadable lists the managed route tables and public IPs that could not
+// be read, with why.
+func (o *Observed) Unreadable() map[string]error {
+	out := map[string]error{}
+	for _, rt := range o.RouteTables {
+		if rt.Err != nil {
+			out[rt.ID] = rt.Err
+		}
+	}
+	for _, p := range o.PublicIPs {
+		if p.Err != nil {
+			out[p.ID] = p.Err
+		}
+	}
+	return out
+}
+
 // Active returns the NVA most managed resources point at (ties go to the
 // first NVA in topology order; "" when none points anywhere) and whether the
 // resources disagree: split is true when they point at different NVAs, or
@@ -77,7 +100,7 @@ func (o *Observed) MaxEpoch() int64 {
 func (o *Observed) Active() (name string, split bool) {
 	votes := map[string]int{}
 	for _, rt := range o.RouteTables {
-		if rt.NVARoutes == 0 {
+		if rt.Err != nil || rt.NVARoutes == 0 {
 			continue
 		}
 		if len(rt.PointsAt) != 1 {
@@ -87,6 +110,9 @@ func (o *Observed) Active() (name string, split bool) {
 		votes[rt.PointsAt[0]]++
 	}
 	for _, p := range o.PublicIPs {
+		if p.Err != nil {
+			continue
+		}
 		if p.AttachedTo == "" {
 			split = true
 			continue
@@ -106,7 +132,8 @@ func (o *Observed) Active() (name string, split bool) {
 
 // Observe reads every NVA NIC, managed route table and public IP, in
 // parallel, each with the engine's retries. On error the Observed still
-// holds what could be read, but Active must not be trusted.
+// holds what could be read: a resource that could not be read carries its
+// Err and does not vote in Active, so a leader can go on with the others.
 func (e *Engine) Observe(ctx context.Context) (*Observed, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.opts.OperationTimeout)
 	defer cancel()
@@ -160,6 +187,7 @@ func (e *Engine) Observe(ctx context.Context) (*Observed, error) {
 				return nil
 			})
 			if err != nil {
+				tables[i].Err = err
 				fail(err)
 			}
 		})
@@ -180,6 +208,7 @@ func (e *Engine) Observe(ctx context.Context) (*Observed, error) {
 				return nil
 			})
 			if err != nil {
+				pips[i].Err = err
 				fail(err)
 			}
 		})

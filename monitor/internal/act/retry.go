@@ -100,6 +100,8 @@ func (e *Engine) retryDelay(err error, n int) (time.Duration, bool) {
 	var pollErr *pollError
 	var ae *azure.Error
 	switch {
+	case errors.Is(err, errUnsettled):
+		return 0, true // it waited a poll interval already
 	case errors.As(err, &opErr), errors.As(err, &pollErr):
 		return longer(), true
 	case errors.Is(err, azure.ErrPreconditionFailed):

@@ -77,7 +77,7 @@ func terminal(ps *armnetwork.ProvisioningState) bool {
 // read, compare, write only the difference as one PUT of the whole table
 // with If-Match, re-read and recompute on any failure.
 // A fenced write stops the rest of the Converge through stop.
-func (e *Engine) convergeRouteTable(ctx context.Context, m managed, target string, nics *nicCache, start time.Time, stop context.CancelCauseFunc) ResourceResult {
+func (e *Engine) convergeRouteTable(ctx context.Context, m managed, target string, nics *nicCache, start time.Time, stop context.CancelCauseFunc, stampAll bool) ResourceResult {
 	res := ResourceResult{Kind: KindRouteTable, ID: m.res.id}
 	ctx, cancel := context.WithTimeout(ctx, e.opts.OperationTimeout)
 	defer cancel()
@@ -93,6 +93,13 @@ func (e *Engine) convergeRouteTable(ctx context.Context, m managed, target strin
 				return err
 			}
 			ch := routeChanges(&rt, ips)
+			if len(ch) == 0 && stampAll && e.epoch() > 0 && e.epochOf(m.res, rt.Tags) < e.epoch() &&
+				(rt.Properties == nil || terminal(rt.Properties.ProvisioningState)) {
+				// Right content, older epoch: stamp ours, nothing else.
+				accepted, err := e.putRouteTable(ctx, m.res, rt)
+				res.Stamped = res.Stamped || accepted
+				return err
+			}
 			if len(ch) == 0 {
 				if rt.Properties != nil && !terminal(rt.Properties.ProvisioningState) {
 					// Right content, write still in flight (ours, whose poll

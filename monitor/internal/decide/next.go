@@ -33,6 +33,23 @@ const (
 	// ReasonAntiFlap (hold): a failover is warranted but the previous one was
 	// less than MinFailoverInterval ago.
 	ReasonAntiFlap Reason = "anti_flap"
+
+	// The daemon's own holds: a decision of Next that it does not carry
+	// out, or a converge it does not start. Next never returns them; they
+	// share the type so that logs and the holds metric use one label set.
+
+	// ReasonNotLeader (hold): this monitor does not hold the lease; the
+	// leader decides.
+	ReasonNotLeader Reason = "not_leader"
+	// ReasonNoQuorum (hold): the active NVA is down from here but not from a
+	// majority of the monitors' fresh views (or the views cannot be read).
+	ReasonNoQuorum Reason = "no_quorum"
+	// ReasonTargetDown (hold): the desired NVA is down from here: the leader
+	// converges nothing toward it and waits for a failover decision.
+	ReasonTargetDown Reason = "target_down"
+	// ReasonStateUnwritable (hold): the shared state cannot be written, and
+	// a failover is only made once it is recorded there.
+	ReasonStateUnwritable Reason = "state_unwritable"
 )
 
 // Reasons lists every non-empty Reason, for example to initialise metric
@@ -41,6 +58,7 @@ func Reasons() []Reason {
 	return []Reason{
 		ReasonActiveDown, ReasonFailback, ReasonNoActive, ReasonManual,
 		ReasonAllDown, ReasonNoHealthyStandby, ReasonAntiFlap,
+		ReasonNotLeader, ReasonNoQuorum, ReasonTargetDown, ReasonStateUnwritable,
 	}
 }
 

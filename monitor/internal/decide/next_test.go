@@ -546,7 +546,7 @@ func TestReasonsListsEveryNonEmptyReasonOnce(t *testing.T) {
 		}
 		seen[r] = true
 	}
-	if len(rs) != 7 {
-		t.Errorf("got %d reasons, want 7", len(rs))
+	if len(rs) != 11 {
+		t.Errorf("got %d reasons, want 11 (7 of Next, 4 of the daemon's holds)", len(rs))
 	}
 }

@@ -192,6 +192,22 @@ func (b *Blob) Remaining() (time.Duration, error) {
 	return dl.Sub(now), nil
 }
 
+// Term returns the number of the current term (counting acquisitions since
+// NewBlob, from 1) while this instance holds the lease and its deadline has
+// not passed, and 0 otherwise. Unlike an edge of Leadership, which may
+// arrive late, it is the lease's state now: a receiver of an edge asks Term
+// what is true, and a term that changed means the lease was lost and taken
+// again in between.
+func (b *Blob) Term() uint64 {
+	b.mu.Lock()
+	held, dl, term := b.held, b.deadline, b.term
+	b.mu.Unlock()
+	if !held || !b.now().Before(dl) {
+		return 0
+	}
+	return term
+}
+
 // Leadership returns the channel of leadership edges: true when this
 // instance acquired the lease, false when it lost, resigned or released it.
 // Run never blocks on it: it holds one edge, and an unread edge is replaced

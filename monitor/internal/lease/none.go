@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 )
@@ -40,6 +41,12 @@ func (n *None) Run(ctx context.Context) error {
 
 // Check always returns nil: a lone monitor always leads.
 func (n *None) Check() error { return nil }
+
+// Term is always 1: a lone monitor's one term never ends.
+func (n *None) Term() uint64 { return 1 }
+
+// Remaining is unbounded: a lone monitor's leadership has no deadline.
+func (n *None) Remaining() (time.Duration, error) { return math.MaxInt64, nil }
 
 // Leadership holds a single true edge; nothing follows it.
 func (n *None) Leadership() <-chan bool { return n.edges }

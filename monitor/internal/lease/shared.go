@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,7 +28,26 @@ type State struct {
 	Desired      string          `json:"desired"`                // desired active NVA ("" unknown)
 	LastFailover json.RawMessage `json:"lastFailover,omitempty"` // the daemon's failover record, opaque here
 	UpdatedAt    time.Time       `json:"updatedAt"`
+	// SinceFailover is how long before this write the last failover was
+	// decided, by the writer's own clock (0: none known). With Age it gives
+	// the failover's age without comparing two hosts' wall clocks: a new
+	// leader inherits the anti-flap interval from it.
+	SinceFailover Millis `json:"sinceFailoverMs,omitempty"`
+
+	// Age is how long ago the state was written, by the storage service's
+	// clock (the response's Date minus the blob's Last-Modified, to the
+	// second); filled in by ReadState, never stored.
+	Age time.Duration `json:"-"`
 }
+
+// Millis is a duration stored as whole milliseconds.
+type Millis int64
+
+// D is m as a time.Duration.
+func (m Millis) D() time.Duration { return time.Duration(m) * time.Millisecond }
+
+// MillisOf is d in whole milliseconds.
+func MillisOf(d time.Duration) Millis { return Millis(d / time.Millisecond) }
 
 // View is one monitor's own view of NVA health, published by every monitor,
 // leader or not.
@@ -91,6 +111,11 @@ type Info struct {
 	Desired     string
 }
 
+// ErrUndecodable is wrapped by ReadState's error when the state blob holds
+// something that is not a State (a hand edit, another version's format):
+// the caller must rebuild the state rather than give up leading.
+var ErrUndecodable = errors.New("cannot decode the shared state")
+
 // maxBlobSize bounds what is read of a state, view or request blob.
 const maxBlobSize = 1 << 20
 
@@ -117,9 +142,10 @@ func (b *Blob) readState(ctx context.Context) (State, blob.DownloadResponse, err
 	var s State
 	if len(bytes.TrimSpace(data)) > 0 {
 		if err := json.Unmarshal(data, &s); err != nil {
-			return State{}, resp, fmt.Errorf("read shared state %s: decode: %w", b.o.Blob, err)
+			return State{}, resp, fmt.Errorf("read shared state %s: %w: %w", b.o.Blob, ErrUndecodable, err)
 		}
 	}
+	s.Age = storageAge(resp)
 	b.mu.Lock()
 	b.epoch = max(b.epoch, s.Epoch)
 	b.mu.Unlock()

@@ -42,4 +42,8 @@ const (
 	EventQuorumHold        = "no_quorum"
 	EventManualRequest     = "manual_request"
 	EventStateWriteFailed  = "state_write_failed"
+	EventStateRebuilt      = "shared_state_rebuilt"
+	EventUnreadable        = "resource_unreadable"
+	EventViewStale         = "view_stale"
+	EventTakeover          = "takeover_started"
 )

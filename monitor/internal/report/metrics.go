@@ -36,6 +36,8 @@ type Metrics struct {
 	renewals      *prometheus.CounterVec
 	leaderChanges *prometheus.CounterVec
 	views         *prometheus.CounterVec
+	staleViews    *prometheus.CounterVec
+	unreadable    prometheus.Gauge
 }
 
 // NewMetrics builds the metrics and registers them, with the Go and process
@@ -122,7 +124,15 @@ func NewMetrics(instance, version string) *Metrics {
 	}, []string{"version", "instance"})
 	info.WithLabelValues(version, instance).Set(1)
 
-	m.reg.MustRegister(m.probes, m.probeLatency, m.probeUp, m.nvaHealthy, m.activeNVA,
+	m.staleViews = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "views_stale_total",
+		Help: "Other monitors' views left out of a quorum count because they were older (by the storage service's clock) than three view intervals, by monitor. A monitor that keeps showing up here is not publishing: look at its view_publishes_total and its link to storage.",
+	}, []string{"monitor"})
+	m.unreadable = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "unreadable_resources",
+		Help: "Managed route tables and public IPs the last read of Azure could not read (403, 404, errors). Nonzero: they are left out of decisions and cannot be converged; the log line resource_unreadable names them.",
+	})
+	m.reg.MustRegister(m.staleViews, m.unreadable, m.probes, m.probeLatency, m.probeUp, m.nvaHealthy, m.activeNVA,
 		m.failovers, m.failoverTime, m.lastFailover, m.allDown, m.holds, m.armRequests,
 		m.splitRepairs, m.convergeError, m.isLeader, m.epoch, m.renewals, m.leaderChanges, m.views, info,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -244,6 +254,13 @@ func (m *Metrics) LeaseRenewal(ok bool) {
 		m.renewals.WithLabelValues("error").Inc()
 	}
 }
+
+// ViewStale counts a view left out of a quorum count as stale.
+func (m *Metrics) ViewStale(monitor string) { m.staleViews.WithLabelValues(monitor).Inc() }
+
+// Unreadable sets how many managed resources the last read of Azure could
+// not read.
+func (m *Metrics) Unreadable(n int) { m.unreadable.Set(float64(n)) }
 
 // ViewPublished counts one publication of this monitor's view.
 func (m *Metrics) ViewPublished(err error) {
