@@ -249,7 +249,7 @@ nvas:
 	return b.String()
 }
 
-// container is a client of the monitors' container, for a monitor or an
+// blobFor is a lease.Blob over the monitors' container, for a monitor or an
 // operator.
 func (w *world) blobFor(instance string, log *slog.Logger) *lease.Blob {
 	w.t.Helper()
