@@ -111,11 +111,6 @@ func TestAPermanentErrorDuringAFailoverIsRetriedWithGrowingDelays(t *testing.T) 
 // split_repair converge at once, whatever the backoff says, and that
 // reason is not routine, so every such failure rewrites the shared state.
 func TestAReconcileDuringTheBackoffWaitsItOutAndRecordsNothing(t *testing.T) {
-	t.Skip("BUG: lead.go reconcile() sets t.next (reason split_repair) and ensure() starts a job for any spec without " +
-		"checking t.retryAt, so during a permanent error a converge runs every reconcile interval besides the backoff " +
-		"(here 500 ms after a failure that said retry_in 4s, and twice in the same instant when the timer and the tick " +
-		"coincide); and routine() does not list split_repair, so finishJob records each of those failures in the " +
-		"shared state (4 writes in 90 s instead of 1)")
 	synctest.Test(t, func(t *testing.T) {
 		w, failed, writes := permanentFailover(t, 90*time.Second)
 		defer w.close()

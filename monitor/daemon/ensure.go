@@ -64,17 +64,22 @@ func (d *daemon) ensure(ctx context.Context, t *term, why string) {
 		return
 	}
 	t.targetLog = false
+	backingOff := !t.retryAt.IsZero() && d.now().Before(t.retryAt)
 	if spec == nil {
-		if t.stamped && t.converged {
+		if !d.needStamp(t) && t.converged {
 			return
 		}
-		if !t.retryAt.IsZero() && d.now().Before(t.retryAt) {
+		if backingOff {
 			return // the retry timer calls again
 		}
 		spec = &jobSpec{reason: why, timeline: Timeline{Decision: d.now()}}
+	} else if upkeep(spec.reason) && backingOff {
+		// A repair found by a read waits out the backoff of the failures
+		// before it, like a retry: only a new decision cuts it short.
+		return
 	}
 	jctx, cancel := context.WithCancel(ctx)
-	j := &convergeJob{jobSpec: *spec, target: t.desired, stamp: d.cfg.Lease.Kind == config.LeaseBlob && !t.stamped, cancel: cancel, done: make(chan convergeResult, 1)}
+	j := &convergeJob{jobSpec: *spec, target: t.desired, stamp: d.needStamp(t), cancel: cancel, done: make(chan convergeResult, 1)}
 	t.job = j
 	t.converged = false
 	go func() {
@@ -93,6 +98,12 @@ func (d *daemon) stopJob(t *term) {
 	t.job = nil
 }
 
+// needStamp says whether the next converge must also stamp this term's
+// epoch on every resource (only with epochs, i.e. a blob lease).
+func (d *daemon) needStamp(t *term) bool {
+	return d.cfg.Lease.Kind == config.LeaseBlob && !t.stamped
+}
+
 // routine says a converge reason is upkeep, not a failover: one that finds
 // Azure as it should be leaves no failover record.
 func routine(reason string) bool {
@@ -102,6 +113,11 @@ func routine(reason string) bool {
 	}
 	return false
 }
+
+// upkeep says a converge was started by a read of Azure or a retry, not by
+// a decision: it waits out the backoff, and its failures after the first
+// of a run are not recorded again.
+func upkeep(reason string) bool { return routine(reason) || reason == "split_repair" }
 
 // finishJob takes the result of a converge: fencing, backoff, record.
 func (d *daemon) finishJob(ctx context.Context, t *term, res convergeResult) {
@@ -173,7 +189,7 @@ func (d *daemon) finishJob(ctx context.Context, t *term, res convergeResult) {
 		}
 		d.log.Log(ctx, lvl, "failover did not converge every resource; retrying", append([]any{report.KeyEvent, report.EventFailoverFailed,
 			report.KeyErr, res.err, "retry_in", delay.String(), "failures", t.failures}, attrs...)...)
-		if t.failures > 1 && routine(j.reason) {
+		if t.failures > 1 && upkeep(j.reason) {
 			return
 		}
 	} else {
@@ -263,8 +279,8 @@ func (d *daemon) adoptable(obs *act.Observed, y string) string {
 		return fmt.Sprintf("%s is %s here, not up", y, h)
 	}
 	ours := d.epoch.Load()
-	if ours == 0 {
-		return ""
+	if ours == 0 || d.cfg.Lease.Kind != config.LeaseBlob {
+		return "" // a lone monitor writes no epoch tags
 	}
 	for _, rt := range obs.RouteTables {
 		if rt.Err == nil && rt.NVARoutes > 0 && rt.Epoch < ours {

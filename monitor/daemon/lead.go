@@ -66,6 +66,16 @@ func (d *daemon) lead(ctx context.Context, n uint64) {
 	}
 	reconcile := time.NewTicker(d.cfg.ReconcileInterval.D())
 	defer reconcile.Stop()
+	if d.obs != nil && t.desired != "" {
+		// A failover the previous leader left half done, or resources an
+		// operator split: repaired toward the desired NVA, and said so.
+		if observed, split := d.obs.Active(); split || (observed != "" && observed != t.desired) {
+			d.m.SplitRepair()
+			d.log.Warn("resources do not all point at the desired NVA; converging them", report.KeyEvent, report.EventSplitRepair,
+				report.KeyNVA, t.desired, "resources", describeObserved(d.obs))
+			t.next = &jobSpec{reason: "split_repair", timeline: Timeline{Decision: d.now()}}
+		}
+	}
 	d.ensure(ctx, t, "takeover")
 	for t.end == "" {
 		if d.leader.Term() != t.n {

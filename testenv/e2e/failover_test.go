@@ -164,20 +164,51 @@ func strip(v any) {
 	}
 }
 
+// countEvents counts the events of kind at or after after. Writes that
+// only stamp the leader's epoch tag (a new leader does that once, on every
+// managed route table and NVA NIC) move no traffic and are not counted;
+// countStamps counts those.
 func countEvents(sim *armsim.Server, kind string, after time.Time) int {
 	n := 0
 	for _, ev := range sim.Events(0) {
-		if ev.Kind == kind && !ev.Time.Before(after) {
+		if ev.Kind == kind && !ev.Time.Before(after) && !stampOnly(ev) {
 			n++
 		}
 	}
 	return n
 }
 
+// countStamps counts accepted writes at or after after that only set the
+// epoch tag.
+func countStamps(sim *armsim.Server, after time.Time) int {
+	n := 0
+	for _, ev := range sim.Events(0) {
+		if ev.Kind == "write_accepted" && !ev.Time.Before(after) && stampOnly(ev) {
+			n++
+		}
+	}
+	return n
+}
+
+// stampOnly reports whether a write changed nothing but the epoch tag.
+func stampOnly(ev armsim.Event) bool {
+	if len(ev.Changes) == 0 {
+		return false
+	}
+	for _, c := range ev.Changes {
+		if !strings.HasPrefix(c, `tag "hanva-epoch"`) {
+			return false
+		}
+	}
+	return true
+}
+
+// countWrites counts the accepted writes of one resource that changed more
+// than its epoch tag.
 func countWrites(sim *armsim.Server, id string) int {
 	n := 0
 	for _, ev := range sim.Events(0) {
-		if ev.Kind == "write_accepted" && strings.EqualFold(ev.ResourceID, id) {
+		if ev.Kind == "write_accepted" && strings.EqualFold(ev.ResourceID, id) && !stampOnly(ev) {
 			n++
 		}
 	}
