@@ -12,7 +12,7 @@ BUILD_ENV := CGO_ENABLED=0
 BUILD_FLAGS := -trimpath -buildvcs=false -ldflags "-s -w -X github.com/hanva/hanva/monitor/internal/version.Version=$(VERSION)"
 TEST_TIMEOUT ?= 40m
 
-.PHONY: all build test test-short e2e bench drill lint fmt vet staticcheck clean azurite
+.PHONY: all build test test-short e2e bench drill soak lint fmt vet staticcheck clean azurite
 
 all: build
 
@@ -35,9 +35,24 @@ PULUMI_PKGS := $(shell $(GO) list ./... | grep -v -e /monitor/ -e /testenv/armsi
 RACE ?= $(shell command -v $${CC:-gcc} >/dev/null 2>&1 && echo -race)
 
 # Unit, emulator and end-to-end tests, and the Pulumi program under mocks.
+# The cluster simulation (monitor/internal/sim) runs twice: its regression
+# seeds and SIM_RACE_SCHEDULES random schedules under the race detector with
+# the other monitor packages, then SIM_SCHEDULES more without it (about half
+# a second and a tenth of a second each); about a minute in all.
+SIM_SCHEDULES      ?= 300
+SIM_RACE_SCHEDULES ?= 40
+
 test: vet azurite
-	$(GO) test $(RACE) -count=1 -timeout $(TEST_TIMEOUT) $(RACE_PKGS)
+	HANVA_SIM_SCHEDULES=$(SIM_RACE_SCHEDULES) $(GO) test $(RACE) -count=1 -timeout $(TEST_TIMEOUT) $(RACE_PKGS)
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run TestSimulation ./monitor/internal/sim/ -schedules=$(SIM_SCHEDULES)
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PULUMI_PKGS)
+
+# Thousands of random fault schedules of the cluster simulation, for SOAK
+# (default 20 minutes), every violation printed with its replay command,
+# and a summary: schedules, faults injected, invariants checked, violations.
+SOAK ?= 20m
+soak:
+	$(GO) test -count=1 -timeout 0 -v -run TestSimulation ./monitor/internal/sim/ -soak=$(SOAK) -max-failures=0
 
 test-short:
 	$(GO) test -count=1 -short ./...

@@ -34,6 +34,7 @@ func (w *World) onSend(p *process, svc string, req *http.Request, body []byte) {
 		expiry := w.leaseEnd[p]
 		w.mu.Unlock()
 		w.count("arm writes sent")
+		w.count("checked S2 (lease deadline)")
 		if !time.Now().Before(expiry) {
 			w.violatef("S2: %s#%d sent %s %s after its lease ran out in storage (at %s: the last acquire or renew storage granted it, plus the duration)",
 				p.m.name, p.gen, req.Method, short(id), fmtAt(w, expiry))
@@ -69,6 +70,7 @@ func (w *World) onSend(p *process, svc string, req *http.Request, body []byte) {
 func (w *World) checkFailover(p *process, from, to, reason string, lastChange time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.counts["checked S5+S6 (failovers)"]++
 	if reason == "active_down" {
 		for _, n := range w.nvas {
 			if n.spec.name != from || !n.up || time.Since(n.upSince) < w.t.detection() {
@@ -118,6 +120,7 @@ func (w *World) checkFailover(p *process, from, to, reason string, lastChange ti
 func (w *World) checkAdoption(p *process, desired string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.counts["checked S7 (adoptions)"]++
 	for id, e := range w.lastWriteEpoch {
 		if e.epoch < w.lastEpoch && e.to == desired {
 			msg := fmt.Sprintf("S7: %s#%d adopted %s, which %s points at by a write of %s#%d with epoch %d, below the shared state's %d (a stale leader's late write)",
@@ -154,6 +157,7 @@ func failoverReason(body []byte) string { return failoverRecord(body).Reason }
 func (w *World) checkTarget(p *process, what, target string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.counts["checked S3 (target not down)"]++
 	anyUp := false
 	var tgt *nvaState
 	for _, n := range w.nvas {
@@ -231,6 +235,7 @@ func (w *World) onARMWrite(p *process, req *http.Request, id string, before, bod
 		return
 	}
 	w.count("arm writes accepted")
+	w.count("checked S1+S4 (accepted writes)")
 	epoch := epochTag(body)
 	to := w.pointsAt(id, body)
 	w.tracef("ARM accepted %s %s from %s#%d (epoch %d, points at %q, was %q)", req.Method, short(id), p.m.name, p.gen, epoch, to, w.pointsAt(id, before))

@@ -244,6 +244,7 @@ func Run(s Schedule, store Store) Result {
 			break
 		}
 	}
+	w.count("checked L1 (schedules healed)")
 	if settled < 0 {
 		w.violatef("L1: %s after the faults healed: %s", settleBy, last)
 	} else {

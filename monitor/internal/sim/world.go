@@ -475,9 +475,15 @@ func (w *World) serve(l *link, req *http.Request, body []byte, rec *httptest.Res
 			before, _ = w.arm.Resource(id)
 		}
 		if w.armFaultFor(req, rec) {
+			if isWrite {
+				w.count("arm writes refused (injected faults)")
+			}
 			return
 		}
 		w.arm.ServeHTTP(rec, req)
+		if isWrite && rec.Code >= 400 {
+			w.count("arm writes refused by armsim")
+		}
 		if isWrite {
 			w.onARMWrite(l.p, req, id, before, body, rec.Code)
 		}
