@@ -465,6 +465,14 @@ func TestStampKeepsTagsAndFencesNewerEpochs(t *testing.T) {
 			wantTags: map[string]string{"Hanva-Epoch": "7"}},
 		{name: "a value that is not an integer counts as 0", ours: 1, tags: map[string]*string{EpochTag: str("v2")}, wantTags: map[string]string{EpochTag: "1"}},
 		{name: "a nil value counts as 0", ours: 1, tags: map[string]*string{EpochTag: nil}, wantTags: map[string]string{EpochTag: "1"}},
+		// An absurd tag must not fence every leader out for good, nor be
+		// adopted (max+1 would wrap to a negative epoch: fencing off).
+		{name: "a tag near the int64 maximum is refused, counts as 0", ours: 3, tags: map[string]*string{EpochTag: str("9223372036854775806")},
+			wantTags: map[string]string{EpochTag: "3"}},
+		{name: "a tag above 2^53 is refused", ours: 3, tags: map[string]*string{EpochTag: str("9007199254740993")}, wantTags: map[string]string{EpochTag: "3"}},
+		{name: "a negative tag is refused", ours: 3, tags: map[string]*string{EpochTag: str("-5")}, wantTags: map[string]string{EpochTag: "3"}},
+		{name: "a tag of exactly 2^53 still fences", ours: 3, tags: map[string]*string{EpochTag: str("9007199254740992")},
+			wantTags: map[string]string{EpochTag: "9007199254740992"}, wantFenced: true},
 		{name: "without an epoch nothing is stamped", ours: 0, tags: nil, wantTags: nil},
 		{name: "without an epoch nothing is fenced", ours: 0, tags: map[string]*string{EpochTag: str("9")}, wantTags: map[string]string{EpochTag: "9"}},
 		{name: "a negative epoch counts as none", ours: -4, tags: map[string]*string{EpochTag: str("9")}, wantTags: map[string]string{EpochTag: "9"}},
