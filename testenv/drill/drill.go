@@ -403,7 +403,7 @@ func (r *runner) converged() error {
 	if on, ok := p.On(); !ok || on != r.env.NVAs[0] {
 		return fmt.Errorf("starting state: Azure is not all on %s: %v", r.env.NVAs[0], describePlacement(r.env, p))
 	}
-	if n := len(writes(r.env.Sim.Events(0), time.Time{})); n != 0 {
+	if n := len(moves(r.env.Sim.Events(0), time.Time{})); n != 0 {
 		return fmt.Errorf("starting state: %d ARM writes before any failure", n)
 	}
 	fmt.Fprintf(r.out, "converged in %s: every NVA up, Azure on %s\n", since(t0), r.env.NVAs[0])
@@ -568,6 +568,32 @@ func writes(events []armsim.Event, after time.Time) []armsim.Event {
 		}
 	}
 	return out
+}
+
+// moves returns the accepted ARM writes at or after a time that change more
+// than the epoch tag: a new leader stamps its epoch on every managed route
+// table and NVA NIC once (docs/cluster.md, fencing), which moves no traffic.
+func moves(events []armsim.Event, after time.Time) []armsim.Event {
+	var out []armsim.Event
+	for _, ev := range writes(events, after) {
+		if !stampOnly(ev) {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// stampOnly reports whether a write changed nothing but the epoch tag.
+func stampOnly(ev armsim.Event) bool {
+	if len(ev.Changes) == 0 {
+		return false
+	}
+	for _, c := range ev.Changes {
+		if !strings.HasPrefix(c, `tag "hanva-epoch"`) {
+			return false
+		}
+	}
+	return true
 }
 
 // inFlight counts accepted writes whose operation has not ended.

@@ -181,6 +181,9 @@ func buildTimeline(env resolver, origin time.Time, actions []action, logs map[st
 				add(ev.Time, StepRejected, "ARM refused %s %s: %d %s", ev.Method, short(ev.ResourceID), ev.Status, ev.Code)
 			}
 		case armsim.KindWriteAccepted:
+			if stampOnly(ev) {
+				continue // the epoch stamp moves no traffic: not a bar
+			}
 			label, kind, target := describeWrite(env, ev)
 			tl.Bars = append(tl.Bars, Bar{Label: label, Kind: kind, Start: ev.Time.Sub(origin), Rejected: rejected[key], Client: instanceOf(ev.Client)})
 			delete(rejected, key)
