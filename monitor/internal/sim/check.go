@@ -256,6 +256,9 @@ func (w *World) onARMWrite(p *process, req *http.Request, id string, before, bod
 		}
 	}
 	for _, rid := range []string{id, pipID} {
+		if rid == pipID && w.noPIP {
+			continue
+		}
 		after, _ := w.arm.Resource(rid)
 		w.mu.Lock()
 		want := w.initial[strings.ToLower(rid)]

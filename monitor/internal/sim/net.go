@@ -31,7 +31,10 @@ type cut struct {
 type linkFaults struct {
 	cut   cut
 	delay time.Duration // every request arrives this much later (the sender may give up first)
-	dup   bool          // every request arrives twice
+	// writesOnly limits delay to writes: reads answer at once, so a
+	// read-modify-write reads fresh and its PUT lands late.
+	writesOnly bool
+	dup        bool // every request arrives twice
 }
 
 // errPartition is what a sender sees when its request or its answer is lost
@@ -90,7 +93,7 @@ func (l *link) Do(req *http.Request) (*http.Response, error) {
 			deliver()
 		}()
 	}
-	if f.delay > 0 {
+	if f.delay > 0 && (!f.writesOnly || isWrite(req.Method)) {
 		answer := make(chan *http.Response, 1)
 		go func() {
 			time.Sleep(f.delay)

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/hanva/hanva/monitor/internal/lease"
 )
 
 // Fault kinds a schedule draws from.
@@ -64,7 +66,11 @@ func (f Fault) String() string {
 	case faultARMError:
 		s += fmt.Sprintf(" %s x%d on %s", f.Text, f.Count, short(f.Target))
 	case faultARMDelay:
-		s += fmt.Sprintf(" monitor-%d, %s late, for %s", f.M+1, f.Arg, f.For)
+		what := "requests"
+		if f.Flag {
+			what = "writes"
+		}
+		s += fmt.Sprintf(" monitor-%d, %s %s late, for %s", f.M+1, what, f.Arg, f.For)
 	case faultARMDup:
 		s += fmt.Sprintf(" monitor-%d for %s", f.M+1, f.For)
 	case faultNVADown:
@@ -83,13 +89,20 @@ type Schedule struct {
 	Monitors int
 	NVAs     int
 	Tables   int
-	Window   time.Duration // faults start within it; everything heals at its end
-	Faults   []Fault
+	// NoPublicIP: the deployment steers by route tables alone (no public IP
+	// is managed), so a late write can move every managed resource.
+	NoPublicIP bool
+	Window     time.Duration // faults start within it; everything heals at its end
+	Faults     []Fault
 }
 
 func (s Schedule) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "seed %d: %d monitors, %d NVAs, %d route tables; faults heal at %s\n", s.Seed, s.Monitors, s.NVAs, s.Tables, s.Window)
+	pip := "a public IP"
+	if s.NoPublicIP {
+		pip = "no public IP"
+	}
+	fmt.Fprintf(&b, "seed %d: %d monitors, %d NVAs, %d route tables, %s; faults heal at %s\n", s.Seed, s.Monitors, s.NVAs, s.Tables, pip, s.Window)
 	for _, f := range s.Faults {
 		b.WriteString("  " + f.String() + "\n")
 	}
@@ -173,6 +186,31 @@ func Generate(seed uint64, only ...string) Schedule {
 		s.Faults = append(s.Faults, f)
 	}
 	sort.SliceStable(s.Faults, func(i, j int) bool { return s.Faults[i].At < s.Faults[j].At })
+	// A quarter of the schedules (decided by a stream of their own, so the
+	// schedules above stay as they were for the seeds already recorded)
+	// steer by route tables alone and draw from the faults that make a
+	// leader change its mind while its writes are late: manual requests in
+	// quick succession and late ARM requests.
+	x := rand.New(rand.NewPCG(seed, 0xd1))
+	if len(only) == 0 && x.IntN(4) == 0 {
+		s.NoPublicIP = true
+		s.Faults = nil
+		for range 3 + x.IntN(5) {
+			f := Fault{At: time.Duration(20+x.IntN(180)) * 500 * time.Millisecond, M: x.IntN(s.Monitors), N: x.IntN(s.NVAs)}
+			switch k := x.IntN(10); {
+			case k < 5:
+				f.Kind = faultManual
+			case k < 8:
+				f.Kind, f.For, f.Arg, f.Flag = faultARMDelay, time.Duration(4+x.IntN(40))*500*time.Millisecond, time.Duration(10+x.IntN(50))*500*time.Millisecond, true
+			case k < 9:
+				f.Kind, f.For, f.Flag = faultNVADown, time.Duration(10+x.IntN(100))*500*time.Millisecond, x.IntN(2) == 0
+			default:
+				f.Kind, f.For = faultCrash, time.Duration(4+x.IntN(60))*500*time.Millisecond
+			}
+			s.Faults = append(s.Faults, f)
+		}
+		sort.SliceStable(s.Faults, func(i, j int) bool { return s.Faults[i].At < s.Faults[j].At })
+	}
 	return s
 }
 
@@ -196,7 +234,7 @@ type step struct {
 // share.
 func Run(s Schedule, store Store) Result {
 	t := defaultTiming
-	w, err := newWorld(s.Seed, s.Monitors, s.NVAs, s.Tables, t, store)
+	w, err := newWorld(s.Seed, s.Monitors, s.NVAs, s.Tables, s.NoPublicIP, t, store)
 	if err != nil {
 		return Result{Schedule: s, Violations: []string{"set up: " + err.Error()}}
 	}
@@ -361,8 +399,8 @@ func (w *World) stepsOf(ctx context.Context, f Fault, store Store) []step {
 		return []step{{at, func() { announce(); w.addARMFault(*af) }},
 			{end, func() { w.tracef("%s readable again", short(f.Target)); w.removeARMFaults(f.Target) }}}
 	case faultARMDelay:
-		return []step{{at, func() { announce(); setLink(svcARM, func(l *linkFaults) { l.delay = f.Arg }) }},
-			{end, func() { setLink(svcARM, func(l *linkFaults) { l.delay = 0 }) }}}
+		return []step{{at, func() { announce(); setLink(svcARM, func(l *linkFaults) { l.delay, l.writesOnly = f.Arg, f.Flag }) }},
+			{end, func() { setLink(svcARM, func(l *linkFaults) { l.delay, l.writesOnly = 0, false }) }}}
 	case faultARMDup:
 		return []step{{at, func() { announce(); setLink(svcARM, func(l *linkFaults) { l.dup = true }) }},
 			{end, func() { setLink(svcARM, func(l *linkFaults) { l.dup = false }) }}}
@@ -407,8 +445,8 @@ func (w *World) setNVA(i int, up, silent bool) {
 
 // manual is an operator's `nva-monitor failover --to`: a request blob.
 func (w *World) manual(to string) {
-	body, _ := json.Marshal(map[string]any{"id": fmt.Sprintf("sim-%d", time.Now().UnixNano()), "to": to, "by": "operator",
-		"force": false, "at": time.Now().UTC(), "ttl": "60s"})
+	body, _ := json.Marshal(lease.Request{ID: fmt.Sprintf("sim-%d", time.Now().UnixNano()), To: to, By: "operator",
+		At: time.Now().UTC(), TTL: time.Minute})
 	req := httptest.NewRequest(http.MethodPut, containerURL+"/"+leaderBlob+".request.json", bytes.NewReader(body))
 	req.Header.Set("x-ms-blob-type", "BlockBlob")
 	req.Header.Set("x-ms-version", "2025-01-05")

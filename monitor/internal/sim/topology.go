@@ -43,8 +43,8 @@ func nvaSpecs(n int) []nvaSpec {
 func routeTableID(i int) string { return fmt.Sprintf("%s/routeTables/rt-%02d", netPath, i) }
 
 // seeds returns the resources to seed armsim with, by ID: every table and
-// the public IP on nvas[0].
-func seeds(nvas []nvaSpec, tables int) [][2]string {
+// the public IP on nvas[0] (or on no NIC, and not managed, with noPIP).
+func seeds(nvas []nvaSpec, tables int, noPIP bool) [][2]string {
 	var out [][2]string
 	add := func(id, body string) { out = append(out, [2]string{id, body}) }
 	add(vnetID, `{"location":"westeurope","properties":{"addressSpace":{"addressPrefixes":["10.0.0.0/16"]},
@@ -62,7 +62,7 @@ func seeds(nvas []nvaSpec, tables int) [][2]string {
 	for i, n := range nvas {
 		nic(n.intNIC, "internal", n.intIP, "")
 		extra := ""
-		if i == 0 {
+		if i == 0 && !noPIP {
 			extra = `,"publicIPAddress":{"id":"` + pipID + `"}`
 		}
 		nic(n.extNIC, "external", n.extIP, extra)
@@ -79,7 +79,7 @@ func seeds(nvas []nvaSpec, tables int) [][2]string {
 }
 
 // configYAML is one monitor's configuration.
-func configYAML(instance string, monitors []string, nvas []nvaSpec, tables int, t timing) string {
+func configYAML(instance string, monitors []string, nvas []nvaSpec, tables int, noPIP bool, t timing) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "instance: %s\nmonitors:\n", instance)
 	for _, m := range monitors {
@@ -114,6 +114,8 @@ nvas:
 	for i := range tables {
 		fmt.Fprintf(&b, "  - id: %s\n    via: internal\n", routeTableID(i))
 	}
-	fmt.Fprintf(&b, "publicIps:\n  - id: %s\n    via: external\n", pipID)
+	if !noPIP {
+		fmt.Fprintf(&b, "publicIps:\n  - id: %s\n    via: external\n", pipID)
+	}
 	return b.String()
 }

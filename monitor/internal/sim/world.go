@@ -70,6 +70,7 @@ type World struct {
 	store  http.Handler
 	specs  []nvaSpec
 	tables int
+	noPIP  bool // the deployment steers by route tables alone
 	start  time.Time
 
 	mu          sync.Mutex
@@ -162,7 +163,7 @@ func (w *World) count(what string) {
 }
 
 // newWorld seeds ARM and storage and builds the monitors (not started).
-func newWorld(seed uint64, monitors, nvas, tables int, t timing, store http.Handler) (*World, error) {
+func newWorld(seed uint64, monitors, nvas, tables int, noPIP bool, t timing, store http.Handler) (*World, error) {
 	w := &World{
 		rng:            rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		t:              t,
@@ -170,6 +171,7 @@ func newWorld(seed uint64, monitors, nvas, tables int, t timing, store http.Hand
 		store:          store,
 		specs:          nvaSpecs(nvas),
 		tables:         tables,
+		noPIP:          noPIP,
 		start:          time.Now(),
 		links:          map[string]linkFaults{},
 		nvaCuts:        map[string]bool{},
@@ -180,7 +182,7 @@ func newWorld(seed uint64, monitors, nvas, tables int, t timing, store http.Hand
 		initial:        map[string]string{},
 		counts:         map[string]int{},
 	}
-	for _, s := range seeds(w.specs, tables) {
+	for _, s := range seeds(w.specs, tables, noPIP) {
 		if err := w.arm.Seed(s[0], []byte(s[1])); err != nil {
 			return nil, fmt.Errorf("seed %s: %w", s[0], err)
 		}
@@ -197,7 +199,7 @@ func newWorld(seed uint64, monitors, nvas, tables int, t timing, store http.Hand
 		names[i] = fmt.Sprintf("monitor-%d", i+1)
 	}
 	for _, n := range names {
-		cfg, err := config.Parse([]byte(configYAML(n, names, w.specs, tables, t)))
+		cfg, err := config.Parse([]byte(configYAML(n, names, w.specs, tables, noPIP, t)))
 		if err != nil {
 			return nil, fmt.Errorf("config of %s: %w", n, err)
 		}
@@ -208,7 +210,10 @@ func newWorld(seed uint64, monitors, nvas, tables int, t timing, store http.Hand
 
 // managedIDs are the resources whose unowned properties must never change.
 func (w *World) managedIDs() []string {
-	ids := []string{pipID}
+	var ids []string
+	if !w.noPIP {
+		ids = append(ids, pipID)
+	}
 	for _, s := range w.specs {
 		ids = append(ids, s.intNIC, s.extNIC)
 	}
