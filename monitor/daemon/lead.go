@@ -174,6 +174,14 @@ func (d *daemon) takeover(ctx context.Context, t *term) bool {
 		// Anti-flap is the cluster's, not this monitor's: a failover the
 		// previous leader made a moment ago still counts.
 		d.inheritAntiFlap(st)
+		if st.Epoch == 0 && tags > 0 {
+			// The state is gone (deleted, or rebuilt from garbage) but Azure
+			// carries epochs: there was a history, and when its last
+			// failover was is lost with the state. Assume it was now, so a
+			// lost state never lets two failovers come closer than
+			// minFailoverInterval.
+			d.state.LastFailover = d.now()
+		}
 		next, err := d.writeState(ctx, lease.State{Epoch: epoch, Desired: desired, LastFailover: st.LastFailover})
 		if err != nil {
 			if errors.Is(err, lease.ErrNotLeader) {

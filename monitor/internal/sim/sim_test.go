@@ -54,6 +54,11 @@ var regressionSeeds = []uint64{
 	1796532232758796176, // arm-dup, arm-forbidden, crash, cut-arm, nva-down
 	// A public IP left detached after the faults healed (L1).
 	1796532232758795291, // arm-delay, arm-error, crash, cut-arm, nva-down
+	// Found on the fixed daemon by a CI run: the state blob deleted right
+	// after a failover, the next leader (which had not read the state since)
+	// failed over again 12 s later (S6). A leader that finds the state gone
+	// but epochs on the resources now assumes a failover just happened.
+	1796535561247013014, // clock-jump, crash, delete-state, nva-down, nva-flap
 }
 
 // scripted are schedules written by hand for defects a review found, run
