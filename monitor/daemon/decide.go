@@ -121,7 +121,7 @@ func (d *daemon) quorum(ctx context.Context, active string) (ok bool, down, fres
 func (d *daemon) publishView(leading bool) {
 	v := lease.View{
 		Instance: d.cfg.Instance,
-		At:       d.now().UTC(),
+		At:       d.wall().UTC(),
 		Active:   d.state.Active,
 		Health:   make(map[string]string, len(d.state.NVAs)),
 		Leader:   leading,

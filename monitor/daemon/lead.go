@@ -235,7 +235,7 @@ func (d *daemon) antiFlapUntil() time.Time {
 // writeState writes s as the shared state, with Leader, UpdatedAt and
 // SinceFailover filled in, and returns what it wrote.
 func (d *daemon) writeState(ctx context.Context, s lease.State) (lease.State, error) {
-	s.Leader, s.UpdatedAt = d.cfg.Instance, d.now().UTC()
+	s.Leader, s.UpdatedAt = d.cfg.Instance, d.wall().UTC()
 	s.SinceFailover, s.Age = 0, 0
 	if !d.state.LastFailover.IsZero() {
 		s.SinceFailover = max(lease.MillisOf(d.now().Sub(d.state.LastFailover)), 1)

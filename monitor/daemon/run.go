@@ -31,9 +31,14 @@ type Options struct {
 	// Listener, if set, is used for the HTTP endpoint instead of listening
 	// on cfg.Listen (tests pass a 127.0.0.1:0 listener).
 	Listener net.Listener
-	// Now is the wall clock (views, status, timelines, anti-flap); default
-	// time.Now.
+	// Now is the wall clock: the times views, the shared state and /status
+	// show. Default time.Now.
 	Now func() time.Time
+	// Clock times the decisions (thresholds, anti-flap, failback hold-off,
+	// backoff, timelines). Default time.Now, whose readings carry Go's
+	// monotonic clock, so a step of the wall clock moves no decision; the
+	// simulation gives it true time while it skews Now.
+	Clock func() time.Time
 
 	// The fields below replace what Run would build from the config; the
 	// in-process simulation (monitor/internal/sim) and daemon tests set
@@ -66,10 +71,14 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
 	d := &daemon{
 		cfg:    cfg,
 		log:    o.Logger,
-		now:    o.Now,
+		now:    o.Clock,
+		wall:   o.Now,
 		policy: Policy(cfg),
 		m:      report.NewMetrics(cfg.Instance, version.Version),
 	}
@@ -125,7 +134,7 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 		Logger:           o.Logger,
 		BeforeWrite:      func(context.Context) error { return d.leader.Check() },
 		Epoch:            epoch,
-		Clock:            o.Now,
+		Clock:            o.Clock,
 	})
 	if err != nil {
 		return fmt.Errorf("set up azure clients: %w", err)
@@ -171,7 +180,8 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 type daemon struct {
 	cfg     *config.Config
 	log     *slog.Logger
-	now     func() time.Time
+	now     func() time.Time // times decisions (Options.Clock)
+	wall    func() time.Time // shown in views, state, status (Options.Now)
 	policy  decide.Policy
 	m       *report.Metrics
 	eng     *act.Engine
@@ -354,7 +364,7 @@ func (d *daemon) setObserved(obs *act.Observed) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.status.Resources = resourcesOf(obs)
-	d.status.ObservedAt = d.now()
+	d.status.ObservedAt = d.wall()
 	d.status.NotReady = ""
 }
 

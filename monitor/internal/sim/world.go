@@ -266,7 +266,7 @@ func (m *Monitor) start(parent context.Context) {
 	go func() {
 		defer close(p.done)
 		err := daemon.Run(ctx, m.cfg, daemon.Options{
-			Logger: log, Listener: newMemListener(), Now: m.clk.wall,
+			Logger: log, Listener: newMemListener(), Now: m.clk.wall, Clock: time.Now,
 			Leader: b, ARM: armOpts, Credential: fakeToken{}, Targets: targets,
 		})
 		if err != nil && ctx.Err() == nil {
