@@ -12,6 +12,10 @@ import (
 	"github.com/hanva/hanva/monitor/internal/report"
 )
 
+// lostEpochGap is how far a leader raises the epoch above every tag it saw
+// when the shared state holds no epoch and Azure could not be read whole.
+const lostEpochGap = 1 << 20
+
 // term is one leadership of this monitor: what only the leader keeps.
 type term struct {
 	n       uint64 // the lease's term
@@ -143,20 +147,22 @@ func (d *daemon) takeover(ctx context.Context, t *term) bool {
 			d.log.Warn("cannot read the shared state after acquiring the lease; trying again", report.KeyEvent, report.EventStateWriteFailed, report.KeyErr, err)
 			continue
 		}
-		// Azure, bounded: a leader that cannot read ARM leads with the
+		// Azure, bounded and read now (an older read may predate the last
+		// leader's writes): a leader that cannot read ARM leads with the
 		// shared state and what it can read.
-		if d.obs == nil || attempt == 0 {
-			octx, cancel := context.WithTimeout(ctx, d.cfg.Lease.Duration.D()/2+time.Second)
-			obs, oerr := d.eng.Observe(octx)
-			cancel()
-			d.drainObserve()
-			d.took(observation{obs: obs, err: oerr})
+		octx, cancel := context.WithTimeout(ctx, d.cfg.Lease.Duration.D()/2+time.Second)
+		obs, oerr := d.eng.Observe(octx)
+		cancel()
+		d.drainObserve()
+		var fresh *act.Observed
+		if d.took(observation{obs: obs, err: oerr}) {
+			fresh = obs
 		}
 		var tags int64
 		observed, split := "", true
-		if d.obs != nil {
-			tags = d.obs.MaxEpoch()
-			observed, split = d.obs.Active()
+		if fresh != nil {
+			tags = fresh.MaxEpoch()
+			observed, split = fresh.Active()
 		}
 		desired, source := st.Desired, "shared state"
 		if _, ok := d.cfg.NVA(desired); !ok {
@@ -171,15 +177,30 @@ func (d *daemon) takeover(ctx context.Context, t *term) bool {
 			// refused): start again from the tags.
 			epoch = tags + 1
 		}
+		if st.Epoch == 0 && (fresh == nil || (oerr != nil && tags > 0)) {
+			// No epoch in the state (lost, or a new cluster) and Azure not
+			// read whole, with a history (tags) or nothing read at all: a
+			// resource this leader cannot read may carry a higher epoch
+			// than any it saw. (All tags read 0 means no leader ever
+			// stamped: a new cluster.) Every leader records its epoch
+			// in the state before it writes a tag, so with the state gone
+			// only Azure knows; jump far above what was seen rather than
+			// risk sharing an epoch with an older leader (2^53 leaves room
+			// for billions of such jumps).
+			epoch += lostEpochGap
+			d.log.Warn("the shared state has no epoch and Azure could not be read whole: raising the epoch well above every tag seen",
+				report.KeyEvent, report.EventStateRebuilt, report.KeyEpoch, epoch, "highest_tag_seen", tags, report.KeyErr, oerr)
+		}
 		// Anti-flap is the cluster's, not this monitor's: a failover the
 		// previous leader made a moment ago still counts.
 		d.inheritAntiFlap(st)
-		if st.Epoch == 0 && tags > 0 {
+		if st.Epoch == 0 && tags > 0 && d.state.NVAs[desired].Health != decide.Down {
 			// The state is gone (deleted, or rebuilt from garbage) but Azure
 			// carries epochs: there was a history, and when its last
 			// failover was is lost with the state. Assume it was now, so a
 			// lost state never lets two failovers come closer than
-			// minFailoverInterval.
+			// minFailoverInterval: unless Azure points at an NVA this
+			// monitor sees down, which anti-flap would only keep down.
 			d.state.LastFailover = d.now()
 		}
 		next, err := d.writeState(ctx, lease.State{Epoch: epoch, Desired: desired, LastFailover: st.LastFailover})

@@ -50,8 +50,13 @@ func (w *World) onSend(p *process, svc string, req *http.Request, body []byte) {
 		last, lastAt, lastRecord := w.lastDesired, w.lastChange, w.lastRecord
 		w.mu.Unlock()
 		if ok && desired != "" && desired != last {
-			w.checkTarget(p, "recorded in the shared state the desired", desired)
 			rec := failoverRecord(body)
+			// A decision (a new failover record) or an adoption (the record
+			// kept) must not pick a down NVA; a state rebuilt after a loss
+			// (no record) only writes down what Azure points at.
+			if rec.raw != "" || lastRecord == "" {
+				w.checkTarget(p, "recorded in the shared state the desired", desired)
+			}
 			if rec.raw != lastRecord && rec.To == desired && last != "" && (rec.Reason == "active_down" || rec.Reason == "failback") {
 				w.checkFailover(p, last, desired, rec.Reason, lastAt)
 			}
@@ -103,7 +108,9 @@ func (w *World) checkFailover(p *process, from, to, reason string, lastChange ti
 			}
 		}
 	}
-	if !lastChange.IsZero() {
+	if !lastChange.IsZero() && to != w.lastDecided {
+		// (A move back to where the last decision sent traffic, after a
+		// state rebuilt from a stale view, moves nothing: not a flap.)
 		if gap := time.Since(lastChange); gap < w.t.antiFlap-time.Second {
 			msg := fmt.Sprintf("S6: %s#%d failed over from %s to %s (%s) %s after the previous change of the desired NVA; the anti-flap interval is %s",
 				p.m.name, p.gen, from, to, reason, gap.Round(time.Millisecond), w.t.antiFlap)
@@ -216,8 +223,9 @@ func (w *World) onStorageAnswer(p *process, req *http.Request, body []byte, rec 
 		if d, valid := desiredOf(body); valid {
 			if d != w.lastDesired {
 				w.tracefLocked("storage: %s#%d recorded desired %q (%s)", p.m.name, p.gen, d, failoverReason(body))
-				if w.lastDesired != "" {
-					w.lastChange = time.Now() // a move, not the first record
+				if rec := failoverRecord(body); w.lastDesired != "" && (rec.raw != "" || w.lastRecord == "") {
+					w.lastChange = time.Now() // a move, not the first record nor a state rebuilt after a loss
+					w.lastDecided = d
 				}
 			}
 			w.lastDesired = d

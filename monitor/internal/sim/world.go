@@ -88,6 +88,7 @@ type World struct {
 	lastDesired    string
 	lastChange     time.Time            // when lastDesired last changed
 	lastRecord     string               // the failover record stored with it
+	lastDecided    string               // the desired NVA of the last decision or adoption
 	lastEpoch      int64                // the shared state's epoch
 	lastWriteEpoch map[string]writeMark // resource ID -> last accepted write that pointed it somewhere
 	// Checks.
