@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -37,8 +36,7 @@ type linkFaults struct {
 	dup        bool // every request arrives twice
 }
 
-// errPartition is what a sender sees when its request or its answer is lost
-// and it stops waiting.
+// errDead is what a killed process's requests fail with.
 var errDead = &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
 
 // link is one process's network path to one service: an azcore
@@ -183,5 +181,3 @@ func (l *memListener) Close() error {
 }
 
 func (l *memListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9414} }
-
-var errNotRunning = errors.New("process is not running")

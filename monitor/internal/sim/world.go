@@ -122,10 +122,9 @@ type process struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu    sync.Mutex
-	dead  bool
-	gate  chan struct{} // non-nil while paused or frozen; closed to resume
-	lease string        // the lease ID it acquires with
+	mu   sync.Mutex
+	dead bool
+	gate chan struct{} // non-nil while paused or frozen; closed to resume
 }
 
 func (w *World) now() time.Duration { return time.Since(w.start).Round(time.Millisecond) }
