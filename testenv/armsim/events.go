@@ -1,6 +1,10 @@
 package armsim
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Event kinds.
 const (
@@ -34,6 +38,22 @@ type Request struct {
 	Path   string    `json:"path"`
 	Client string    `json:"client"`
 	Status int       `json:"status"`
+}
+
+// TagOnly reports whether the write changed nothing but the tag named tag
+// (compared case-insensitively, as Azure compares tag names): for example
+// a monitor stamping its epoch, which moves no traffic.
+func (e Event) TagOnly(tag string) bool {
+	if len(e.Changes) == 0 {
+		return false
+	}
+	prefix := strings.ToLower(fmt.Sprintf("tag %q", tag))
+	for _, c := range e.Changes {
+		if !strings.HasPrefix(strings.ToLower(c), prefix) {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Sim) addEvent(ev Event) {

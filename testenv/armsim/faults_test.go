@@ -315,3 +315,21 @@ func TestAFailedOperationRevertsTheResource(t *testing.T) {
 		})
 	}
 }
+
+func TestTagOnlyTellsAWriteThatChangedOneTagAlone(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		changes []string
+		want    bool
+	}{
+		{"only the tag", []string{`tag "hanva-epoch" 1 -> 2`}, true},
+		{"the tag under another casing", []string{`tag "Hanva-Epoch" (none) -> 3`}, true},
+		{"the tag and a next hop", []string{`tag "hanva-epoch" 1 -> 2`, `route "default" nextHopIpAddress 10.0.0.4 -> 10.0.0.5`}, false},
+		{"another tag", []string{`tag "owner" a -> b`}, false},
+		{"no change listed", nil, false},
+	} {
+		if got := (armsim.Event{Changes: c.changes}).TagOnly("hanva-epoch"); got != c.want {
+			t.Errorf("%s: TagOnly = %v, want %v", c.name, got, c.want)
+		}
+	}
+}

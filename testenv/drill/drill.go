@@ -583,18 +583,9 @@ func moves(events []armsim.Event, after time.Time) []armsim.Event {
 	return out
 }
 
-// stampOnly reports whether a write changed nothing but the epoch tag.
-func stampOnly(ev armsim.Event) bool {
-	if len(ev.Changes) == 0 {
-		return false
-	}
-	for _, c := range ev.Changes {
-		if !strings.HasPrefix(c, `tag "hanva-epoch"`) {
-			return false
-		}
-	}
-	return true
-}
+// stampOnly reports whether a write changed nothing but the epoch tag
+// ("hanva-epoch", act.EpochTag).
+func stampOnly(ev armsim.Event) bool { return ev.TagOnly("hanva-epoch") }
 
 // inFlight counts accepted writes whose operation has not ended.
 func inFlight(events []armsim.Event) int {

@@ -190,18 +190,9 @@ func countStamps(sim *armsim.Server, after time.Time) int {
 	return n
 }
 
-// stampOnly reports whether a write changed nothing but the epoch tag.
-func stampOnly(ev armsim.Event) bool {
-	if len(ev.Changes) == 0 {
-		return false
-	}
-	for _, c := range ev.Changes {
-		if !strings.HasPrefix(c, `tag "hanva-epoch"`) {
-			return false
-		}
-	}
-	return true
-}
+// stampOnly reports whether a write changed nothing but the epoch tag
+// ("hanva-epoch", act.EpochTag).
+func stampOnly(ev armsim.Event) bool { return ev.TagOnly("hanva-epoch") }
 
 // countWrites counts the accepted writes of one resource that changed more
 // than its epoch tag.
