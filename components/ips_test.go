@@ -128,3 +128,17 @@ func ExampleHostIP() {
 	// 10.0.0.68 <nil>
 	// host 3 of 10.0.0.64/27 (10.0.0.67) is the subnet's Azure DNS address: address reserved by Azure; the first usable host is 4 (10.0.0.68)
 }
+
+func TestCheckAdminUsernameIsOneRuleForEveryVM(t *testing.T) {
+	for _, ok := range []string{"hanva", "ops_team", "a.b", "_svc", "x"} {
+		if err := CheckAdminUsername(ok); err != nil {
+			t.Errorf("CheckAdminUsername(%q) = %v, want nil", ok, err)
+		}
+	}
+	for _, bad := range []string{"john", "root", "admin", "support_388945a0", "nva-monitor", "Hanva", "ends.", "1abc", "",
+		"abcdefghijklmnopqrstuvwxyzabcdefg"} {
+		if err := CheckAdminUsername(bad); err == nil {
+			t.Errorf("CheckAdminUsername(%q) = nil, want refused", bad)
+		}
+	}
+}

@@ -29,7 +29,11 @@ type MonitoredNVA struct {
 	Name string `pulumi:"name"`
 	// ProbeAddress is "IP:port" that the monitors probe. Required.
 	ProbeAddress pulumi.StringInput `pulumi:"probeAddress"`
-	// ProbeKind is tcp (connect) or http (GET, 2xx). Optional; default http.
+	// ProbeKind is tcp (connect) or http (GET, 2xx). Optional; default http,
+	// unlike the monitor's own config (tcp): the monitor cannot assume an
+	// NVA serves HTTP, but an NVA deployed with these components does (the
+	// sample answers 200 on its probe port), and an HTTP check also sees an
+	// appliance whose kernel accepts connections while its health page fails.
 	ProbeKind string `pulumi:"probeKind"`
 	// ProbePath is the HTTP path. Optional, http only; default "/".
 	ProbePath string `pulumi:"probePath"`
@@ -206,14 +210,9 @@ var (
 	monitorNamePrefixRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,56}[A-Za-z0-9])?$`)
 	monitorNVANameRE    = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
 	monitorRoleRE       = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-	monitorAdminRE      = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
 	monitorZoneRE       = regexp.MustCompile(`^[1-9][0-9]?$`)
 	monitorAccountRE    = regexp.MustCompile(`^[a-z0-9]{3,24}$`)
 )
-
-// monitorReservedAdmins are user names Azure refuses for a Linux VM (a
-// selection of its list) or that the monitor VM uses itself.
-var monitorReservedAdmins = []string{"admin", "administrator", "root", "guest", "test", "user", "sys", "nva-monitor"}
 
 // monitorPlan is MonitorArgs validated, with defaults applied.
 type monitorPlan struct {
@@ -288,9 +287,8 @@ func (args *MonitorArgs) plan(name string) (*monitorPlan, error) {
 	if p.admin == "" {
 		p.admin = defaultMonitorAdmin
 	}
-	if !monitorAdminRE.MatchString(p.admin) || slices.Contains(monitorReservedAdmins, p.admin) {
-		return nil, monitorArgError("AdminUsername", "%q is not allowed; use 1-32 lower-case letters, digits, \"_\" and \"-\", "+
-			"starting with a letter or \"_\", and none of %s", p.admin, strings.Join(monitorReservedAdmins, ", "))
+	if err := CheckAdminUsername(p.admin); err != nil {
+		return nil, monitorArgError("AdminUsername", "%w", err)
 	}
 
 	if n := len(args.NVAs); n < 2 {

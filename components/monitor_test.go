@@ -570,7 +570,7 @@ func TestMonitorRefusesBadArgsBeforeRegisteringAnything(t *testing.T) {
 		{"a negative count", func(a *MonitorArgs) { a.Count = -1 }, "MonitorArgs.Count: -1 monitors"},
 		{"a zone that is not one", func(a *MonitorArgs) { a.Zones = []string{"1", "eu-west"} }, `MonitorArgs.Zones[1]: "eu-west"`},
 		{"a zone twice", func(a *MonitorArgs) { a.Zones = []string{"1", "1"} }, `MonitorArgs.Zones[1]: zone "1" is listed twice`},
-		{"a reserved admin name", func(a *MonitorArgs) { a.AdminUsername = "root" }, `MonitorArgs.AdminUsername: "root" is not allowed`},
+		{"a reserved admin name", func(a *MonitorArgs) { a.AdminUsername = "root" }, `MonitorArgs.AdminUsername: "root" is refused`},
 		{"two NVAs with one name", func(a *MonitorArgs) { a.NVAs[1].Name = "NVA-1" }, `MonitorArgs.NVAs[1].Name: "NVA-1" is already the name of NVAs[0]`},
 		{"an NVA name with a space", func(a *MonitorArgs) { a.NVAs[0].Name = "nva 1" }, `MonitorArgs.NVAs[0].Name: "nva 1"`},
 		{"no probe address", func(a *MonitorArgs) { a.NVAs[0].ProbeAddress = nil }, "MonitorArgs.NVAs[0].ProbeAddress: required"},

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
-	"slices"
 
 	"github.com/pulumi/pulumi-azure-native-sdk/compute/v2"
 	"github.com/pulumi/pulumi-azure-native-sdk/network/v2"
@@ -391,18 +390,9 @@ type nvaPlanned struct {
 var (
 	// The monitor's rule for NVA names (monitor/config): host-name safe.
 	nvaNameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
-	// Linux user names Azure accepts (1-64 characters).
-	linuxUserRE = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,63}$`)
 	// Azure availability zones are "1", "2", "3".
 	zoneRE = regexp.MustCompile(`^[1-9]$`)
 )
-
-// azureReservedUsernames are the admin user names Azure refuses
-// (OSProfile.adminUsername, "Disallowed values").
-var azureReservedUsernames = []string{"administrator", "admin", "user", "user1", "test", "user2", "test1",
-	"user3", "admin1", "1", "123", "a", "actuser", "adm", "admin2", "aspnet", "backup", "console", "david",
-	"guest", "john", "owner", "root", "server", "sql", "support", "support_388945a0", "sys", "test2", "test3",
-	"user4", "user5"}
 
 func (a *NvaPairArgs) plan(name string) (*nvaPlan, error) {
 	const f = "components: NvaPairArgs"
@@ -446,8 +436,8 @@ func (a *NvaPairArgs) plan(name string) (*nvaPlan, error) {
 	if a.CustomData == nil && (p.probePort == 22 || p.probePort == 80 || p.probePort == 443) {
 		return nil, fmt.Errorf("%s.ProbePort: %d is taken on the sample NVA (22 SSH, 80/443 forwarded); choose another, e.g. %d", f, p.probePort, DefaultNvaProbePort)
 	}
-	if !linuxUserRE.MatchString(p.adminUser) || slices.Contains(azureReservedUsernames, p.adminUser) {
-		return nil, fmt.Errorf("%s.AdminUsername: %q is refused (lower-case letters, digits, '_' and '-', at most 64, not one of Azure's reserved names such as root or admin)", f, p.adminUser)
+	if err := CheckAdminUsername(p.adminUser); err != nil {
+		return nil, fmt.Errorf("%s.AdminUsername: %w", f, err)
 	}
 	if p.forwardTo != "" {
 		if addr, err := netip.ParseAddr(p.forwardTo); err != nil || !addr.Is4() {

@@ -9,13 +9,15 @@ import (
 
 	"github.com/pulumi/pulumi-azure-native-sdk/network/v2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/hanva/hanva/monitor/config"
 )
 
 // RouteTablesType is the RouteTables component's type token. Never change it.
 const RouteTablesType = "hanva:index:RouteTables"
 
 // epochTagIgnore is the ignoreChanges path of the tag in which the monitor's
-// leader stamps its epoch (act.EpochTag = "hanva-epoch") on every route table
+// leader stamps its epoch (config.EpochTag, "hanva-epoch") on every route table
 // and NIC it writes.
 //
 // Property paths follow Pulumi's grammar (pulumi.com/docs/reference/property-paths;
@@ -23,7 +25,7 @@ const RouteTablesType = "hanva:index:RouteTables"
 // `["..."]` for a map key, `[*]` for every element of an array. The key
 // "hanva-epoch" contains '-', which Pulumi's own PropertyPath.String quotes,
 // so the bracketed form is the canonical one.
-const epochTagIgnore = `tags["hanva-epoch"]`
+const epochTagIgnore = `tags["` + config.EpochTag + `"]`
 
 // routeNextHopIgnore covers the next hop of every inline route: the monitor
 // rewrites them on failover, and the next `pulumi up` must not put them back.

@@ -107,6 +107,9 @@ func (a *SampleWorkloadArgs) withDefaults() (SampleWorkloadArgs, error) {
 	if out.JumpboxSSHSource == "" {
 		out.JumpboxSSHSource = "*"
 	}
+	if err := components.CheckAdminUsername(out.AdminUsername); err != nil {
+		return out, fmt.Errorf("testenv: SampleWorkloadArgs.AdminUsername: %w", err)
+	}
 	switch {
 	case out.ResourceGroupName == nil:
 		return out, errors.New("testenv: SampleWorkloadArgs.ResourceGroupName: required")

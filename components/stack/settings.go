@@ -369,8 +369,6 @@ func isKnown(key string) bool {
 var (
 	locationRE = regexp.MustCompile(`^[a-z][a-z0-9]*$`)
 	vmSizeRE   = regexp.MustCompile(`^(Standard|Basic)_[A-Za-z0-9_]+$`)
-	// Linux admin user names Azure accepts: 1 to 32 characters, not ending in '.'.
-	adminRE = regexp.MustCompile(`^[a-z_][a-z0-9_.-]{0,30}[a-z0-9_-]$|^[a-z_]$`)
 	// NVA names as the monitor's config accepts them.
 	nvaNameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
 	// Azure route table and route names: 1-80 characters, letters, digits,
@@ -378,13 +376,6 @@ var (
 	// digit or '_'.
 	azureNameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?$`)
 )
-
-// reservedAdminNames are refused by Azure as a Linux VM's admin user
-// (learn.microsoft.com, "FAQ for Linux virtual machines": What are the
-// username requirements when creating a VM?).
-var reservedAdminNames = []string{"administrator", "admin", "user", "user1", "test", "user2", "test1", "user3",
-	"admin1", "1", "123", "a", "actuser", "adm", "admin2", "aspnet", "backup", "console", "david", "guest", "john",
-	"owner", "root", "server", "sql", "support", "support_388945a0", "sys", "test2", "test3", "user4", "user5"}
 
 func (s *settings) validateCommon(p *problems, r *reader) {
 	if !locationRE.MatchString(s.Location) {
@@ -409,12 +400,8 @@ func (s *settings) validateCommon(p *problems, r *reader) {
 	if !vmSizeRE.MatchString(s.MonitorVMSize) {
 		p.add("monitorVmSize", "%q is not a VM size; write it like Standard_B1s", s.MonitorVMSize)
 	}
-	switch {
-	case slices.Contains(reservedAdminNames, strings.ToLower(s.AdminUsername)):
-		p.add("adminUsername", "%q is reserved by Azure; choose another name, like hanva", s.AdminUsername)
-	case !adminRE.MatchString(s.AdminUsername):
-		p.add("adminUsername", "%q is not a Linux user name Azure accepts: 1 to 32 lower-case letters, digits, '_', '-' or '.', "+
-			"starting with a letter or '_', not ending in '.'", s.AdminUsername)
+	if err := components.CheckAdminUsername(s.AdminUsername); err != nil {
+		p.add("adminUsername", "%v", err)
 	}
 	if _, given := r.raw("sshPublicKey"); given {
 		if err := checkSSHKey(s.SSHPublicKey); err != nil {

@@ -536,7 +536,7 @@ func TestBadStackConfigFailsNamingTheKeyAndRegistersNothing(t *testing.T) {
 		{"an unknown zone", false, set("zones", `["1","4"]`), `hanva:zones: [1] "4" is not an availability zone`},
 		{"zones that are not a list", false, set("zones", `"1"`), `hanva:zones: "\"1\"" is not a list of strings`},
 		{"no monitor", false, set("monitorCount", "0"), "hanva:monitorCount: 0; at least 1 monitor"},
-		{"a reserved admin name", false, set("adminUsername", "admin"), `hanva:adminUsername: "admin" is reserved by Azure`},
+		{"a reserved admin name", false, set("adminUsername", "admin"), `hanva:adminUsername: "admin" is refused`},
 		{"an admin name Linux refuses", false, set("adminUsername", "Ops User"), `hanva:adminUsername: "Ops User" is not a Linux user name`},
 		{"a short RSA key", false, set("sshPublicKey", rsaKey(1024)), "hanva:sshPublicKey: an RSA key of 1024 bits; Azure needs at least 2048"},
 		{"an ECDSA key", false, set("sshPublicKey", sshKeyLine("ecdsa-sha2-nistp256", []byte("nistp256"), make([]byte, 65))), "hanva:sshPublicKey: a ecdsa-sha2-nistp256 key; Azure takes ssh-rsa"},

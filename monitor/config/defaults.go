@@ -170,3 +170,8 @@ func setDuration(p *Duration, v time.Duration) {
 		*p = Duration(v)
 	}
 }
+
+// EpochTag is the ARM tag in which the leader stamps its epoch on every route
+// table and NIC it writes. Deployment tools that manage those resources
+// (hanva's Pulumi components) must leave it alone: they ignore changes to it.
+const EpochTag = "hanva-epoch"

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hanva/hanva/monitor/config"
 	"github.com/hanva/hanva/monitor/internal/azure"
 )
 
@@ -19,7 +20,7 @@ import (
 // a newer leader and is not written again
 // (docs/azure-behaviour.md#lease-fencing: the blob lease fences the blob
 // only; the tag plus the ETag CAS fences ARM).
-const EpochTag = "hanva-epoch"
+const EpochTag = config.EpochTag
 
 // MaxEpoch is the highest epoch tag taken as one (2^53, what any JSON
 // reader holds exactly). A larger or negative value is refused like a tag
