@@ -131,13 +131,13 @@ func ExampleHostIP() {
 
 func TestCheckAdminUsernameIsOneRuleForEveryVM(t *testing.T) {
 	for _, ok := range []string{"hanva", "ops_team", "a.b", "_svc", "x"} {
-		if err := CheckAdminUsername(ok); err != nil {
+		if err := components.CheckAdminUsername(ok); err != nil {
 			t.Errorf("CheckAdminUsername(%q) = %v, want nil", ok, err)
 		}
 	}
 	for _, bad := range []string{"john", "root", "admin", "support_388945a0", "nva-monitor", "Hanva", "ends.", "1abc", "",
 		"abcdefghijklmnopqrstuvwxyzabcdefg"} {
-		if err := CheckAdminUsername(bad); err == nil {
+		if err := components.CheckAdminUsername(bad); err == nil {
 			t.Errorf("CheckAdminUsername(%q) = nil, want refused", bad)
 		}
 	}
