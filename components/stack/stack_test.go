@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -170,14 +171,26 @@ func runProgram(t *testing.T, cfg map[string]string) result {
 	t.Helper()
 	t.Setenv(pulumi.EnvConfig, mustJSON(t, cfg))
 	res := result{m: mocks{pulumitest.NewMocks()}, exports: map[string]any{}}
-	var mu sync.Mutex
+	// pulumi.RunErr waits only for outputs that belong to its work group:
+	// those that depend on a resource. pulumi.ToOutput of a value with no
+	// resource output in it (pulumi.String, a map of plain strings) makes an
+	// output outside it, whose apply may run after RunErr has returned. So
+	// every export is counted here and awaited after RunErr.
+	var (
+		mu      sync.Mutex
+		pending sync.WaitGroup
+		names   []string
+	)
 	res.err = pulumi.RunErr(func(ctx *pulumi.Context) error {
 		out, err := Run(ctx)
 		if err != nil {
 			return err
 		}
 		for k, v := range out.exports() {
+			names = append(names, k)
+			pending.Add(1)
 			pulumi.ToOutput(v).ApplyT(func(x any) error {
+				defer pending.Done()
 				mu.Lock()
 				defer mu.Unlock()
 				res.exports[k] = x
@@ -186,8 +199,31 @@ func runProgram(t *testing.T, cfg map[string]string) result {
 		}
 		return nil
 	}, pulumi.WithMocks(project, "test", res.m))
+	if res.err != nil {
+		return res // a failed program's outputs may never resolve
+	}
+	done := make(chan struct{})
+	go func() { pending.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(exportTimeout):
+		mu.Lock()
+		defer mu.Unlock()
+		var missing []string
+		for _, k := range names {
+			if _, ok := res.exports[k]; !ok {
+				missing = append(missing, k)
+			}
+		}
+		sort.Strings(missing)
+		t.Fatalf("stack outputs %v never resolved within %s of the program's end", missing, exportTimeout)
+	}
 	return res
 }
+
+// exportTimeout bounds the wait for the stack outputs after the program has
+// returned; they resolve in milliseconds, the margin is for a loaded machine.
+const exportTimeout = time.Minute
 
 func mustRunProgram(t *testing.T, cfg map[string]string) result {
 	t.Helper()
