@@ -22,13 +22,6 @@ const (
 	DefaultNvaProbePort = 8080
 )
 
-// The NVA image: Ubuntu 22.04 LTS from Canonical (gen2).
-const (
-	ubuntuPublisher = "Canonical"
-	ubuntuOffer     = "0001-com-ubuntu-server-jammy"
-	ubuntuSKU       = "22_04-lts-gen2"
-)
-
 // pipRole is the NIC role the public IP is attached to.
 const pipRole = RoleExternal
 
@@ -202,56 +195,25 @@ func NewNvaPair(ctx *pulumi.Context, name string, args *NvaPairArgs, opts ...pul
 		if err != nil {
 			return nil, err
 		}
-		vmArgs := &compute.VirtualMachineArgs{
+		vmSpec := LinuxVMArgs{
 			ResourceGroupName: args.ResourceGroupName,
-			Location:          location,
-			HardwareProfile:   &compute.HardwareProfileArgs{VmSize: pulumi.String(p.vmSize)},
-			NetworkProfile: &compute.NetworkProfileArgs{
-				NetworkInterfaces: compute.NetworkInterfaceReferenceArray{
-					&compute.NetworkInterfaceReferenceArgs{Id: n.NICIDs[RoleExternal], Primary: pulumi.Bool(true)},
-					&compute.NetworkInterfaceReferenceArgs{Id: n.NICIDs[RoleInternal], Primary: pulumi.Bool(false)},
-				},
-			},
-			OsProfile: &compute.OSProfileArgs{
-				ComputerName:  pulumi.String(nv.name),
-				AdminUsername: pulumi.String(p.adminUser),
-				CustomData:    customData,
-				LinuxConfiguration: &compute.LinuxConfigurationArgs{
-					DisablePasswordAuthentication: pulumi.Bool(true),
-					ProvisionVMAgent:              pulumi.Bool(true),
-					Ssh: &compute.SshConfigurationArgs{
-						PublicKeys: compute.SshPublicKeyTypeArray{
-							&compute.SshPublicKeyTypeArgs{
-								KeyData: args.SSHPublicKey.ToStringOutput(),
-								Path:    pulumi.String("/home/" + p.adminUser + "/.ssh/authorized_keys"),
-							},
-						},
-					},
-				},
-			},
-			StorageProfile: &compute.StorageProfileArgs{
-				ImageReference: &compute.ImageReferenceArgs{
-					Publisher: pulumi.String(ubuntuPublisher),
-					Offer:     pulumi.String(ubuntuOffer),
-					Sku:       pulumi.String(ubuntuSKU),
-					Version:   pulumi.String("latest"),
-				},
-				OsDisk: &compute.OSDiskArgs{
-					CreateOption: pulumi.String("FromImage"),
-					Caching:      compute.CachingTypesReadWrite,
-					DeleteOption: pulumi.String("Delete"),
-					ManagedDisk:  &compute.ManagedDiskParametersArgs{StorageAccountType: pulumi.String("StandardSSD_LRS")},
-				},
-			},
-			DiagnosticsProfile: &compute.DiagnosticsProfileArgs{
-				BootDiagnostics: &compute.BootDiagnosticsArgs{Enabled: pulumi.Bool(true)}, // managed storage: serial console
-			},
-			Tags: managedByTags(),
+			Location:          args.Location,
+			ComputerName:      nv.name,
+			Size:              p.vmSize,
+			AdminUsername:     p.adminUser,
+			SSHPublicKey:      args.SSHPublicKey,
+			CustomData:        customData,
+			NICIDs:            []pulumi.StringInput{n.NICIDs[RoleExternal], n.NICIDs[RoleInternal]},
+			Tags:              managedByTags(),
 		}
 		if avset != nil {
-			vmArgs.AvailabilitySet = &compute.SubResourceArgs{Id: avset.ID().ToStringOutput()}
+			vmSpec.AvailabilitySetID = avset.ID().ToStringOutput()
 		} else {
-			vmArgs.Zones = pulumi.StringArray{pulumi.String(p.zones[i%len(p.zones)])}
+			vmSpec.Zone = p.zones[i%len(p.zones)]
+		}
+		vmArgs, err := vmSpec.VirtualMachineArgs()
+		if err != nil {
+			return nil, fmt.Errorf("create virtual machine %q: %w", nv.name+"-vm", err)
 		}
 		vm, err := compute.NewVirtualMachine(ctx, nv.name+"-vm", vmArgs, parent)
 		if err != nil {
@@ -347,7 +309,7 @@ func nvaSecurityGroup(ctx *pulumi.Context, nsgName, role string, args *NvaPairAr
 
 // nvaCustomDataFor is the base64 custom data of one NVA: the user's, or the
 // sample's with this NVA's addresses.
-func nvaCustomDataFor(args *NvaPairArgs, p *nvaPlan, nv nvaPlanned) (pulumi.StringPtrInput, error) {
+func nvaCustomDataFor(args *NvaPairArgs, p *nvaPlan, nv nvaPlanned) (pulumi.StringInput, error) {
 	if args.CustomData != nil {
 		return args.CustomData.ToStringOutput().ApplyT(func(s string) (string, error) {
 			return encodeNvaCustomData("CustomData", s)

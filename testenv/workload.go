@@ -25,14 +25,6 @@ const (
 	DefaultAdminUsername    = "hanva"
 )
 
-// The image of every sample VM: Ubuntu 22.04 LTS (Jammy), generation 2.
-var ubuntu = compute.ImageReferenceArgs{
-	Publisher: pulumi.String("Canonical"),
-	Offer:     pulumi.String("0001-com-ubuntu-server-jammy"),
-	Sku:       pulumi.String("22_04-lts-gen2"),
-	Version:   pulumi.String("latest"),
-}
-
 // SampleWorkloadArgs configures the sample workload. Graph-shaping choices
 // are plain Go values, checked before anything is registered; values that may
 // come from other resources are Pulumi inputs.
@@ -338,42 +330,28 @@ func (w *SampleWorkload) jumpbox(ctx *pulumi.Context, name string, a *SampleWork
 	return nil
 }
 
-// newLinuxVM registers an Ubuntu VM that takes SSH keys only. cloudInit
-// ("" for none) is base64-encoded into customData; avset may be nil.
+// newLinuxVM registers an Ubuntu VM that takes SSH keys only (the shape
+// every hanva VM shares: components.LinuxVMArgs). cloudInit ("" for none) is
+// base64-encoded into customData; avset may be nil.
 func newLinuxVM(ctx *pulumi.Context, vmName string, a *SampleWorkloadArgs, nic *network.NetworkInterface, cloudInit string, avset *compute.AvailabilitySet, parent pulumi.ResourceOption) (*compute.VirtualMachine, error) {
-	osProfile := compute.OSProfileArgs{
-		ComputerName:  pulumi.String(vmName),
-		AdminUsername: pulumi.String(a.AdminUsername),
-		LinuxConfiguration: compute.LinuxConfigurationArgs{
-			DisablePasswordAuthentication: pulumi.Bool(true),
-			Ssh: compute.SshConfigurationArgs{PublicKeys: compute.SshPublicKeyTypeArray{compute.SshPublicKeyTypeArgs{
-				Path:    pulumi.String("/home/" + a.AdminUsername + "/.ssh/authorized_keys"),
-				KeyData: a.SSHPublicKey,
-			}}},
-		},
-	}
-	if cloudInit != "" {
-		osProfile.CustomData = pulumi.String(base64.StdEncoding.EncodeToString([]byte(cloudInit)))
-	}
-	vmArgs := &compute.VirtualMachineArgs{
+	spec := components.LinuxVMArgs{
 		ResourceGroupName: a.ResourceGroupName,
 		Location:          a.Location,
-		HardwareProfile:   compute.HardwareProfileArgs{VmSize: pulumi.String(a.VMSize)},
-		OsProfile:         osProfile,
-		StorageProfile: compute.StorageProfileArgs{
-			ImageReference: ubuntu,
-			OsDisk: compute.OSDiskArgs{
-				CreateOption: pulumi.String("FromImage"),
-				DeleteOption: pulumi.String("Delete"),
-				ManagedDisk:  compute.ManagedDiskParametersArgs{StorageAccountType: pulumi.String("StandardSSD_LRS")},
-			},
-		},
-		NetworkProfile: compute.NetworkProfileArgs{NetworkInterfaces: compute.NetworkInterfaceReferenceArray{
-			compute.NetworkInterfaceReferenceArgs{Id: nic.ID(), Primary: pulumi.Bool(true)},
-		}},
+		ComputerName:      vmName,
+		Size:              a.VMSize,
+		AdminUsername:     a.AdminUsername,
+		SSHPublicKey:      a.SSHPublicKey,
+		NICIDs:            []pulumi.StringInput{nic.ID()},
+	}
+	if cloudInit != "" {
+		spec.CustomData = pulumi.String(base64.StdEncoding.EncodeToString([]byte(cloudInit)))
 	}
 	if avset != nil {
-		vmArgs.AvailabilitySet = compute.SubResourceArgs{Id: avset.ID()}
+		spec.AvailabilitySetID = avset.ID()
+	}
+	vmArgs, err := spec.VirtualMachineArgs()
+	if err != nil {
+		return nil, fmt.Errorf("create virtual machine %q: %w", vmName, err)
 	}
 	vm, err := compute.NewVirtualMachine(ctx, vmName, vmArgs, parent)
 	if err != nil {
