@@ -41,6 +41,13 @@ type Config struct {
 
 	// Credential says how the monitor authenticates to ARM. Optional; default managedIdentity.
 	Credential Credential `yaml:"credential,omitempty" json:"credential,omitempty"`
+	// InstanceNIC is the resource ID of this monitor VM's own NIC
+	// (/subscriptions/…/providers/Microsoft.Network/networkInterfaces/{name}),
+	// never an NVA's. Optional; when set, `nva-monitor validate` reads the
+	// NIC's effective routes and checks that the monitor reaches ARM and
+	// Azure Storage without going through a managed NVA. The daemon does not
+	// use it.
+	InstanceNIC string `yaml:"instanceNic,omitempty" json:"instanceNic,omitempty"`
 
 	// Probe holds the probe timing shared by all NVAs.
 	Probe ProbeTiming `yaml:"probe,omitempty" json:"probe,omitempty"`

@@ -39,6 +39,7 @@ func TestMarshalOfAConfigBuiltInGoLoadsWithDefaults(t *testing.T) {
 	built := validConfig()
 	built.NVAs[0].Probe = Probe{Address: "[fd00::4]:8080", Kind: ProbeHTTP, Path: "/health?x=1"}
 	built.Failback = FailbackPreferred
+	built.InstanceNIC = testNIC + "monitor-1-nic"
 	data, err := built.Marshal()
 	if err != nil {
 		t.Fatal(err)
@@ -48,6 +49,9 @@ func TestMarshalOfAConfigBuiltInGoLoadsWithDefaults(t *testing.T) {
 			t.Errorf("unset %s should be left out:\n%s", absent, data)
 		}
 	}
+	if !strings.Contains(string(data), "instanceNic: "+testNIC+"monitor-1-nic\n") {
+		t.Errorf("the monitor's own NIC should be written as instanceNic:\n%s", data)
+	}
 	got, err := Parse(data)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, data)
@@ -55,6 +59,7 @@ func TestMarshalOfAConfigBuiltInGoLoadsWithDefaults(t *testing.T) {
 	want := validConfig()
 	want.NVAs[0].Probe = built.NVAs[0].Probe
 	want.Failback = FailbackPreferred
+	want.InstanceNIC = built.InstanceNIC
 	want.Instance = "test-host"
 	want.ApplyDefaults()
 	if !reflect.DeepEqual(got, want) {

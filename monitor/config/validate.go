@@ -108,6 +108,7 @@ func (c *Config) validate(instanceFromHost bool) error {
 	v.credential(d)
 	v.probeTiming(d.Probe)
 	v.nvas(d.NVAs)
+	v.instanceNIC(d)
 	v.managed(d)
 	v.timing(d)
 	v.operations(d)
@@ -504,6 +505,27 @@ func (v *validator) resourceID(field, id, t string) (ResourceID, bool) {
 		return ResourceID{}, false
 	}
 	return r, true
+}
+
+// instanceNIC checks the monitor's own NIC: a NIC ID, and none of the NVAs'.
+func (v *validator) instanceNIC(d *Config) {
+	if d.InstanceNIC == "" {
+		return // optional: validate then skips the effective route check
+	}
+	id, ok := v.resourceID("instanceNic", d.InstanceNIC, TypeNetworkInterface)
+	if !ok {
+		return
+	}
+	for i, n := range d.NVAs {
+		for _, role := range slices.Sorted(maps.Keys(n.NICs)) {
+			if other, err := ParseResourceID(n.NICs[role]); err == nil && other.Equal(id) {
+				v.add("instanceNic", "%q is the %s NIC of NVA %s; instanceNic is this monitor VM's own NIC, "+
+					"whose routes must not depend on the NVAs: write that NIC's resource ID, or leave instanceNic out",
+					d.InstanceNIC, role, nvaLabel(i, n))
+				return
+			}
+		}
+	}
 }
 
 // managed checks the route tables and public IPs the monitor moves.

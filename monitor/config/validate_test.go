@@ -184,6 +184,13 @@ func TestValidateReportsEachMistakeAtItsField(t *testing.T) {
 		}, "nvas[1].nics.internal", "is the same NIC as nvas[0].nics.internal"},
 		{"the same NIC in two roles is refused", func(c *Config) { c.NVAs[0].NICs["mgmt"] = testNIC + "nva-1-external" },
 			"nvas[0].nics.mgmt", "is the same NIC as nvas[0].nics.external"},
+		{"an instance NIC that is a route table ID is refused, naming the field", func(c *Config) { c.InstanceNIC = testRT + "rt-mon" },
+			"instanceNic", "is a Microsoft.Network/routeTables, not a Microsoft.Network/networkInterfaces"},
+		{"an instance NIC that is not a resource ID is refused", func(c *Config) { c.InstanceNIC = "monitor-1-nic" },
+			"instanceNic", `"monitor-1-nic" is not a well-formed resource ID`},
+		{"an instance NIC that is an NVA's NIC is refused, ignoring case", func(c *Config) {
+			c.InstanceNIC = strings.ToUpper(testNIC + "nva-2-internal")
+		}, "instanceNic", `is the internal NIC of NVA "nva-2" (nvas[1])`},
 		{"a public IP ID in routeTables is refused", func(c *Config) { c.RouteTables[0].ID = testPIP + "pip-nva" },
 			"routeTables[0].id", "is a Microsoft.Network/publicIPAddresses, not a Microsoft.Network/routeTables"},
 		{"a route table listed twice is refused", func(c *Config) {
@@ -256,6 +263,7 @@ func TestValidateAcceptsTheseVariations(t *testing.T) {
 			c.Credential = Credential{Kind: CredentialStaticTokenFile, TokenFile: testTok}
 		}},
 		{"a user-assigned managed identity", func(c *Config) { c.Credential.ClientID = testGUID }},
+		{"the monitor's own NIC", func(c *Config) { c.InstanceNIC = testNIC + "monitor-1-nic" }},
 		{"the Azure CLI credential", func(c *Config) { c.Credential.Kind = CredentialAzureCLI }},
 		{"an Azure Stack endpoint with a CA file", func(c *Config) {
 			c.ARMEndpoint, c.CAFile = "https://management.local.azurestack.external/", "/etc/hanva/ca.pem"
