@@ -2,6 +2,11 @@ module github.com/hanva/hanva
 
 go 1.26.0
 
+// The toolchain that builds nva-monitor for the monitor VMs: BuildMonitorBinary
+// runs exactly this one (GOTOOLCHAIN), so one source gives one binary and one
+// SHA-256 whatever Go the operator has installed.
+toolchain go1.26.8
+
 require (
 	github.com/Azure/azure-sdk-for-go/sdk/azcore v1.24.0
 	github.com/Azure/azure-sdk-for-go/sdk/azidentity v1.15.0

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -75,10 +76,17 @@ func BuildMonitorBinary(moduleDir, outPath string) (sha256hex string, err error)
 	tmp.Close()
 	defer os.Remove(tmpPath) // gone after the rename; removes a failed build
 
+	toolchain, err := pinnedToolchain(moduleDir)
+	if err != nil {
+		return "", fmt.Errorf("build nva-monitor: %w", err)
+	}
 	args := append(append([]string{}, monitorBuildArgs...), "-o", tmpPath, monitorPackage)
 	cmd := exec.Command("go", args...)
 	cmd.Dir = moduleDir
-	cmd.Env = append(os.Environ(), monitorBuildEnv...)
+	// GOTOOLCHAIN=<exact version>: the go command runs that toolchain,
+	// downloading it (module golang.org/toolchain, through GOPROXY) when the
+	// installed Go is another one (go.dev/doc/toolchain).
+	cmd.Env = append(append(os.Environ(), monitorBuildEnv...), "GOTOOLCHAIN="+toolchain)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
@@ -96,6 +104,30 @@ func BuildMonitorBinary(moduleDir, outPath string) (sha256hex string, err error)
 	}
 	return sum, nil
 }
+
+// pinnedToolchain returns the toolchain line of the module's go.mod
+// ("go1.26.8"): the Go release whose compiler and standard library are
+// embedded in nva-monitor. Without it the binary's bytes, so its SHA-256 and
+// blob name, would follow the Go release of whoever runs `pulumi up`, and two
+// operators on different Go patch releases would upgrade the monitors back
+// and forth on every run.
+func pinnedToolchain(moduleDir string) (string, error) {
+	data, err := os.ReadFile(filepath.Join(moduleDir, "go.mod"))
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 && f[0] == "toolchain" && monitorToolchainRE.MatchString(f[1]) {
+			return f[1], nil
+		}
+	}
+	return "", fmt.Errorf("%s/go.mod pins no exact toolchain (a line like \"toolchain go1.26.8\"); "+
+		"without one the binary would change with the Go release that builds it", moduleDir)
+}
+
+// monitorToolchainRE is an exact Go release: go1.N.P.
+var monitorToolchainRE = regexp.MustCompile(`^go1\.[0-9]+\.[0-9]+$`)
 
 // monitorModuleDir asks the Go command where module github.com/hanva/hanva
 // lives, seen from the working directory.

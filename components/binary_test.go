@@ -168,6 +168,13 @@ func TestBuildMonitorBinaryIsReproducible(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pinned, err := pinnedToolchain("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.GoVersion != pinned {
+		t.Errorf("the binary was built by %s, not by go.mod's toolchain %s", info.GoVersion, pinned)
+	}
 	if info.Path != "github.com/hanva/hanva/monitor/cmd/nva-monitor" {
 		t.Errorf("the binary is %s, not nva-monitor", info.Path)
 	}
@@ -184,5 +191,22 @@ func TestBuildMonitorBinaryIsReproducible(t *testing.T) {
 		if strings.HasPrefix(key, "vcs") {
 			t.Errorf("the binary is stamped with %s=%s: -buildvcs=false was not applied", key, settings[key])
 		}
+	}
+}
+
+func TestPinnedToolchainIsAnExactRelease(t *testing.T) {
+	got, err := pinnedToolchain("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !monitorToolchainRE.MatchString(got) {
+		t.Fatalf("pinned toolchain %q is not an exact release", got)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module x\n\ngo 1.26\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pinnedToolchain(dir); err == nil || !strings.Contains(err.Error(), "pins no exact toolchain") {
+		t.Errorf("a go.mod without a toolchain line: %v, want refused", err)
 	}
 }

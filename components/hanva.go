@@ -2,6 +2,7 @@ package components
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -116,14 +117,39 @@ func NewHaNva(ctx *pulumi.Context, name string, args *HaNvaArgs, opts ...pulumi.
 		return nil, err
 	}
 
-	tables := map[string]bool{}
+	tables := map[string]RouteTableSpec{}
 	for _, spec := range a.RouteTables {
-		tables[spec.Name] = true
+		tables[spec.Name] = spec
 	}
 	for subnet, table := range a.RouteTableSubnets {
-		if !tables[table] {
+		spec, ok := tables[table]
+		if !ok {
 			return nil, fmt.Errorf("components: HaNvaArgs.RouteTableSubnets[%q]: no route table named %q in RouteTables", subnet, table)
 		}
+		if subnet != monitorSubnet {
+			continue
+		}
+		if prefix, cut := cutsMonitorsOff(spec); cut {
+			return nil, fmt.Errorf("components: HaNvaArgs.RouteTableSubnets[%q]: route table %q sends %s through the NVAs, "+
+				"but the monitors sit in subnet %q and must reach Azure Resource Manager and Storage while the active NVA is down; "+
+				"a failover would cut them off when they are needed. Associate another table with %q (or none), "+
+				"or send that traffic to the Internet or a NAT gateway (docs/deploy.md, \"The monitors' way out\")",
+				subnet, table, prefix, monitorSubnet, monitorSubnet)
+		}
+	}
+
+	// The monitor NICs share dmz-internal with the NVAs' internal NICs: the
+	// NVAs count up from FirstHost, the monitors down from the subnet's last
+	// usable address, each static, so no creation order lets a NIC take
+	// another's planned address, and either count can grow into the space
+	// between them.
+	monitorCount := a.MonitorCount
+	if monitorCount == 0 {
+		monitorCount = defaultMonitorCount
+	}
+	monitorIPs, err := monitorAddresses(plan[SubnetDmzInternal], DefaultNvaFirstHost, a.NvaCount, monitorCount)
+	if err != nil {
+		return nil, err
 	}
 
 	c := &HaNva{}
@@ -198,6 +224,7 @@ func NewHaNva(ctx *pulumi.Context, name string, args *HaNvaArgs, opts ...pulumi.
 		Count: a.MonitorCount, Zones: a.Zones, VMSize: a.MonitorVMSize,
 		AdminUsername: a.AdminUsername, SSHPublicKey: a.SSHPublicKey,
 		SubnetID:                net.DmzInternalSubnetID,
+		PrivateIPs:              monitorIPs,
 		NVAs:                    monitored,
 		RouteTables:             managedTables,
 		PublicIPs:               []ManagedResource{{ID: nvas.PublicIPID, Via: RoleExternal}},
@@ -222,4 +249,50 @@ func NewHaNva(ctx *pulumi.Context, name string, args *HaNvaArgs, opts ...pulumi.
 		return nil, err
 	}
 	return c, nil
+}
+
+// monitorSubnet is the subnet of the monitors in HaNva.
+const monitorSubnet = SubnetDmzInternal
+
+// cutsMonitorsOff reports the first route of spec that would send the
+// monitors' own traffic through the NVAs were spec on their subnet: the
+// default route, or the service tags of Azure Resource Manager and Storage
+// (or AzureCloud, which holds both), which UDRs accept as address prefixes
+// (learn.microsoft.com/azure/virtual-network/virtual-networks-udr-overview#service-tags-for-user-defined-routes).
+func cutsMonitorsOff(spec RouteTableSpec) (string, bool) {
+	for _, r := range spec.Routes {
+		p := strings.ToLower(r.AddressPrefix)
+		switch {
+		case p == "0.0.0.0/0", p == "azureresourcemanager", p == "storage", strings.HasPrefix(p, "storage."),
+			p == "azurecloud", strings.HasPrefix(p, "azurecloud."):
+			return fmt.Sprintf("%s (route %q)", r.AddressPrefix, r.Name), true
+		}
+	}
+	return "", false
+}
+
+// monitorAddresses plans the monitor NICs' static addresses in prefix:
+// monitor i at the (i+1)-th usable address from the top, below the
+// broadcast address. The NVAs hold hosts firstHost to firstHost+nvas-1; the
+// two ranges must not meet.
+func monitorAddresses(prefix string, firstHost, nvas, monitors int) ([]string, error) {
+	p, err := parseSubnetPrefix(prefix)
+	if err != nil {
+		return nil, fmt.Errorf("components: HaNvaArgs.DmzInternalPrefix: %w", err)
+	}
+	last := int(prefixSize(p)) - 2 // the broadcast address is size-1
+	lowest := last - monitors + 1
+	if top := firstHost + nvas - 1; lowest <= top {
+		return nil, fmt.Errorf("components: HaNvaArgs: %d NVAs (hosts %d-%d of %s) and %d monitors (hosts %d-%d) do not fit in the subnet; "+
+			"use a larger DmzInternalPrefix or fewer NVAs or monitors", nvas, firstHost, top, p, monitors, lowest, last)
+	}
+	var ips []string
+	for i := range monitors {
+		ip, err := HostIP(prefix, last-i)
+		if err != nil {
+			return nil, fmt.Errorf("components: HaNvaArgs.DmzInternalPrefix: %w", err)
+		}
+		ips = append(ips, ip)
+	}
+	return ips, nil
 }

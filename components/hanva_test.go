@@ -95,7 +95,7 @@ func TestHaNvaComposesTheSeedTopology(t *testing.T) {
 	if len(monitors) != 2 {
 		t.Fatalf("%d monitor VMs, want 2", len(monitors))
 	}
-	_, script := customDataOf(t, monitors[0])
+	script := installScriptOf(t, installsOf(t, m)[0])
 	cfg, err := config.Parse([]byte(extractConfig(t, script)))
 	if err != nil {
 		t.Fatalf("the monitor refuses the generated config: %v", err)
@@ -147,6 +147,21 @@ func TestHaNvaRefusesBadArgsBeforeRegisteringAnything(t *testing.T) {
 			a.RouteTableSubnets = map[string]string{"web": "nope"}
 		}, `HaNvaArgs.RouteTableSubnets["web"]`},
 		{"a web prefix outside the address space", func(a *HaNvaArgs) { a.WebPrefix = "192.168.0.0/24" }, "NetworkArgs.WebPrefix"},
+		{"the monitors' subnet routed through the NVAs", func(a *HaNvaArgs) {
+			a.RouteTables = []RouteTableSpec{
+				{Name: "web-udr", Via: RoleInternal, Routes: []RouteSpec{{Name: "default", AddressPrefix: "0.0.0.0/0"}}},
+				{Name: "dmz-udr", Via: RoleInternal, Routes: []RouteSpec{{Name: "arm", AddressPrefix: "AzureResourceManager"}}},
+			}
+			a.RouteTableSubnets = map[string]string{"web": "web-udr", "dmz-internal": "dmz-udr"}
+		}, `HaNvaArgs.RouteTableSubnets["dmz-internal"]: route table "dmz-udr" sends AzureResourceManager`},
+		{"the monitors' subnet's default route through the NVAs", func(a *HaNvaArgs) {
+			a.RouteTables = []RouteTableSpec{{Name: "all", Via: RoleInternal, Routes: []RouteSpec{{Name: "default", AddressPrefix: "0.0.0.0/0"}}}}
+			a.RouteTableSubnets = map[string]string{"web": "all", "dmz-internal": "all"}
+		}, `HaNvaArgs.RouteTableSubnets["dmz-internal"]: route table "all" sends 0.0.0.0/0`},
+		{"more NVAs and monitors than dmz-internal holds", func(a *HaNvaArgs) {
+			a.DmzInternalPrefix = "10.0.0.96/28" // hosts 4-14
+			a.NvaCount, a.MonitorCount = 6, 6
+		}, "HaNvaArgs: 6 NVAs (hosts 4-9 of 10.0.0.96/28) and 6 monitors (hosts 9-14) do not fit"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -162,5 +177,78 @@ func TestHaNvaRefusesBadArgsBeforeRegisteringAnything(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// nicAddresses returns, per subnet ID, the static address of every NIC by
+// NIC name; a NIC in that subnet without a static address fails the test.
+func nicAddresses(t *testing.T, m *pulumitest.Mocks) map[string]map[string]string {
+	t.Helper()
+	out := map[string]map[string]string{}
+	for _, nic := range m.OfType("azure-native:network:NetworkInterface") {
+		for i := 0; pulumitest.Get(nic.Inputs, "ipConfigurations", i) != nil; i++ {
+			subnet := pulumitest.String(nic.Inputs, "ipConfigurations", i, "subnet", "id")
+			method := pulumitest.String(nic.Inputs, "ipConfigurations", i, "privateIPAllocationMethod")
+			ip := pulumitest.String(nic.Inputs, "ipConfigurations", i, "privateIPAddress")
+			if method != "Static" || ip == "" {
+				t.Errorf("%s ipconfig %d in %s is %s %q: a dynamic NIC created first could take an address planned for another NIC",
+					nic.Name, i, subnet, method, ip)
+				continue
+			}
+			if out[subnet] == nil {
+				out[subnet] = map[string]string{}
+			}
+			out[subnet][fmt.Sprintf("%s/%d", nic.Name, i)] = ip
+		}
+	}
+	return out
+}
+
+// TestHaNvaGivesEveryNICItCreatesAPlannedAddress: the NVA and monitor NICs
+// share dmz-internal; with every one static and all distinct, no creation
+// order can make two end with the same address (Azure gives a dynamic NIC
+// the lowest free one, so a single dynamic NIC would be enough to break
+// it). Growing the NVA or monitor count keeps every existing NIC's address
+// and adds addresses no existing NIC holds.
+func TestHaNvaGivesEveryNICItCreatesAPlannedAddress(t *testing.T) {
+	var previous map[string]map[string]string
+	for _, size := range []struct{ nvas, monitors int }{{2, 2}, {3, 2}, {3, 3}, {5, 3}} {
+		a := sampleHaNvaArgs(t)
+		a.NvaCount, a.MonitorCount = size.nvas, size.monitors
+		m, err := runHaNva(t, a)
+		if err != nil {
+			t.Fatalf("%d NVAs, %d monitors: %v", size.nvas, size.monitors, err)
+		}
+		got := nicAddresses(t, m)
+		for subnet, byNIC := range got {
+			seen := map[string]string{}
+			for nic, ip := range byNIC {
+				if other, dup := seen[ip]; dup {
+					t.Errorf("%d NVAs, %d monitors: %s and %s both hold %s in %s", size.nvas, size.monitors, nic, other, ip, subnet)
+				}
+				seen[ip] = nic
+				if old, ok := previous[subnet][nic]; ok && old != ip {
+					t.Errorf("growing to %d NVAs, %d monitors moves %s from %s to %s", size.nvas, size.monitors, nic, old, ip)
+				}
+			}
+			for nic, ip := range previous[subnet] {
+				if _, still := byNIC[nic]; !still {
+					t.Errorf("growing to %d NVAs, %d monitors drops %s (%s)", size.nvas, size.monitors, nic, ip)
+				}
+			}
+		}
+		internal := got[func() string {
+			for subnet := range got {
+				if strings.HasSuffix(subnet, "/dmz-internal") {
+					return subnet
+				}
+			}
+			t.Fatal("no NIC in dmz-internal")
+			return ""
+		}()]
+		if n := len(internal); n != size.nvas+size.monitors {
+			t.Errorf("%d NICs in dmz-internal, want %d NVA and %d monitor NICs", n, size.nvas, size.monitors)
+		}
+		previous = got
 	}
 }

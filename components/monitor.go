@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"net/netip"
 	"regexp"
 	"slices"
 	"strings"
@@ -90,6 +91,17 @@ type MonitorArgs struct {
 	// SubnetID is where the monitor VMs' NICs go (the sample: dmz-internal,
 	// next to the probed NICs). Required.
 	SubnetID pulumi.StringInput `pulumi:"subnetId"`
+	// PrivateIPs are static addresses for the monitor NICs, one per monitor,
+	// in SubnetID. Optional; empty: Azure allocates them dynamically. Give
+	// them whenever the program creates other NICs with static addresses in
+	// the same subnet: Azure hands out the lowest free address to a dynamic
+	// NIC, so a monitor NIC created first could take an address an NVA NIC
+	// is planned to hold, and that NIC then fails on every retry
+	// (learn.microsoft.com/azure/virtual-network/ip-services/private-ip-addresses:
+	// "Dynamic: Azure assigns the next available unassigned or unreserved IP
+	// address in the subnet's address range"). HaNva counts them down from
+	// the top of the subnet while the NVAs count up from its bottom.
+	PrivateIPs []string `pulumi:"privateIps"`
 	// NVAs to probe, at least two; the order is the preference order.
 	// Required.
 	NVAs []MonitoredNVA `pulumi:"nvas"`
@@ -144,8 +156,12 @@ type Monitor struct {
 	// RoleDefinition is the custom role with exactly MonitorActions.
 	RoleDefinition *authorization.RoleDefinition
 	// BinarySHA256 is the SHA-256 (hex) of the nva-monitor binary the VMs
-	// install; it names the blob and is pinned in their custom data.
+	// install; it names the blob and is pinned in their install scripts.
 	BinarySHA256 string
+	// Installs are the managed run commands that install nva-monitor, its
+	// config and unit on each VM, in the order of VMs; Installs[i+1]
+	// depends on Installs[i], so an upgrade restarts one monitor at a time.
+	Installs []*compute.VirtualMachineRunCommandByVirtualMachine
 }
 
 // MonitorActions returns exactly the actions of the monitor's custom role.
@@ -225,6 +241,8 @@ type monitorPlan struct {
 	roles     [][]string // per NVA, its NIC roles sorted
 	settings  MonitorSettings
 	account   string
+	// privateIPs are the monitor NICs' static addresses; nil: dynamic.
+	privateIPs []string
 }
 
 // monitorArgError names the field of MonitorArgs that is wrong.
@@ -281,6 +299,21 @@ func (args *MonitorArgs) plan(name string) (*monitorPlan, error) {
 		seenZones[z] = true
 		p.zones = append(p.zones, z)
 	}
+	if n := len(args.PrivateIPs); n > 0 && n != len(p.instances) {
+		return nil, monitorArgError("PrivateIPs", "%d addresses for %d monitors; give one per monitor, or none for dynamic addresses", n, len(p.instances))
+	}
+	seenIPs := map[netip.Addr]int{}
+	for i, ip := range args.PrivateIPs {
+		a, err := netip.ParseAddr(ip)
+		if err != nil || !a.Is4() {
+			return nil, monitorArgError(fmt.Sprintf("PrivateIPs[%d]", i), "%q is not an IPv4 address", ip)
+		}
+		if j, dup := seenIPs[a]; dup {
+			return nil, monitorArgError(fmt.Sprintf("PrivateIPs[%d]", i), "%s is already PrivateIPs[%d]", a, j)
+		}
+		seenIPs[a] = i
+	}
+	p.privateIPs = slices.Clone(args.PrivateIPs)
 	if p.vmSize == "" {
 		p.vmSize = defaultMonitorVMSize
 	}
@@ -467,9 +500,11 @@ func monitorYAML(c *config.Config) (string, error) {
 }
 
 // NewMonitor validates args, gets the nva-monitor binary (BinaryPath, or a
-// reproducible build of this module's source) and registers the monitor VMs,
-// their NICs, the custom role and its assignments, the storage account,
-// container and binary blob. Wired to an NvaPair and RouteTables:
+// reproducible build of this module's source) and registers the storage
+// account, container and binary blob, the monitor VMs and their NICs, the
+// custom roles and their assignments, and on each VM a managed run command
+// that installs nva-monitor and its config. Wired to an NvaPair and
+// RouteTables:
 //
 //	var nvas []components.MonitoredNVA
 //	var subnets, nsgs []pulumi.StringInput
@@ -486,6 +521,7 @@ func monitorYAML(c *config.Config) (string, error) {
 //		ResourceGroupName: rg.Name,
 //		SSHPublicKey:      pulumi.String(key),
 //		SubnetID:          net.DmzInternalSubnetID,
+//		PrivateIPs:        []string{"10.0.0.126", "10.0.0.125"},
 //		NVAs:              nvas,
 //		RouteTables:       []components.ManagedResource{{ID: rts.IDs.MapIndex(pulumi.String("web-udr")), Via: components.RoleInternal}},
 //		PublicIPs:         []components.ManagedResource{{ID: pair.PublicIPID, Via: components.RoleExternal}},
@@ -494,9 +530,12 @@ func monitorYAML(c *config.Config) (string, error) {
 //	})
 //	// mon.Config is monitor 1's YAML, mon.LeaseBlobURL the leader blob.
 //
-// A new binary or config changes the VMs' custom data, which Azure cannot
-// update: the monitor VMs are replaced (each deleted first, its name being
-// fixed), so no failover is possible while they boot again.
+// Upgrades: the VMs carry no custom data. The binary's hash and the config
+// live in each VM's run command, which Azure runs again when it changes; the
+// run commands depend on each other in order (and each VM on the previous
+// VM's run command), so `pulumi up` with a new binary or setting restarts
+// the monitors one at a time, each only after the previous one reports
+// ready, and replaces no VM (docs/deploy.md, "Upgrading the monitors").
 func NewMonitor(ctx *pulumi.Context, name string, args *MonitorArgs, opts ...pulumi.ResourceOption) (*Monitor, error) {
 	p, err := args.plan(name)
 	if err != nil {
@@ -512,7 +551,89 @@ func NewMonitor(ctx *pulumi.Context, name string, args *MonitorArgs, opts ...pul
 	}
 	parent := pulumi.Parent(m)
 
-	// Storage: the lease and the binary, in one private container.
+	st, err := newMonitorStorage(ctx, name, p, args, binPath, sum, parent)
+	if err != nil {
+		return nil, err
+	}
+	m.StorageAccount, m.Container, m.LeaseBlobURL = st.account, st.container, st.leaseURL
+
+	configs := monitorConfigs(p, args, st.leaseURL)
+	m.Config = configs.Index(pulumi.Int(0))
+
+	role, err := newMonitorRole(ctx, name, p, args, parent)
+	if err != nil {
+		return nil, err
+	}
+	m.RoleDefinition = role.definition
+
+	var avset *compute.AvailabilitySet
+	if len(p.zones) == 0 {
+		avset, err = compute.NewAvailabilitySet(ctx, name+"-avset", &compute.AvailabilitySetArgs{
+			ResourceGroupName:         args.ResourceGroupName,
+			Location:                  monitorPtr(args.Location),
+			AvailabilitySetName:       pulumi.String(name + "-avset"),
+			PlatformFaultDomainCount:  pulumi.Int(2),
+			PlatformUpdateDomainCount: pulumi.Int(2),
+			Sku:                       &compute.SkuArgs{Name: pulumi.String("Aligned")}, // managed disks
+			Tags:                      managedByTags(),
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	var privateIPs pulumi.StringArray
+	var previous pulumi.Resource // the previous monitor's run command
+	for i := range p.instances {
+		nic, err := newMonitorNIC(ctx, name, p, args, i, parent)
+		if err != nil {
+			return nil, err
+		}
+		privateIPs = append(privateIPs, nic.IpConfigurations.Index(pulumi.Int(0)).PrivateIPAddress().Elem())
+		vm, err := newMonitorVM(ctx, name, p, args, i, nic, avset, previous, parent)
+		if err != nil {
+			return nil, err
+		}
+		m.VMs = append(m.VMs, vm)
+		granted, err := role.assign(ctx, i, vm, st.container)
+		if err != nil {
+			return nil, err
+		}
+		install, err := newMonitorInstall(ctx, name, p, args, i, vm, configs.Index(pulumi.Int(i)), st, sum,
+			append(granted, st.binary, previous), parent)
+		if err != nil {
+			return nil, err
+		}
+		m.Installs = append(m.Installs, install)
+		previous = install
+	}
+	m.PrivateIPs = privateIPs.ToStringArrayOutput()
+
+	if err := ctx.RegisterResourceOutputs(m, pulumi.Map{
+		"privateIps":       m.PrivateIPs,
+		"storageAccountId": st.account.ID(),
+		"containerId":      st.container.ID(),
+		"leaseBlobUrl":     m.LeaseBlobURL,
+		"config":           m.Config,
+		"roleDefinitionId": role.definition.ID(),
+		"binarySha256":     pulumi.String(sum),
+	}); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// monitorStorage is the monitors' storage: the account, the private
+// container holding the lease and the binary, and the binary's blob.
+type monitorStorage struct {
+	account   *storage.StorageAccount
+	container *storage.BlobContainer
+	binary    *storage.Blob
+	leaseURL  pulumi.StringOutput // <blob endpoint>hanva/ha/leader
+	binaryURL pulumi.StringOutput // <blob endpoint>hanva/nva-monitor/<sha256>
+}
+
+func newMonitorStorage(ctx *pulumi.Context, name string, p *monitorPlan, args *MonitorArgs, binPath, sum string, parent pulumi.ResourceOption) (*monitorStorage, error) {
 	accountName := pulumi.String(p.account).ToStringOutput()
 	if p.account == "" {
 		accountName = pulumi.All(args.SubnetID.ToStringOutput(), args.ResourceGroupName.ToStringOutput()).ApplyT(func(v []any) string {
@@ -525,9 +646,9 @@ func NewMonitor(ctx *pulumi.Context, name string, args *MonitorArgs, opts ...pul
 	// for Entra ID uploads), so an account without shared keys would fail
 	// `pulumi up` at the binary with KeyBasedAuthenticationNotPermitted. No
 	// key leaves ARM: the monitors authenticate with their managed
-	// identities, nothing in custom data is a key or SAS, and whoever may
-	// list the keys (Contributor on the account) may also turn shared keys
-	// on. A swapped binary is refused by its SHA-256 pinned in custom data.
+	// identities, nothing on the VMs is a key or SAS, and whoever may list
+	// the keys (Contributor on the account) may also turn shared keys on. A
+	// swapped binary is refused by its SHA-256 pinned in the install script.
 	account, err := storage.NewStorageAccount(ctx, name+"-storage", &storage.StorageAccountArgs{
 		ResourceGroupName:            args.ResourceGroupName,
 		Location:                     monitorPtr(args.Location),
@@ -544,7 +665,6 @@ func NewMonitor(ctx *pulumi.Context, name string, args *MonitorArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
-	m.StorageAccount = account
 	container, err := storage.NewBlobContainer(ctx, name+"-container", &storage.BlobContainerArgs{
 		ResourceGroupName: args.ResourceGroupName,
 		AccountName:       account.Name,
@@ -554,7 +674,6 @@ func NewMonitor(ctx *pulumi.Context, name string, args *MonitorArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
-	m.Container = container
 	blobName := monitorBlobPrefix + sum
 	binary, err := storage.NewBlob(ctx, name+"-binary", &storage.BlobArgs{
 		ResourceGroupName: args.ResourceGroupName,
@@ -571,11 +690,19 @@ func NewMonitor(ctx *pulumi.Context, name string, args *MonitorArgs, opts ...pul
 	endpoint := account.PrimaryEndpoints.Blob().ApplyT(func(e string) string {
 		return strings.TrimSuffix(e, "/") + "/"
 	}).(pulumi.StringOutput)
-	m.LeaseBlobURL = pulumi.Sprintf("%s%s/%s", endpoint, monitorContainer, monitorLeaseBlob)
-	binaryURL := pulumi.Sprintf("%s%s/%s", endpoint, monitorContainer, blobName)
+	return &monitorStorage{
+		account:   account,
+		container: container,
+		binary:    binary,
+		leaseURL:  pulumi.Sprintf("%s%s/%s", endpoint, monitorContainer, monitorLeaseBlob),
+		binaryURL: pulumi.Sprintf("%s%s/%s", endpoint, monitorContainer, blobName),
+	}, nil
+}
 
-	// The configs: every input they need, resolved together (as strings: an
-	// ID may come as an IDOutput).
+// monitorConfigs returns each instance's YAML config, in the order of
+// p.instances, once every input they need has resolved (as strings: an ID
+// may come as an IDOutput).
+func monitorConfigs(p *monitorPlan, args *MonitorArgs, leaseURL pulumi.StringOutput) pulumi.StringArrayOutput {
 	var inputs []any
 	for i, nva := range p.nvas {
 		inputs = append(inputs, nva.ProbeAddress.ToStringOutput())
@@ -589,8 +716,8 @@ func NewMonitor(ctx *pulumi.Context, name string, args *MonitorArgs, opts ...pul
 	for _, pip := range args.PublicIPs {
 		inputs = append(inputs, pip.ID.ToStringOutput())
 	}
-	inputs = append(inputs, m.LeaseBlobURL)
-	configs := pulumi.All(inputs...).ApplyT(func(v []any) ([]string, error) {
+	inputs = append(inputs, leaseURL)
+	return pulumi.All(inputs...).ApplyT(func(v []any) ([]string, error) {
 		next := func() string { s := v[0].(string); v = v[1:]; return s }
 		var r monitorResolved
 		for i := range p.nvas {
@@ -618,127 +745,180 @@ func NewMonitor(ctx *pulumi.Context, name string, args *MonitorArgs, opts ...pul
 		}
 		return out, nil
 	}).(pulumi.StringArrayOutput)
-	m.Config = configs.Index(pulumi.Int(0))
+}
 
-	// The VMs.
-	var avset *compute.AvailabilitySet
-	if len(p.zones) == 0 {
-		avset, err = compute.NewAvailabilitySet(ctx, name+"-avset", &compute.AvailabilitySetArgs{
-			ResourceGroupName:         args.ResourceGroupName,
-			Location:                  monitorPtr(args.Location),
-			AvailabilitySetName:       pulumi.String(name + "-avset"),
-			PlatformFaultDomainCount:  pulumi.Int(2),
-			PlatformUpdateDomainCount: pulumi.Int(2),
-			Sku:                       &compute.SkuArgs{Name: pulumi.String("Aligned")}, // managed disks
-			Tags:                      managedByTags(),
-		}, parent)
-		if err != nil {
-			return nil, err
-		}
+// newMonitorNIC registers monitor i's NIC: a static address when the plan
+// has them (so no NVA NIC planned in the same subnet can lose its address to
+// it), else a dynamic one.
+func newMonitorNIC(ctx *pulumi.Context, name string, p *monitorPlan, args *MonitorArgs, i int, parent pulumi.ResourceOption) (*network.NetworkInterface, error) {
+	ipc := &network.NetworkInterfaceIPConfigurationArgs{
+		Name:                      pulumi.String("ipconfig1"),
+		Subnet:                    &network.SubnetTypeArgs{Id: monitorPtr(args.SubnetID)},
+		PrivateIPAllocationMethod: pulumi.String("Dynamic"),
 	}
-	var privateIPs pulumi.StringArray
-	for i, inst := range p.instances {
-		nic, err := network.NewNetworkInterface(ctx, fmt.Sprintf("%s-nic-%d", name, i+1), &network.NetworkInterfaceArgs{
-			ResourceGroupName:    args.ResourceGroupName,
-			Location:             monitorPtr(args.Location),
-			NetworkInterfaceName: pulumi.String(inst + "-nic"),
-			IpConfigurations: network.NetworkInterfaceIPConfigurationArray{&network.NetworkInterfaceIPConfigurationArgs{
-				Name:                      pulumi.String("ipconfig1"),
-				Subnet:                    &network.SubnetTypeArgs{Id: monitorPtr(args.SubnetID)},
-				PrivateIPAllocationMethod: pulumi.String("Dynamic"),
-			}},
-			Tags: managedByTags(),
-		}, parent)
-		if err != nil {
-			return nil, err
-		}
-		privateIPs = append(privateIPs, nic.IpConfigurations.Index(pulumi.Int(0)).PrivateIPAddress().Elem())
+	if p.privateIPs != nil {
+		ipc.PrivateIPAllocationMethod = pulumi.String("Static")
+		ipc.PrivateIPAddress = pulumi.String(p.privateIPs[i])
+	}
+	return network.NewNetworkInterface(ctx, fmt.Sprintf("%s-nic-%d", name, i+1), &network.NetworkInterfaceArgs{
+		ResourceGroupName:    args.ResourceGroupName,
+		Location:             monitorPtr(args.Location),
+		NetworkInterfaceName: pulumi.String(p.instances[i] + "-nic"),
+		IpConfigurations:     network.NetworkInterfaceIPConfigurationArray{ipc},
+		Tags:                 managedByTags(),
+	}, parent)
+}
 
-		customData := pulumi.All(configs.Index(pulumi.Int(i)), binaryURL).ApplyT(func(v []any) (string, error) {
-			return monitorBootstrap{BlobURL: v[1].(string), SHA256: sum, Config: []byte(v[0].(string))}.customData()
-		}).(pulumi.StringOutput)
-		vmArgs := &compute.VirtualMachineArgs{
-			ResourceGroupName: args.ResourceGroupName,
-			Location:          monitorPtr(args.Location),
-			VmName:            pulumi.String(inst),
-			HardwareProfile:   &compute.HardwareProfileArgs{VmSize: pulumi.String(p.vmSize)},
-			Identity:          &compute.VirtualMachineIdentityArgs{Type: compute.ResourceIdentityTypeSystemAssigned},
-			StorageProfile: &compute.StorageProfileArgs{
-				ImageReference: &compute.ImageReferenceArgs{
-					Publisher: pulumi.String("Canonical"),
-					Offer:     pulumi.String("0001-com-ubuntu-server-jammy"),
-					Sku:       pulumi.String("22_04-lts-gen2"),
-					Version:   pulumi.String("latest"),
-				},
-				OsDisk: &compute.OSDiskArgs{
-					CreateOption: pulumi.String("FromImage"),
-					DeleteOption: pulumi.String("Delete"),
-					Caching:      compute.CachingTypesReadWrite,
-					ManagedDisk:  &compute.ManagedDiskParametersArgs{StorageAccountType: pulumi.String("StandardSSD_LRS")},
-				},
+// newMonitorVM registers monitor VM i. It carries no custom data: nothing
+// about the binary or the config is in the VM resource, so an upgrade
+// changes none. It depends on the previous monitor's run command, so that
+// monitors are created, and when they must be replaced (a new size, image
+// or admin key) replaced, one at a time.
+func newMonitorVM(ctx *pulumi.Context, name string, p *monitorPlan, args *MonitorArgs, i int, nic *network.NetworkInterface,
+	avset *compute.AvailabilitySet, previous pulumi.Resource, parent pulumi.ResourceOption) (*compute.VirtualMachine, error) {
+	inst := p.instances[i]
+	vmArgs := &compute.VirtualMachineArgs{
+		ResourceGroupName: args.ResourceGroupName,
+		Location:          monitorPtr(args.Location),
+		VmName:            pulumi.String(inst),
+		HardwareProfile:   &compute.HardwareProfileArgs{VmSize: pulumi.String(p.vmSize)},
+		Identity:          &compute.VirtualMachineIdentityArgs{Type: compute.ResourceIdentityTypeSystemAssigned},
+		StorageProfile: &compute.StorageProfileArgs{
+			ImageReference: &compute.ImageReferenceArgs{
+				Publisher: pulumi.String("Canonical"),
+				Offer:     pulumi.String("0001-com-ubuntu-server-jammy"),
+				Sku:       pulumi.String("22_04-lts-gen2"),
+				Version:   pulumi.String("latest"),
 			},
-			OsProfile: &compute.OSProfileArgs{
-				ComputerName:  pulumi.String(inst),
-				AdminUsername: pulumi.String(p.admin),
-				CustomData:    customData,
-				LinuxConfiguration: &compute.LinuxConfigurationArgs{
-					DisablePasswordAuthentication: pulumi.Bool(true),
-					ProvisionVMAgent:              pulumi.Bool(true),
-					Ssh: &compute.SshConfigurationArgs{PublicKeys: compute.SshPublicKeyTypeArray{&compute.SshPublicKeyTypeArgs{
-						Path:    pulumi.String("/home/" + p.admin + "/.ssh/authorized_keys"),
-						KeyData: monitorPtr(args.SSHPublicKey),
-					}}},
-				},
+			OsDisk: &compute.OSDiskArgs{
+				CreateOption: pulumi.String("FromImage"),
+				DeleteOption: pulumi.String("Delete"),
+				Caching:      compute.CachingTypesReadWrite,
+				ManagedDisk:  &compute.ManagedDiskParametersArgs{StorageAccountType: pulumi.String("StandardSSD_LRS")},
 			},
-			NetworkProfile: &compute.NetworkProfileArgs{NetworkInterfaces: compute.NetworkInterfaceReferenceArray{
-				&compute.NetworkInterfaceReferenceArgs{Id: nic.ID(), Primary: pulumi.Bool(true)},
-			}},
-			// Managed boot diagnostics: the serial log shows cloud-init.
-			DiagnosticsProfile: &compute.DiagnosticsProfileArgs{BootDiagnostics: &compute.BootDiagnosticsArgs{Enabled: pulumi.Bool(true)}},
-			Tags:               managedByTags(),
-		}
-		if len(p.zones) > 0 {
-			vmArgs.Zones = pulumi.StringArray{pulumi.String(p.zones[i%len(p.zones)])}
-		} else {
-			vmArgs.AvailabilitySet = &compute.SubResourceArgs{Id: avset.ID()}
-		}
-		// Azure cannot change customData after creation
-		// (docs/azure-behaviour.md#vm-custom-data):
-		// a new binary or config replaces the VM, deleting the old one first
-		// since the name is fixed.
-		vm, err := compute.NewVirtualMachine(ctx, fmt.Sprintf("%s-vm-%d", name, i+1), vmArgs, parent,
-			pulumi.DependsOn([]pulumi.Resource{binary}),
-			pulumi.ReplaceOnChanges([]string{"osProfile.customData"}),
-			pulumi.DeleteBeforeReplace(true))
-		if err != nil {
-			return nil, err
-		}
-		m.VMs = append(m.VMs, vm)
+		},
+		OsProfile: &compute.OSProfileArgs{
+			ComputerName:  pulumi.String(inst),
+			AdminUsername: pulumi.String(p.admin),
+			LinuxConfiguration: &compute.LinuxConfigurationArgs{
+				DisablePasswordAuthentication: pulumi.Bool(true),
+				// The VM agent runs the install run command.
+				ProvisionVMAgent: pulumi.Bool(true),
+				Ssh: &compute.SshConfigurationArgs{PublicKeys: compute.SshPublicKeyTypeArray{&compute.SshPublicKeyTypeArgs{
+					Path:    pulumi.String("/home/" + p.admin + "/.ssh/authorized_keys"),
+					KeyData: monitorPtr(args.SSHPublicKey),
+				}}},
+			},
+		},
+		NetworkProfile: &compute.NetworkProfileArgs{NetworkInterfaces: compute.NetworkInterfaceReferenceArray{
+			&compute.NetworkInterfaceReferenceArgs{Id: nic.ID(), Primary: pulumi.Bool(true)},
+		}},
+		// Managed boot diagnostics: the serial log shows the boot.
+		DiagnosticsProfile: &compute.DiagnosticsProfileArgs{BootDiagnostics: &compute.BootDiagnosticsArgs{Enabled: pulumi.Bool(true)}},
+		Tags:               managedByTags(),
 	}
-	m.PrivateIPs = privateIPs.ToStringArrayOutput()
+	if len(p.zones) > 0 {
+		vmArgs.Zones = pulumi.StringArray{pulumi.String(p.zones[i%len(p.zones)])}
+	} else {
+		vmArgs.AvailabilitySet = &compute.SubResourceArgs{Id: avset.ID()}
+	}
+	vmOpts := []pulumi.ResourceOption{parent,
+		// Custom data cannot change on a VM (docs/azure-behaviour.md#vm-custom-data).
+		// These VMs have none; one made by an earlier hanva had the binary's
+		// hash and the config in it, and is replaced once (its name is fixed,
+		// so the old one goes first), one monitor at a time.
+		pulumi.ReplaceOnChanges([]string{"osProfile.customData"}),
+		pulumi.DeleteBeforeReplace(true)}
+	if previous != nil {
+		vmOpts = append(vmOpts, pulumi.DependsOn([]pulumi.Resource{previous}))
+	}
+	return compute.NewVirtualMachine(ctx, fmt.Sprintf("%s-vm-%d", name, i+1), vmArgs, vmOpts...)
+}
 
-	// The custom role, assignable only on the managed resources themselves.
-	type scoped struct {
-		key string
-		id  pulumi.StringInput
+// monitorRunCommandTimeout bounds each install run command: the download
+// attempts and the wait for readiness fit in it.
+const monitorRunCommandTimeout = 1800
+
+// newMonitorInstall registers monitor i's managed run command, which
+// installs (or upgrades) nva-monitor, its config and unit, restarts it if
+// anything changed and waits until it is ready. Azure runs a managed run
+// command when it is created and each time it is updated
+// (learn.microsoft.com/azure/virtual-machines/linux/run-command-managed);
+// with asyncExecution off the PUT completes only when the script has, and
+// with treatFailureAsDeploymentFailure a failed script fails it, so
+// `pulumi up` stops before the next monitor. deps are what must exist first:
+// the VM's Storage role assignment, the binary's blob and the previous
+// monitor's run command (the Pulumi Go SDK registers a resource only once
+// its DependsOn resources are registered, that is created or updated:
+// sdk/go/pulumi/context.go, prepareResourceInputs awaiting their URNs).
+func newMonitorInstall(ctx *pulumi.Context, name string, p *monitorPlan, args *MonitorArgs, i int, vm *compute.VirtualMachine,
+	yaml pulumi.StringOutput, st *monitorStorage, sum string, deps []pulumi.Resource, parent pulumi.ResourceOption) (*compute.VirtualMachineRunCommandByVirtualMachine, error) {
+	inst := p.instances[i]
+	script := pulumi.All(yaml, st.binaryURL, vm.VmId).ApplyT(func(v []any) (string, error) {
+		return monitorInstall{
+			Instance: inst,
+			VMID:     v[2].(string),
+			BlobURL:  v[1].(string),
+			SHA256:   sum,
+			Config:   []byte(v[0].(string)),
+			Listen:   config.DefaultListen,
+		}.script()
+	}).(pulumi.StringOutput)
+	var after []pulumi.Resource
+	for _, d := range deps {
+		if d != nil {
+			after = append(after, d)
+		}
 	}
-	var managed []scoped
+	return compute.NewVirtualMachineRunCommandByVirtualMachine(ctx, fmt.Sprintf("%s-install-%d", name, i+1),
+		&compute.VirtualMachineRunCommandByVirtualMachineArgs{
+			ResourceGroupName:               args.ResourceGroupName,
+			Location:                        monitorPtr(args.Location),
+			VmName:                          vm.Name,
+			RunCommandName:                  pulumi.String("hanva-install-nva-monitor"),
+			Source:                          &compute.VirtualMachineRunCommandScriptSourceArgs{Script: script},
+			AsyncExecution:                  pulumi.Bool(false),
+			TimeoutInSeconds:                pulumi.Int(monitorRunCommandTimeout),
+			TreatFailureAsDeploymentFailure: pulumi.Bool(true),
+			Tags:                            managedByTags(),
+		}, parent, pulumi.DependsOn(after))
+}
+
+// monitorRole is the custom role of the monitors and what it is assignable
+// on.
+type monitorRole struct {
+	name       string
+	args       *MonitorArgs
+	definition *authorization.RoleDefinition
+	managed    []monitorScoped
+	parent     pulumi.ResourceOption
+}
+
+type monitorScoped struct {
+	key string
+	id  pulumi.StringInput
+}
+
+// newMonitorRole registers the custom role, assignable only on the managed
+// resources themselves.
+func newMonitorRole(ctx *pulumi.Context, name string, p *monitorPlan, args *MonitorArgs, parent pulumi.ResourceOption) (*monitorRole, error) {
+	var managed []monitorScoped
 	for i, rt := range args.RouteTables {
-		managed = append(managed, scoped{fmt.Sprintf("rt-%d", i), rt.ID})
+		managed = append(managed, monitorScoped{fmt.Sprintf("rt-%d", i), rt.ID})
 	}
 	for i, nva := range p.nvas {
 		for _, role := range p.roles[i] {
-			managed = append(managed, scoped{fmt.Sprintf("nic-%s-%s", nva.Name, role), nva.NICs[role]})
+			managed = append(managed, monitorScoped{fmt.Sprintf("nic-%s-%s", nva.Name, role), nva.NICs[role]})
 		}
 	}
 	for i, pip := range args.PublicIPs {
-		managed = append(managed, scoped{fmt.Sprintf("pip-%d", i), pip.ID})
+		managed = append(managed, monitorScoped{fmt.Sprintf("pip-%d", i), pip.ID})
 	}
 	for i, id := range args.SubnetIDs {
-		managed = append(managed, scoped{fmt.Sprintf("subnet-%d", i), id})
+		managed = append(managed, monitorScoped{fmt.Sprintf("subnet-%d", i), id})
 	}
 	for i, id := range args.NetworkSecurityGroupIDs {
-		managed = append(managed, scoped{fmt.Sprintf("nsg-%d", i), id})
+		managed = append(managed, monitorScoped{fmt.Sprintf("nsg-%d", i), id})
 	}
 	var scopes pulumi.StringArray
 	for _, s := range managed {
@@ -762,7 +942,7 @@ func NewMonitor(ctx *pulumi.Context, name string, args *MonitorArgs, opts ...pul
 	roleID := roleScope.ApplyT(func(scope string) string {
 		return monitorRoleGUID("hanva-monitor-role", ctx.Project(), ctx.Stack(), name, strings.ToLower(scope))
 	}).(pulumi.StringOutput)
-	role, err := authorization.NewRoleDefinition(ctx, name+"-role", &authorization.RoleDefinitionArgs{
+	def, err := authorization.NewRoleDefinition(ctx, name+"-role", &authorization.RoleDefinitionArgs{
 		Scope:            roleScope,
 		RoleDefinitionId: roleID,
 		RoleName: roleID.ApplyT(func(id string) string {
@@ -780,46 +960,35 @@ func NewMonitor(ctx *pulumi.Context, name string, args *MonitorArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
-	m.RoleDefinition = role
+	return &monitorRole{name: name, args: args, definition: def, managed: managed, parent: parent}, nil
+}
 
-	// One assignment per (monitor identity, resource), scoped to the resource,
-	// and Storage Blob Data Contributor on the container alone.
-	for i, vm := range m.VMs {
-		principal := vm.Identity.PrincipalId().Elem()
-		for _, s := range managed {
-			_, err := authorization.NewRoleAssignment(ctx, fmt.Sprintf("%s-ra-%d-%s", name, i+1, s.key), &authorization.RoleAssignmentArgs{
-				Scope:            s.id,
-				PrincipalId:      principal,
-				PrincipalType:    pulumi.String("ServicePrincipal"),
-				RoleDefinitionId: monitorRoleDefinitionPath(s.id, role.Name),
-			}, parent)
-			if err != nil {
-				return nil, err
-			}
-		}
-		_, err := authorization.NewRoleAssignment(ctx, fmt.Sprintf("%s-ra-%d-blob", name, i+1), &authorization.RoleAssignmentArgs{
-			Scope:            container.ID(),
+// assign registers monitor i's role assignments: the custom role on each
+// managed resource, scoped to it, and Storage Blob Data Contributor on the
+// container alone. It returns the Storage one, which the install needs.
+func (r *monitorRole) assign(ctx *pulumi.Context, i int, vm *compute.VirtualMachine, container *storage.BlobContainer) ([]pulumi.Resource, error) {
+	principal := vm.Identity.PrincipalId().Elem()
+	for _, s := range r.managed {
+		_, err := authorization.NewRoleAssignment(ctx, fmt.Sprintf("%s-ra-%d-%s", r.name, i+1, s.key), &authorization.RoleAssignmentArgs{
+			Scope:            s.id,
 			PrincipalId:      principal,
 			PrincipalType:    pulumi.String("ServicePrincipal"),
-			RoleDefinitionId: monitorRoleDefinitionPath(container.ID(), pulumi.String(storageBlobDataContributor)),
-		}, parent)
+			RoleDefinitionId: monitorRoleDefinitionPath(s.id, r.definition.Name),
+		}, r.parent)
 		if err != nil {
 			return nil, err
 		}
 	}
-
-	if err := ctx.RegisterResourceOutputs(m, pulumi.Map{
-		"privateIps":       m.PrivateIPs,
-		"storageAccountId": account.ID(),
-		"containerId":      container.ID(),
-		"leaseBlobUrl":     m.LeaseBlobURL,
-		"config":           m.Config,
-		"roleDefinitionId": role.ID(),
-		"binarySha256":     pulumi.String(sum),
-	}); err != nil {
+	blob, err := authorization.NewRoleAssignment(ctx, fmt.Sprintf("%s-ra-%d-blob", r.name, i+1), &authorization.RoleAssignmentArgs{
+		Scope:            container.ID(),
+		PrincipalId:      principal,
+		PrincipalType:    pulumi.String("ServicePrincipal"),
+		RoleDefinitionId: monitorRoleDefinitionPath(container.ID(), pulumi.String(storageBlobDataContributor)),
+	}, r.parent)
+	if err != nil {
 		return nil, err
 	}
-	return m, nil
+	return []pulumi.Resource{blob}, nil
 }
 
 // monitorRoleDefinitionPath is the ID of role definition roleName as a role

@@ -1,9 +1,12 @@
 package components
 
 import (
-	"encoding/base64"
+	"debug/elf"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -205,8 +208,11 @@ func TestMonitorVMsAreSmallUbuntuWithSSHKeysAndASystemAssignedIdentity(t *testin
 		if v := pulumitest.Get(in, "osProfile", "adminPassword"); v != nil {
 			t.Errorf("%s has an admin password", vm.Name)
 		}
+		if v := pulumitest.Get(in, "osProfile", "customData"); v != nil && !v.IsNull() {
+			t.Errorf("%s has custom data; the binary and config must reach it by its run command, which can change", vm.Name)
+		}
 		if !slices.Contains(vm.ReplaceOnChanges, "osProfile.customData") || !vm.DeleteBeforeReplace {
-			t.Errorf("%s: replaceOnChanges %v, deleteBeforeReplace %v; want the VM replaced (old one first) when its custom data changes",
+			t.Errorf("%s: replaceOnChanges %v, deleteBeforeReplace %v; want a VM of an earlier hanva (with custom data) replaced, old one first",
 				vm.Name, vm.ReplaceOnChanges, vm.DeleteBeforeReplace)
 		}
 	}
@@ -449,18 +455,32 @@ func TestMonitorBlobDataRoleIsOnTheContainerOnly(t *testing.T) {
 	}
 }
 
-// customDataOf decodes a VM's custom data.
-func customDataOf(t *testing.T, vm pulumitest.Resource) (encoded, script string) {
+const tRunCommand = "azure-native:compute:VirtualMachineRunCommandByVirtualMachine"
+
+// installsOf returns the monitors' install run commands, in monitor order.
+func installsOf(t *testing.T, m *pulumitest.Mocks) []pulumitest.Resource {
 	t.Helper()
-	encoded = str(vm.Inputs, "osProfile", "customData")
-	dec, err := base64.StdEncoding.DecodeString(encoded)
-	if err != nil {
-		t.Fatalf("%s: custom data is not base64: %v", vm.Name, err)
+	var out []pulumitest.Resource
+	for _, rc := range m.OfType(tRunCommand) {
+		if strings.Contains(rc.Name, "-install-") {
+			out = append(out, rc)
+		}
 	}
-	return encoded, string(dec)
+	sort.Slice(out, func(i, j int) bool { return len(out[i].Name) < len(out[j].Name) || out[i].Name < out[j].Name })
+	return out
 }
 
-func TestMonitorCustomDataCarriesTheHashAndAConfigNamingExactlyTheManagedResources(t *testing.T) {
+// installScriptOf returns the script of a monitor's install run command.
+func installScriptOf(t *testing.T, rc pulumitest.Resource) string {
+	t.Helper()
+	s := str(rc.Inputs, "source", "script")
+	if s == "" {
+		t.Fatalf("%s has no inline script", rc.Name)
+	}
+	return s
+}
+
+func TestMonitorInstallCarriesTheHashAndAConfigNamingExactlyTheManagedResources(t *testing.T) {
 	bin, sum := writeFakeBinary(t)
 	args := monitorArgs(bin, 3, 10) // the largest layout the README describes
 	args.Count = 3
@@ -472,24 +492,33 @@ func TestMonitorCustomDataCarriesTheHashAndAConfigNamingExactlyTheManagedResourc
 	args.NVAs[2].ProbeKind, args.NVAs[2].ProbePath = "tcp", ""
 	r := mustRunMonitor(t, args)
 
-	vms := r.m.OfType("azure-native:compute:VirtualMachine")
+	installs := installsOf(t, r.m)
 	names := []string{"monitor-1", "monitor-2", "monitor-3"}
-	for i, vm := range vms {
-		encoded, script := customDataOf(t, vm)
-		if len(encoded) >= 64*1024 {
-			t.Errorf("%s: custom data is %d bytes, over Azure's 64 KB", vm.Name, len(encoded))
+	if len(installs) != len(names) {
+		t.Fatalf("%d install run commands, want one per monitor", len(installs))
+	}
+	for i, vm := range installs {
+		script := installScriptOf(t, vm)
+		if str(vm.Inputs, "vmName") != names[i] {
+			t.Errorf("%s runs on VM %q, want %q", vm.Name, str(vm.Inputs, "vmName"), names[i])
 		}
 		if !strings.Contains(script, "WANT_SHA256='"+sum+"'") {
-			t.Errorf("%s: custom data does not pin the binary's SHA-256 %s", vm.Name, sum)
+			t.Errorf("%s: the install does not pin the binary's SHA-256 %s", vm.Name, sum)
 		}
 		if !strings.Contains(script, "BLOB_URL='https://") || !strings.Contains(script, "/hanva/nva-monitor/"+sum+"'") {
-			t.Errorf("%s: custom data does not download the blob nva-monitor/%s", vm.Name, sum)
+			t.Errorf("%s: the install does not download the blob nva-monitor/%s", vm.Name, sum)
 		}
 		if m := secretRE.FindString(script); m != "" {
-			t.Errorf("%s: custom data contains %q, which looks like a secret", vm.Name, m)
+			t.Errorf("%s: the install contains %q, which looks like a secret", vm.Name, m)
 		}
 		if strings.Contains(script, monSSHKey) {
-			t.Errorf("%s: custom data carries the SSH key", vm.Name)
+			t.Errorf("%s: the install carries the SSH key", vm.Name)
+		}
+		if v := pulumitest.Get(vm.Inputs, "asyncExecution"); v == nil || v.BoolValue() {
+			t.Errorf("%s: asyncExecution is not false: the PUT would not wait for the script", vm.Name)
+		}
+		if v := pulumitest.Get(vm.Inputs, "treatFailureAsDeploymentFailure"); v == nil || !v.BoolValue() {
+			t.Errorf("%s: a failed install would not fail the deployment", vm.Name)
 		}
 
 		yml := extractConfig(t, script)
@@ -570,6 +599,9 @@ func TestMonitorRefusesBadArgsBeforeRegisteringAnything(t *testing.T) {
 		{"a negative count", func(a *MonitorArgs) { a.Count = -1 }, "MonitorArgs.Count: -1 monitors"},
 		{"a zone that is not one", func(a *MonitorArgs) { a.Zones = []string{"1", "eu-west"} }, `MonitorArgs.Zones[1]: "eu-west"`},
 		{"a zone twice", func(a *MonitorArgs) { a.Zones = []string{"1", "1"} }, `MonitorArgs.Zones[1]: zone "1" is listed twice`},
+		{"too few private IPs", func(a *MonitorArgs) { a.PrivateIPs = []string{"10.0.0.126"} }, "MonitorArgs.PrivateIPs: 1 addresses for 2 monitors"},
+		{"a private IP twice", func(a *MonitorArgs) { a.PrivateIPs = []string{"10.0.0.126", "10.0.0.126"} }, "MonitorArgs.PrivateIPs[1]: 10.0.0.126 is already PrivateIPs[0]"},
+		{"a private IP that is not IPv4", func(a *MonitorArgs) { a.PrivateIPs = []string{"10.0.0.126", "fd00::5"} }, "MonitorArgs.PrivateIPs[1]"},
 		{"a reserved admin name", func(a *MonitorArgs) { a.AdminUsername = "root" }, `MonitorArgs.AdminUsername: "root" is refused`},
 		{"two NVAs with one name", func(a *MonitorArgs) { a.NVAs[1].Name = "NVA-1" }, `MonitorArgs.NVAs[1].Name: "NVA-1" is already the name of NVAs[0]`},
 		{"an NVA name with a space", func(a *MonitorArgs) { a.NVAs[0].Name = "nva 1" }, `MonitorArgs.NVAs[0].Name: "nva 1"`},
@@ -636,12 +668,13 @@ func TestMonitorChildrenAreParentedAndNamedAfterIt(t *testing.T) {
 			t.Errorf("%s (%s) is not named monitor-<role>", res.Name, res.Type)
 		}
 	}
-	// 2 NICs, 2 VMs, an availability set, account, container, blob, role,
-	// 2 × 8 custom role assignments (2 NVAs × 2 NICs, a route table, a PIP,
-	// 2 subnets) and 2 blob role assignments.
+	// 2 NICs, 2 VMs with an install run command each, an availability set,
+	// account, container, blob, role, 2 × 8 custom role assignments (2 NVAs
+	// × 2 NICs, a route table, a PIP, 2 subnets) and 2 blob role assignments.
 	want := map[string]int{
 		"azure-native:network:NetworkInterface":     2,
 		"azure-native:compute:VirtualMachine":       2,
+		tRunCommand:                                 2,
 		"azure-native:compute:AvailabilitySet":      1,
 		"azure-native:storage:StorageAccount":       1,
 		"azure-native:storage:BlobContainer":        1,
@@ -652,5 +685,100 @@ func TestMonitorChildrenAreParentedAndNamedAfterIt(t *testing.T) {
 	}
 	if got := r.m.Types(); !maps.Equal(got, want) {
 		t.Errorf("registered %v, want %v", got, want)
+	}
+}
+
+// TestMonitorUpgradeChangesNoVMAndRestartsTheMonitorsOneAtATime deploys the
+// monitors, then "upgrades" them with another binary and other settings: no
+// VM or NIC input may change (Azure could not apply a custom data change
+// and Pulumi would replace the VM), every install script changes, and the
+// installs depend on each other in monitor order, each after its VM's
+// Storage role assignment and the new binary's blob.
+func TestMonitorUpgradeChangesNoVMAndRestartsTheMonitorsOneAtATime(t *testing.T) {
+	bin1, sum1 := writeFakeBinary(t)
+	args := monitorArgs(bin1, 2, 2)
+	args.Count = 3
+	before := mustRunMonitor(t, args)
+
+	dir := t.TempDir()
+	bin2 := filepath.Join(dir, "nva-monitor-v2")
+	if err := os.WriteFile(bin2, fakeELF(elf.EM_X86_64, "a newer nva-monitor"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	up := monitorArgs(bin2, 2, 2)
+	up.Count = 3
+	up.Settings = MonitorSettings{Failback: config.FailbackPreferred, MinFailoverInterval: config.Duration(45 * time.Second)}
+	after := mustRunMonitor(t, up)
+	if after.mon.BinarySHA256 == sum1 {
+		t.Fatal("the second binary has the same hash; the test proves nothing")
+	}
+
+	for _, typ := range []string{"azure-native:compute:VirtualMachine", "azure-native:network:NetworkInterface", "azure-native:compute:AvailabilitySet"} {
+		b, a := before.m.OfType(typ), after.m.OfType(typ)
+		if len(a) != len(b) || len(a) == 0 {
+			t.Fatalf("%s: %d before, %d after", typ, len(b), len(a))
+		}
+		for i := range a {
+			if !reflect.DeepEqual(b[i].Inputs, a[i].Inputs) {
+				t.Errorf("%s %s changes with the binary or a setting:\nbefore %v\nafter  %v", typ, a[i].Name, b[i].Inputs, a[i].Inputs)
+			}
+		}
+	}
+
+	bi, ai := installsOf(t, before.m), installsOf(t, after.m)
+	if len(ai) != 3 || len(bi) != 3 {
+		t.Fatalf("%d and %d install run commands, want 3", len(bi), len(ai))
+	}
+	for i, rc := range ai {
+		old, now := installScriptOf(t, bi[i]), installScriptOf(t, rc)
+		if old == now {
+			t.Errorf("%s: the install script did not change, so Azure would not run it again", rc.Name)
+		}
+		if !strings.Contains(now, "WANT_SHA256='"+after.mon.BinarySHA256+"'") || !strings.Contains(now, "failback: preferred") {
+			t.Errorf("%s: the new script lacks the new binary or setting", rc.Name)
+		}
+		for _, dep := range []string{fmt.Sprintf("monitor-ra-%d-blob", i+1), "monitor-binary"} {
+			if !dependsOn(rc, dep) {
+				t.Errorf("%s does not depend on %s (depends on %v)", rc.Name, dep, rc.DependsOn)
+			}
+		}
+		if i == 0 {
+			continue
+		}
+		prev := fmt.Sprintf("monitor-install-%d", i)
+		if !dependsOn(rc, prev) {
+			t.Errorf("%s does not wait for monitor-install-%d: two monitors could restart at once (depends on %v)", rc.Name, i, rc.DependsOn)
+		}
+		vm := after.m.Named(t, fmt.Sprintf("monitor-vm-%d", i+1))
+		if !dependsOn(vm, prev) {
+			t.Errorf("%s does not wait for monitor-install-%d: a replacement could take two monitors down (depends on %v)", vm.Name, i, vm.DependsOn)
+		}
+	}
+}
+
+// dependsOn says whether r depends on the resource of logical name name
+// (DependsOn holds URNs, which end in "::<name>").
+func dependsOn(r pulumitest.Resource, name string) bool {
+	for _, u := range r.DependsOn {
+		if strings.HasSuffix(u, "::"+name) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestMonitorNICsTakeTheGivenStaticAddresses(t *testing.T) {
+	bin, _ := writeFakeBinary(t)
+	args := monitorArgs(bin, 2, 1)
+	args.PrivateIPs = []string{"10.0.0.126", "10.0.0.125"}
+	r := mustRunMonitor(t, args)
+	nics := r.m.OfType("azure-native:network:NetworkInterface")
+	for i, nic := range nics {
+		if m, ip := str(nic.Inputs, "ipConfigurations", 0, "privateIPAllocationMethod"), str(nic.Inputs, "ipConfigurations", 0, "privateIPAddress"); m != "Static" || ip != args.PrivateIPs[i] {
+			t.Errorf("%s: %s %q, want Static %q", nic.Name, m, ip, args.PrivateIPs[i])
+		}
+	}
+	if !slices.Equal(r.privateIPs, args.PrivateIPs) {
+		t.Errorf("Monitor.PrivateIPs = %q, want %q", r.privateIPs, args.PrivateIPs)
 	}
 }

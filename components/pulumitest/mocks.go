@@ -21,6 +21,8 @@
 package pulumitest
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
@@ -67,23 +69,24 @@ func NewMocks() *Mocks { return &Mocks{PublicIPAddress: "20.0.0.1"} }
 
 // armTypes maps azure-native type tokens to ARM provider/type segments.
 var armTypes = map[string]string{
-	"azure-native:resources:ResourceGroup":              "",
-	"azure-native:network:VirtualNetwork":               "Microsoft.Network/virtualNetworks",
-	"azure-native:network:Subnet":                       "Microsoft.Network/virtualNetworks/subnets",
-	"azure-native:network:NetworkInterface":             "Microsoft.Network/networkInterfaces",
-	"azure-native:network:NetworkSecurityGroup":         "Microsoft.Network/networkSecurityGroups",
-	"azure-native:network:PublicIPAddress":              "Microsoft.Network/publicIPAddresses",
-	"azure-native:network:RouteTable":                   "Microsoft.Network/routeTables",
-	"azure-native:network:Route":                        "Microsoft.Network/routeTables/routes",
-	"azure-native:network:LoadBalancer":                 "Microsoft.Network/loadBalancers",
-	"azure-native:compute:VirtualMachine":               "Microsoft.Compute/virtualMachines",
-	"azure-native:compute:AvailabilitySet":              "Microsoft.Compute/availabilitySets",
-	"azure-native:storage:StorageAccount":               "Microsoft.Storage/storageAccounts",
-	"azure-native:storage:BlobContainer":                "Microsoft.Storage/storageAccounts/blobServices/containers",
-	"azure-native:storage:Blob":                         "Microsoft.Storage/storageAccounts/blobServices/containers/blobs",
-	"azure-native:authorization:RoleDefinition":         "Microsoft.Authorization/roleDefinitions",
-	"azure-native:authorization:RoleAssignment":         "Microsoft.Authorization/roleAssignments",
-	"azure-native:managedidentity:UserAssignedIdentity": "Microsoft.ManagedIdentity/userAssignedIdentities",
+	"azure-native:resources:ResourceGroup":                          "",
+	"azure-native:network:VirtualNetwork":                           "Microsoft.Network/virtualNetworks",
+	"azure-native:network:Subnet":                                   "Microsoft.Network/virtualNetworks/subnets",
+	"azure-native:network:NetworkInterface":                         "Microsoft.Network/networkInterfaces",
+	"azure-native:network:NetworkSecurityGroup":                     "Microsoft.Network/networkSecurityGroups",
+	"azure-native:network:PublicIPAddress":                          "Microsoft.Network/publicIPAddresses",
+	"azure-native:network:RouteTable":                               "Microsoft.Network/routeTables",
+	"azure-native:network:Route":                                    "Microsoft.Network/routeTables/routes",
+	"azure-native:network:LoadBalancer":                             "Microsoft.Network/loadBalancers",
+	"azure-native:compute:VirtualMachine":                           "Microsoft.Compute/virtualMachines",
+	"azure-native:compute:AvailabilitySet":                          "Microsoft.Compute/availabilitySets",
+	"azure-native:compute:VirtualMachineRunCommandByVirtualMachine": "Microsoft.Compute/virtualMachines/runCommands",
+	"azure-native:storage:StorageAccount":                           "Microsoft.Storage/storageAccounts",
+	"azure-native:storage:BlobContainer":                            "Microsoft.Storage/storageAccounts/blobServices/containers",
+	"azure-native:storage:Blob":                                     "Microsoft.Storage/storageAccounts/blobServices/containers/blobs",
+	"azure-native:authorization:RoleDefinition":                     "Microsoft.Authorization/roleDefinitions",
+	"azure-native:authorization:RoleAssignment":                     "Microsoft.Authorization/roleAssignments",
+	"azure-native:managedidentity:UserAssignedIdentity":             "Microsoft.ManagedIdentity/userAssignedIdentities",
 }
 
 // nameKeys are the inputs that carry a resource's Azure name, by type.
@@ -183,6 +186,11 @@ func (m *Mocks) computed(args pulumi.MockResourceArgs, id string, out resource.P
 			"principalId": resource.NewStringProperty("principal-" + azureName(args)),
 			"tenantId":    resource.NewStringProperty(Subscription),
 		})
+		// Azure's unique ID of the VM: new with every VM created, so it is
+		// derived from the URN here (a re-created VM gets another in Azure).
+		sum := sha256.Sum256([]byte(args.Name + "\x00" + azureName(args)))
+		h := hex.EncodeToString(sum[:16])
+		out["vmId"] = resource.NewStringProperty(h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32])
 	case "azure-native:storage:StorageAccount":
 		out["primaryEndpoints"] = resource.NewObjectProperty(resource.PropertyMap{
 			"blob": resource.NewStringProperty("https://" + azureName(args) + ".blob.core.windows.net/"),
