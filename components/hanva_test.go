@@ -51,7 +51,7 @@ func TestHaNvaComposesTheSeedTopology(t *testing.T) {
 		"azure-native:compute:VirtualMachine":       4, // 2 NVAs, 2 monitors
 		"azure-native:network:NetworkInterface":     6, // 2 per NVA, 1 per monitor
 		"azure-native:storage:StorageAccount":       1,
-		"azure-native:authorization:RoleDefinition": 1,
+		"azure-native:authorization:RoleDefinition": 2, // the monitors' role and their self-check role
 	}
 	got := m.Types()
 	for typ, n := range want {

@@ -449,6 +449,7 @@ type monitorResolved struct {
 	routeTables []string            // IDs, in the order of MonitorArgs.RouteTables
 	publicIPs   []string            // IDs, in the order of MonitorArgs.PublicIPs
 	leaseURL    string
+	selfNICs    []string // per monitor instance: its own NIC's ID ("" unknown)
 }
 
 // config builds the config of one monitor instance.
@@ -457,6 +458,12 @@ func (p *monitorPlan) config(instance string, r monitorResolved, rts, pips []Man
 	c := &config.Config{
 		Instance: instance,
 		Monitors: slices.Clone(p.instances),
+		InstanceNIC: func() string {
+			if i := slices.Index(p.instances, instance); i >= 0 && i < len(r.selfNICs) {
+				return r.selfNICs[i]
+			}
+			return ""
+		}(),
 		Lease: config.Lease{
 			Kind:       config.LeaseBlob,
 			URL:        r.leaseURL,
@@ -557,7 +564,20 @@ func NewMonitor(ctx *pulumi.Context, name string, args *MonitorArgs, opts ...pul
 	}
 	m.StorageAccount, m.Container, m.LeaseBlobURL = st.account, st.container, st.leaseURL
 
-	configs := monitorConfigs(p, args, st.leaseURL)
+	var nics []*network.NetworkInterface
+	var nicIDs []pulumi.StringOutput
+	var privateIPs pulumi.StringArray
+	for i := range p.instances {
+		nic, err := newMonitorNIC(ctx, name, p, args, i, parent)
+		if err != nil {
+			return nil, err
+		}
+		nics, nicIDs = append(nics, nic), append(nicIDs, nic.ID().ToStringOutput())
+		privateIPs = append(privateIPs, nic.IpConfigurations.Index(pulumi.Int(0)).PrivateIPAddress().Elem())
+	}
+	m.PrivateIPs = privateIPs.ToStringArrayOutput()
+
+	configs := monitorConfigs(p, args, st.leaseURL, nicIDs)
 	m.Config = configs.Index(pulumi.Int(0))
 
 	role, err := newMonitorRole(ctx, name, p, args, parent)
@@ -565,6 +585,10 @@ func NewMonitor(ctx *pulumi.Context, name string, args *MonitorArgs, opts ...pul
 		return nil, err
 	}
 	m.RoleDefinition = role.definition
+	self, err := newMonitorSelfRole(ctx, name, nicIDs, parent)
+	if err != nil {
+		return nil, err
+	}
 
 	var avset *compute.AvailabilitySet
 	if len(p.zones) == 0 {
@@ -582,21 +606,18 @@ func NewMonitor(ctx *pulumi.Context, name string, args *MonitorArgs, opts ...pul
 		}
 	}
 
-	var privateIPs pulumi.StringArray
 	var previous pulumi.Resource // the previous monitor's run command
 	for i := range p.instances {
-		nic, err := newMonitorNIC(ctx, name, p, args, i, parent)
-		if err != nil {
-			return nil, err
-		}
-		privateIPs = append(privateIPs, nic.IpConfigurations.Index(pulumi.Int(0)).PrivateIPAddress().Elem())
-		vm, err := newMonitorVM(ctx, name, p, args, i, nic, avset, previous, parent)
+		vm, err := newMonitorVM(ctx, name, p, args, i, nics[i], avset, previous, parent)
 		if err != nil {
 			return nil, err
 		}
 		m.VMs = append(m.VMs, vm)
 		granted, err := role.assign(ctx, i, vm, st.container)
 		if err != nil {
+			return nil, err
+		}
+		if err := self.assign(ctx, name, i, vm, nicIDs[i]); err != nil {
 			return nil, err
 		}
 		install, err := newMonitorInstall(ctx, name, p, args, i, vm, configs.Index(pulumi.Int(i)), st, sum,
@@ -607,7 +628,6 @@ func NewMonitor(ctx *pulumi.Context, name string, args *MonitorArgs, opts ...pul
 		m.Installs = append(m.Installs, install)
 		previous = install
 	}
-	m.PrivateIPs = privateIPs.ToStringArrayOutput()
 
 	if err := ctx.RegisterResourceOutputs(m, pulumi.Map{
 		"privateIps":       m.PrivateIPs,
@@ -616,6 +636,7 @@ func NewMonitor(ctx *pulumi.Context, name string, args *MonitorArgs, opts ...pul
 		"leaseBlobUrl":     m.LeaseBlobURL,
 		"config":           m.Config,
 		"roleDefinitionId": role.definition.ID(),
+		"selfCheckRoleId":  self.definition.ID(),
 		"binarySha256":     pulumi.String(sum),
 	}); err != nil {
 		return nil, err
@@ -702,7 +723,7 @@ func newMonitorStorage(ctx *pulumi.Context, name string, p *monitorPlan, args *M
 // monitorConfigs returns each instance's YAML config, in the order of
 // p.instances, once every input they need has resolved (as strings: an ID
 // may come as an IDOutput).
-func monitorConfigs(p *monitorPlan, args *MonitorArgs, leaseURL pulumi.StringOutput) pulumi.StringArrayOutput {
+func monitorConfigs(p *monitorPlan, args *MonitorArgs, leaseURL pulumi.StringOutput, selfNICs []pulumi.StringOutput) pulumi.StringArrayOutput {
 	var inputs []any
 	for i, nva := range p.nvas {
 		inputs = append(inputs, nva.ProbeAddress.ToStringOutput())
@@ -717,6 +738,9 @@ func monitorConfigs(p *monitorPlan, args *MonitorArgs, leaseURL pulumi.StringOut
 		inputs = append(inputs, pip.ID.ToStringOutput())
 	}
 	inputs = append(inputs, leaseURL)
+	for _, id := range selfNICs {
+		inputs = append(inputs, id)
+	}
 	return pulumi.All(inputs...).ApplyT(func(v []any) ([]string, error) {
 		next := func() string { s := v[0].(string); v = v[1:]; return s }
 		var r monitorResolved
@@ -735,6 +759,9 @@ func monitorConfigs(p *monitorPlan, args *MonitorArgs, leaseURL pulumi.StringOut
 			r.publicIPs = append(r.publicIPs, next())
 		}
 		r.leaseURL = next()
+		for range selfNICs {
+			r.selfNICs = append(r.selfNICs, next())
+		}
 		var out []string
 		for _, inst := range p.instances {
 			y, err := monitorYAML(p.config(inst, r, args.RouteTables, args.PublicIPs))
@@ -777,50 +804,26 @@ func newMonitorNIC(ctx *pulumi.Context, name string, p *monitorPlan, args *Monit
 func newMonitorVM(ctx *pulumi.Context, name string, p *monitorPlan, args *MonitorArgs, i int, nic *network.NetworkInterface,
 	avset *compute.AvailabilitySet, previous pulumi.Resource, parent pulumi.ResourceOption) (*compute.VirtualMachine, error) {
 	inst := p.instances[i]
-	vmArgs := &compute.VirtualMachineArgs{
-		ResourceGroupName: args.ResourceGroupName,
-		Location:          monitorPtr(args.Location),
-		VmName:            pulumi.String(inst),
-		HardwareProfile:   &compute.HardwareProfileArgs{VmSize: pulumi.String(p.vmSize)},
-		Identity:          &compute.VirtualMachineIdentityArgs{Type: compute.ResourceIdentityTypeSystemAssigned},
-		StorageProfile: &compute.StorageProfileArgs{
-			ImageReference: &compute.ImageReferenceArgs{
-				Publisher: pulumi.String("Canonical"),
-				Offer:     pulumi.String("0001-com-ubuntu-server-jammy"),
-				Sku:       pulumi.String("22_04-lts-gen2"),
-				Version:   pulumi.String("latest"),
-			},
-			OsDisk: &compute.OSDiskArgs{
-				CreateOption: pulumi.String("FromImage"),
-				DeleteOption: pulumi.String("Delete"),
-				Caching:      compute.CachingTypesReadWrite,
-				ManagedDisk:  &compute.ManagedDiskParametersArgs{StorageAccountType: pulumi.String("StandardSSD_LRS")},
-			},
-		},
-		OsProfile: &compute.OSProfileArgs{
-			ComputerName:  pulumi.String(inst),
-			AdminUsername: pulumi.String(p.admin),
-			LinuxConfiguration: &compute.LinuxConfigurationArgs{
-				DisablePasswordAuthentication: pulumi.Bool(true),
-				// The VM agent runs the install run command.
-				ProvisionVMAgent: pulumi.Bool(true),
-				Ssh: &compute.SshConfigurationArgs{PublicKeys: compute.SshPublicKeyTypeArray{&compute.SshPublicKeyTypeArgs{
-					Path:    pulumi.String("/home/" + p.admin + "/.ssh/authorized_keys"),
-					KeyData: monitorPtr(args.SSHPublicKey),
-				}}},
-			},
-		},
-		NetworkProfile: &compute.NetworkProfileArgs{NetworkInterfaces: compute.NetworkInterfaceReferenceArray{
-			&compute.NetworkInterfaceReferenceArgs{Id: nic.ID(), Primary: pulumi.Bool(true)},
-		}},
-		// Managed boot diagnostics: the serial log shows the boot.
-		DiagnosticsProfile: &compute.DiagnosticsProfileArgs{BootDiagnostics: &compute.BootDiagnosticsArgs{Enabled: pulumi.Bool(true)}},
-		Tags:               managedByTags(),
+	vm := LinuxVMArgs{
+		ResourceGroupName:      args.ResourceGroupName,
+		Location:               args.Location,
+		VMName:                 inst,
+		ComputerName:           inst,
+		Size:                   p.vmSize,
+		AdminUsername:          p.admin,
+		SSHPublicKey:           args.SSHPublicKey,
+		NICIDs:                 []pulumi.StringInput{nic.ID().ToStringOutput()},
+		SystemAssignedIdentity: true,
+		Tags:                   managedByTags(),
 	}
 	if len(p.zones) > 0 {
-		vmArgs.Zones = pulumi.StringArray{pulumi.String(p.zones[i%len(p.zones)])}
+		vm.Zone = p.zones[i%len(p.zones)]
 	} else {
-		vmArgs.AvailabilitySet = &compute.SubResourceArgs{Id: avset.ID()}
+		vm.AvailabilitySetID = avset.ID().ToStringOutput()
+	}
+	vmArgs, err := vm.VirtualMachineArgs()
+	if err != nil {
+		return nil, err
 	}
 	vmOpts := []pulumi.ResourceOption{parent,
 		// Custom data cannot change on a VM (docs/azure-behaviour.md#vm-custom-data).
@@ -882,6 +885,74 @@ func newMonitorInstall(ctx *pulumi.Context, name string, p *monitorPlan, args *M
 			TreatFailureAsDeploymentFailure: pulumi.Bool(true),
 			Tags:                            managedByTags(),
 		}, parent, pulumi.DependsOn(after))
+}
+
+// MonitorSelfCheckActions returns exactly the actions of the monitors'
+// second custom role, assigned to each monitor on its own NIC alone, so
+// that `nva-monitor validate` can check the monitor's way out to ARM and
+// Storage: the NIC's effective routes (the Network Interfaces - Get
+// Effective Route Table operation,
+// learn.microsoft.com/rest/api/virtualnetwork/network-interfaces/get-effective-route-table),
+// the NIC itself, and its own permissions there.
+func MonitorSelfCheckActions() []string {
+	return []string{
+		"Microsoft.Network/networkInterfaces/read",
+		"Microsoft.Network/networkInterfaces/effectiveRouteTable/action",
+		"Microsoft.Authorization/permissions/read",
+	}
+}
+
+// monitorSelfRole is the self-check role, assignable on the monitor NICs.
+type monitorSelfRole struct {
+	definition *authorization.RoleDefinition
+	parent     pulumi.ResourceOption
+}
+
+func newMonitorSelfRole(ctx *pulumi.Context, name string, nicIDs []pulumi.StringOutput, parent pulumi.ResourceOption) (*monitorSelfRole, error) {
+	var scopes pulumi.StringArray
+	for _, id := range nicIDs {
+		scopes = append(scopes, id)
+	}
+	roleScope := nicIDs[0].ApplyT(func(id string) (string, error) {
+		rg := monitorResourceGroup(id)
+		if rg == "" {
+			return "", fmt.Errorf("components: monitor %s: NIC %q is not a resource ID under a resource group", name, id)
+		}
+		return rg, nil
+	}).(pulumi.StringOutput)
+	roleID := roleScope.ApplyT(func(scope string) string {
+		return monitorRoleGUID("hanva-monitor-selfcheck-role", ctx.Project(), ctx.Stack(), name, strings.ToLower(scope))
+	}).(pulumi.StringOutput)
+	def, err := authorization.NewRoleDefinition(ctx, name+"-selfcheck-role", &authorization.RoleDefinitionArgs{
+		Scope:            roleScope,
+		RoleDefinitionId: roleID,
+		RoleName: roleID.ApplyT(func(id string) string {
+			return monitorTruncate(fmt.Sprintf("hanva nva-monitor self-check %s (%s/%s/%s)", id[:8], ctx.Project(), ctx.Stack(), name), 128)
+		}).(pulumi.StringOutput),
+		Description: pulumi.String("hanva nva-monitor: read the effective routes of the monitor's own NIC, " +
+			"to check its way out to ARM and Storage. Assigned on each monitor's NIC only."),
+		RoleType: pulumi.String("CustomRole"),
+		Permissions: authorization.PermissionArray{&authorization.PermissionArgs{
+			Actions:    pulumi.ToStringArray(MonitorSelfCheckActions()),
+			NotActions: pulumi.StringArray{},
+		}},
+		AssignableScopes: scopes,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	return &monitorSelfRole{definition: def, parent: parent}, nil
+}
+
+// assign gives monitor i the self-check role on its own NIC.
+func (r *monitorSelfRole) assign(ctx *pulumi.Context, name string, i int, vm *compute.VirtualMachine, nicID pulumi.StringOutput) error {
+	_, err := authorization.NewRoleAssignment(ctx, fmt.Sprintf("%s-ra-%d-self", name, i+1), &authorization.RoleAssignmentArgs{
+		Scope:            nicID,
+		PrincipalId:      vm.Identity.PrincipalId().Elem(),
+		PrincipalType:    pulumi.String("ServicePrincipal"),
+		RoleDefinitionId: monitorRoleDefinitionPath(nicID, r.definition.Name),
+	}, r.parent)
+	return err
 }
 
 // monitorRole is the custom role of the monitors and what it is assignable

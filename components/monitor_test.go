@@ -269,7 +269,7 @@ func TestMonitorRoleHasExactlyTheFailoverActionsAssignableOnlyOnTheManagedResour
 	if !slices.Equal(MonitorActions(), wantActions) {
 		t.Fatalf("MonitorActions() = %q, want %q", MonitorActions(), wantActions)
 	}
-	role := r.m.One(t, "azure-native:authorization:RoleDefinition")
+	role := r.m.Named(t, "monitor-role")
 	perms := pulumitest.Get(role.Inputs, "permissions")
 	if perms == nil || len(perms.ArrayValue()) != 1 {
 		t.Fatalf("role permissions = %v, want exactly one permission block", perms)
@@ -310,7 +310,7 @@ func TestMonitorRoleDefinitionIsStableAcrossRunsAndDiffersBetweenStacks(t *testi
 		if err != nil {
 			t.Fatal(err)
 		}
-		role := r.m.One(t, "azure-native:authorization:RoleDefinition")
+		role := r.m.Named(t, "monitor-role")
 		account := r.m.One(t, "azure-native:storage:StorageAccount")
 		ids[stack] = append(ids[stack], str(role.Inputs, "roleDefinitionId")+" "+str(role.Inputs, "roleName")+" "+str(account.Inputs, "accountName"))
 	}
@@ -329,7 +329,7 @@ func TestMonitorRoleAssignmentsAreOnePerIdentityAndResourceScopedToTheResource(t
 	args.NetworkSecurityGroupIDs = []pulumi.StringInput{pulumi.String(monNSG(0))}
 	r := mustRunMonitor(t, args)
 
-	role := r.m.One(t, "azure-native:authorization:RoleDefinition")
+	role := r.m.Named(t, "monitor-role")
 	wantRoleID := "/subscriptions/" + monSub + "/providers/Microsoft.Authorization/roleDefinitions/" + str(role.Inputs, "roleDefinitionId")
 	var principals []string
 	for i := range 3 {
@@ -669,8 +669,9 @@ func TestMonitorChildrenAreParentedAndNamedAfterIt(t *testing.T) {
 		}
 	}
 	// 2 NICs, 2 VMs with an install run command each, an availability set,
-	// account, container, blob, role, 2 × 8 custom role assignments (2 NVAs
-	// × 2 NICs, a route table, a PIP, 2 subnets) and 2 blob role assignments.
+	// account, container, blob, the role and the self-check role, 2 × 8
+	// custom role assignments (2 NVAs × 2 NICs, a route table, a PIP, 2
+	// subnets), 2 blob role assignments and 2 self-check ones.
 	want := map[string]int{
 		"azure-native:network:NetworkInterface":     2,
 		"azure-native:compute:VirtualMachine":       2,
@@ -679,8 +680,8 @@ func TestMonitorChildrenAreParentedAndNamedAfterIt(t *testing.T) {
 		"azure-native:storage:StorageAccount":       1,
 		"azure-native:storage:BlobContainer":        1,
 		"azure-native:storage:Blob":                 1,
-		"azure-native:authorization:RoleDefinition": 1,
-		"azure-native:authorization:RoleAssignment": 2*8 + 2,
+		"azure-native:authorization:RoleDefinition": 2,
+		"azure-native:authorization:RoleAssignment": 2*8 + 2 + 2,
 		MonitorType: 1,
 	}
 	if got := r.m.Types(); !maps.Equal(got, want) {
@@ -780,5 +781,51 @@ func TestMonitorNICsTakeTheGivenStaticAddresses(t *testing.T) {
 	}
 	if !slices.Equal(r.privateIPs, args.PrivateIPs) {
 		t.Errorf("Monitor.PrivateIPs = %q, want %q", r.privateIPs, args.PrivateIPs)
+	}
+}
+
+// TestEachMonitorMayReadOnlyItsOwnNICsEffectiveRoutes: every monitor's
+// config names its own NIC (instanceNic, for validate's check of the way
+// out), and its identity gets the self-check role on that NIC alone.
+func TestEachMonitorMayReadOnlyItsOwnNICsEffectiveRoutes(t *testing.T) {
+	bin, _ := writeFakeBinary(t)
+	args := monitorArgs(bin, 2, 1)
+	args.Count = 3
+	r := mustRunMonitor(t, args)
+	nics := r.m.OfType("azure-native:network:NetworkInterface")
+	installs := installsOf(t, r.m)
+	if len(nics) != 3 || len(installs) != 3 {
+		t.Fatalf("%d NICs and %d installs, want 3 each", len(nics), len(installs))
+	}
+	var self pulumitest.Resource
+	for _, d := range r.m.OfType("azure-native:authorization:RoleDefinition") {
+		if strings.Contains(d.Name, "selfcheck") {
+			self = d
+		}
+	}
+	if got := strings2(pulumitest.Get(self.Inputs, "permissions", 0, "actions")); !slices.Equal(got, MonitorSelfCheckActions()) {
+		t.Errorf("self-check role actions %q, want %q", got, MonitorSelfCheckActions())
+	}
+	if got, want := sorted(strings2(pulumitest.Get(self.Inputs, "assignableScopes"))), sorted([]string{nics[0].ID, nics[1].ID, nics[2].ID}); !slices.Equal(got, want) {
+		t.Errorf("self-check role assignable on %q, want the monitor NICs %q", got, want)
+	}
+	for i := range 3 {
+		cfg, err := config.Parse([]byte(extractConfig(t, installScriptOf(t, installs[i]))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.InstanceNIC != nics[i].ID {
+			t.Errorf("monitor-%d: instanceNic %q, want its own NIC %q", i+1, cfg.InstanceNIC, nics[i].ID)
+		}
+		ra := r.m.Named(t, fmt.Sprintf("monitor-ra-%d-self", i+1))
+		if got := str(ra.Inputs, "scope"); got != nics[i].ID {
+			t.Errorf("%s scoped to %q, want monitor-%d's NIC", ra.Name, got, i+1)
+		}
+		if got, want := str(ra.Inputs, "principalId"), fmt.Sprintf("principal-monitor-%d", i+1); got != want {
+			t.Errorf("%s for %q, want %q", ra.Name, got, want)
+		}
+		if !strings.HasSuffix(str(ra.Inputs, "roleDefinitionId"), "/"+str(self.Inputs, "roleDefinitionId")) {
+			t.Errorf("%s assigns %q, not the self-check role", ra.Name, str(ra.Inputs, "roleDefinitionId"))
+		}
 	}
 }

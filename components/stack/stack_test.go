@@ -254,7 +254,7 @@ func TestSampleModeStandsUpTheSeedTopologyAndTheWebTier(t *testing.T) {
 		tPIP:      2,             // the NVAs' public IP, the jumpbox's
 		tLB:       1,             // the web tier's internal load balancer
 		tStorage:  1,
-		tRoleDef:  1,
+		tRoleDef:  2, // the monitors' role and their self-check role
 		tHaNva:    1,
 		tWorkload: 1,
 	})
@@ -432,7 +432,7 @@ func TestProductionModeCreatesNoNetworkAndNoNVA(t *testing.T) {
 		tVM:       2, // the monitors
 		tRT:       1,
 		tStorage:  1,
-		tRoleDef:  1,
+		tRoleDef:  2, // the monitors' role and their self-check role
 		tHaNva:    0,
 		tWorkload: 0,
 	})
