@@ -17,6 +17,13 @@
 //     If-Match / If-None-Match give 412 PreconditionFailed;
 //   - a write while the resource's operation runs gets 409 AnotherOperationInProgress;
 //   - PATCH (UpdateTags) is synchronous; DELETE is 202 + operation;
+//   - POST {nic}/effectiveRouteTable (Get Effective Route Table) is 202 +
+//     operation, and its Location URL answers {"value":[...]}: the system
+//     routes of the NIC's virtual network plus the routes of the route table
+//     its subnet names (seed the subnet with
+//     "properties":{"routeTable":{"id":...}}), a User route making the
+//     Default route of the same prefix Invalid (action.go). It writes
+//     nothing and logs no event; 404 for an unknown NIC;
 //   - cross-resource rules: PublicIPAddressInUse, PublicIPReferencedByMultipleIPConfigs,
 //     InvalidResourceReference, PrivateIPAddressIsAllocated/NotInSubnet/InReservedRange,
 //     InvalidNextHopIpAddress, PublicIPAddressCannotBeDeleted; the public IP's

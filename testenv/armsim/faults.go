@@ -23,7 +23,9 @@ type Fault struct {
 	// operation ends with this status (error Code/Message, default
 	// InternalServerError or Canceled/CanceledAndSupersededDueToAnotherOperation),
 	// the resource goes back to its previous state and a write_failed event
-	// is logged. Status, RetryAfter and AfterCommit are then ignored.
+	// is logged. Status, RetryAfter and AfterCommit are then ignored. A
+	// matching action (a POST, which changes nothing) ends the same way,
+	// with no event.
 	OperationStatus string `json:"operationStatus,omitempty"`
 }
 

@@ -35,6 +35,12 @@ type operation struct {
 	remove   bool  // a DELETE: the resource goes away on completion
 	event    Event // template of the write_succeeded event
 
+	// A POST action (action.go), which changes nothing: it is not the
+	// resource's operation (writes to the resource go on), logs no event,
+	// and computes its result on completion; the Location URL returns it.
+	action string
+	result any
+
 	// An injected failure (Fault.OperationStatus): the operation ends with
 	// final and the resource goes back to prev (nil: it did not exist).
 	final   string
@@ -66,6 +72,10 @@ func (s *Sim) advance(now time.Time) {
 func (s *Sim) advanceNow() { s.advance(time.Now()) }
 
 func (s *Sim) complete(op *operation) {
+	if op.action != "" {
+		s.completeAction(op)
+		return
+	}
 	if op.final != "" {
 		s.fail(op)
 		return
@@ -215,6 +225,9 @@ func (s *Sim) getOperation(rc *reqCtx, p armPath) response {
 		}
 		if op.final != "" {
 			return armError(http.StatusOK, op.errCode, op.errMsg)
+		}
+		if op.action != "" {
+			return jsonResponse(http.StatusOK, op.result)
 		}
 		if res := s.resources[op.key]; res != nil && !op.remove {
 			return jsonResponse(http.StatusOK, res.body)

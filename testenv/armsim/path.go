@@ -13,6 +13,7 @@ const (
 	pathOperation
 	pathOperationResult
 	pathPermissions
+	pathAction // POST {resource}/{action}, e.g. networkInterfaces/{nic}/effectiveRouteTable
 )
 
 // armPath is a parsed ARM request path. Keyword segments are case-insensitive,
@@ -27,6 +28,7 @@ type armPath struct {
 	location  string // operations
 	opID      string
 	scope     string // permissions: the scope path
+	action    string // pathAction: the action, canonical casing ("effectiveRouteTable")
 }
 
 // knownTypes maps lower-cased Microsoft.Network types to Azure's casing.
@@ -47,6 +49,12 @@ var childKinds = map[string]childKind{
 	"routetables/routes":                 {prop: "routes"},
 	"networkinterfaces/ipconfigurations": {prop: "ipConfigurations"},
 	"virtualnetworks/subnets":            {prop: "subnets"},
+}
+
+// actions maps "type/action" (lower-cased) to the POST actions emulated on
+// a resource, in Azure's casing.
+var actions = map[string]string{
+	"networkinterfaces/effectiveroutetable": "effectiveRouteTable",
 }
 
 func canonicalType(t string) string {
@@ -143,6 +151,10 @@ func parsePath(path string) (armPath, error) {
 	case 8:
 		p.kind, p.name = pathResource, segs[7]
 	case 9:
+		if a, ok := actions[strings.ToLower(p.typ+"/"+segs[8])]; ok {
+			p.kind, p.name, p.action = pathAction, segs[7], a
+			return p, nil
+		}
 		p.kind, p.name, p.childType = pathList, segs[7], segs[8]
 	case 10:
 		p.kind, p.name, p.childType, p.childName = pathResource, segs[7], segs[8], segs[9]

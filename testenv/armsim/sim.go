@@ -69,7 +69,8 @@ func New(opts Options) *Sim {
 // SetLatency sets how long accepted writes to one resource type stay
 // InProgress: "routeTables" (also used for routes/{name} writes),
 // "networkInterfaces", "publicIPAddresses", any other type name, or "" for
-// every type without its own setting.
+// every type without its own setting. "effectiveRouteTable" sets how long
+// that POST action on a NIC runs.
 func (s *Sim) SetLatency(resourceType string, d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -289,6 +290,11 @@ func (s *Sim) route(rc *reqCtx) response {
 			return methodNotAllowed(rc.method)
 		}
 		return s.list(p)
+	case pathAction:
+		if rc.method != http.MethodPost {
+			return methodNotAllowed(rc.method)
+		}
+		return s.postEffectiveRouteTable(rc, p) // the only action emulated
 	case pathResource:
 		switch rc.method {
 		case http.MethodGet:
