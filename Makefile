@@ -96,17 +96,23 @@ vet:
 # (testenv/azurite starts it). Installed once with npm into .tools/azurite;
 # the package.json written there first keeps npm from walking up to a parent
 # project. About 365 MB; measured 21 s with a warm npm cache, 31 s cold.
-AZURITE_VERSION := 3.37.0
+# 3.35.0 is the newest Azurite that supports Node.js 20 (its package.json
+# declares node >=10; 3.36.0 asks for >=21 and 3.37.0 for >=22). The stamp
+# file names the version, so changing it here reinstalls.
+AZURITE_VERSION := 3.35.0
 AZURITE_DIR     := .tools/azurite
 AZURITE_BLOB    := $(AZURITE_DIR)/node_modules/.bin/azurite-blob
+AZURITE_STAMP   := $(AZURITE_DIR)/.installed-$(AZURITE_VERSION)
 
-azurite: $(AZURITE_BLOB)
+azurite: $(AZURITE_STAMP)
 
-$(AZURITE_BLOB):
+$(AZURITE_STAMP):
 	mkdir -p $(AZURITE_DIR)
+	rm -f $(AZURITE_DIR)/.installed-*
 	test -f $(AZURITE_DIR)/package.json || echo '{"name":"hanva-tools-azurite","private":true}' > $(AZURITE_DIR)/package.json
 	npm install --prefix $(AZURITE_DIR) --no-audit --no-fund --no-save azurite@$(AZURITE_VERSION)
 	test -x $(AZURITE_BLOB)
+	touch $@
 
 $(TOOLS)/staticcheck: tools/go.mod tools/go.sum
 	cd tools && $(GO) build -o ../$(TOOLS)/staticcheck honnef.co/go/tools/cmd/staticcheck

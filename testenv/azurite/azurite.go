@@ -223,7 +223,7 @@ func (a *Azurite) launch() (*process, error) {
 		"--blobPort", strconv.Itoa(a.port),
 		"--location", a.dir,
 		"--disableTelemetry",
-		// azblob v1.8.x sends an x-ms-version newer than Azurite 3.37.0 knows.
+		// azblob v1.8.x sends an x-ms-version newer than Azurite 3.35.0 knows.
 		"--skipApiVersionCheck",
 		"--silent",
 	}
@@ -282,7 +282,7 @@ func findBinary() (string, error) {
 	}
 	bin := filepath.Join(root, filepath.FromSlash(binRel))
 	if _, err := os.Stat(bin); err != nil {
-		return "", fmt.Errorf("find azurite-blob: %w: run `make azurite` (installs azurite@3.37.0 into %s) or set $%s",
+		return "", fmt.Errorf("find azurite-blob: %w: run `make azurite` (installs azurite@3.35.0 into %s) or set $%s",
 			err, filepath.Join(root, ".tools", "azurite"), BinEnv)
 	}
 	return bin, nil

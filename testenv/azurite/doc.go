@@ -1,7 +1,7 @@
 // Package azurite starts a real Azurite blob service (Microsoft's Azure
 // Storage emulator) on 127.0.0.1 for tests of the blob lease and shared state.
 //
-// Azurite comes from npm: `make azurite` installs azurite@3.37.0 into
+// Azurite comes from npm: `make azurite` installs azurite@3.35.0 into
 // .tools/azurite under the module root (once; `make test` depends on it).
 // Start finds azurite-blob there, or at $HANVA_AZURITE_BIN, and fails with
 // "run `make azurite`" when it is missing. Tests fail rather than skip without
