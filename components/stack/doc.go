@@ -10,11 +10,16 @@
 //     web tier testenv.SampleWorkload "sample", to whose load balancer the
 //     NVAs forward web traffic.
 //   - production: route tables and components.Monitor "hanva-monitor" wired
-//     to an existing VNet, NVA NICs and public IP given by resource ID.
+//     to an existing VNet and public IP given by resource ID, and to NVAs
+//     given by VM (or NIC) resource ID, whose NICs, roles and private IPs
+//     are read from Azure with the azure-native lookup functions
+//     (appliances.go).
 //
 // Every key is read and validated before anything is registered; a bad or
 // missing one fails Run with every problem on its own line, each naming
-// its key ("hanva:nvaCount: ...").
+// its key ("hanva:nvaCount: ..."). In production, what the lookups find is
+// checked the same way, also before anything is registered
+// ("hanva:nvas[1].internalIp: 10.1.0.38 is not an address of NIC ...").
 //
 //   - Program: Run, then export the Outputs as the stack outputs.
 //   - Run: register the deployment of the config's mode, return Outputs.

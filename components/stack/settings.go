@@ -58,6 +58,8 @@ var defaults = map[string]string{
 	"monitorBinaryPath":   "",
 	"resourceGroupName":   "",
 	"monitorSubnetId":     "",
+	"nvaExternalSubnetId": "",
+	"nvaInternalSubnetId": "",
 	"nvaSubnetIds":        "[]",
 	"nvaNsgIds":           "[]",
 	"nvas":                "[]",
@@ -73,7 +75,8 @@ var required = []string{"sshPublicKey"}
 // mistake.
 var (
 	sampleOnly     = []string{"nvaCount", "nvaVmSize"}
-	productionOnly = []string{"monitorSubnetId", "nvaSubnetIds", "nvaNsgIds", "nvas", "routeTables", "publicIpId"}
+	productionOnly = []string{"monitorSubnetId", "nvaExternalSubnetId", "nvaInternalSubnetId", "nvaSubnetIds", "nvaNsgIds",
+		"nvas", "routeTables", "publicIpId"}
 )
 
 // settings is the validated stack config.
@@ -101,30 +104,56 @@ type settings struct {
 	ResourceGroupName string
 	// production only
 	MonitorSubnetID string
-	NVASubnetIDs    []string
-	NVANSGIDs       []string
-	NVAs            []nvaSetting
-	RouteTables     []routeTableSetting
-	PublicIPID      string
+	// RoleSubnetIDs are nvaExternalSubnetId and nvaInternalSubnetId by
+	// role; empty when the NICs' roles are told by their names.
+	RoleSubnetIDs map[string]string
+	// NVASubnetIDs and NVANSGIDs are added to the subnets and NSGs read
+	// from the NVA NICs (for NICs the program cannot read).
+	NVASubnetIDs []string
+	NVANSGIDs    []string
+	NVAs         []nvaSetting
+	RouteTables  []routeTableSetting
+	PublicIPID   string
 }
 
-// nvaSetting is one entry of the production key nvas.
+// nvaRoles are the NIC roles every production NVA has, in the order they are
+// reported.
+var nvaRoles = []string{components.RoleExternal, components.RoleInternal}
+
+// nvaSetting is one entry of the production key nvas: an NVA by its VM
+// (VMID), by its NICs, or by its VM with a NIC named for a role the VM's
+// NICs do not tell apart. IPs, when given, are checked against the NICs.
 type nvaSetting struct {
 	Name          string `json:"name"`
+	VMID          string `json:"vmId"`
 	ExternalNICID string `json:"externalNicId"`
 	InternalNICID string `json:"internalNicId"`
 	ExternalIP    string `json:"externalIp"`
 	InternalIP    string `json:"internalIp"`
 }
 
-// IPs returns the NVA's private IPs by NIC role.
-func (n nvaSetting) IPs() map[string]string {
-	return map[string]string{components.RoleExternal: n.ExternalIP, components.RoleInternal: n.InternalIP}
+// NICID returns the NIC ID given for a role ("" if none).
+func (n nvaSetting) NICID(role string) string {
+	if role == components.RoleExternal {
+		return n.ExternalNICID
+	}
+	return n.InternalNICID
 }
 
-// NICIDs returns the NVA's NIC IDs by role.
-func (n nvaSetting) NICIDs() map[string]string {
-	return map[string]string{components.RoleExternal: n.ExternalNICID, components.RoleInternal: n.InternalNICID}
+// IP returns the private IP given for a role ("" if none).
+func (n nvaSetting) IP(role string) string {
+	if role == components.RoleExternal {
+		return n.ExternalIP
+	}
+	return n.InternalIP
+}
+
+// nicKey and ipKey are the fields of an nvas entry that give a role's NIC
+// and IP, and roleSubnetKey the key of a role's subnet.
+func nicKey(role string) string { return role + "NicId" }
+func ipKey(role string) string  { return role + "Ip" }
+func roleSubnetKey(role string) string {
+	return "nva" + strings.ToUpper(role[:1]) + role[1:] + "SubnetId"
 }
 
 // routeTableSetting is one entry of the production key routeTables.
@@ -183,6 +212,7 @@ func loadSettings(ctx *pulumi.Context) (*settings, error) {
 		MonitorBinaryPath: r.str("monitorBinaryPath"),
 		ResourceGroupName: r.str("resourceGroupName"),
 		MonitorSubnetID:   r.str("monitorSubnetId"),
+		RoleSubnetIDs:     map[string]string{},
 		NVASubnetIDs:      r.strings("nvaSubnetIds"),
 		NVANSGIDs:         r.strings("nvaNsgIds"),
 		PublicIPID:        r.str("publicIpId"),
@@ -208,6 +238,11 @@ func loadSettings(ctx *pulumi.Context) (*settings, error) {
 				config.Duration(config.MinLeaseDuration), config.Duration(config.MaxLeaseDuration))
 		}
 	}
+	for _, role := range nvaRoles {
+		if id := r.str(roleSubnetKey(role)); id != "" {
+			s.RoleSubnetIDs[role] = id
+		}
+	}
 	r.objects("nvas", &s.NVAs)
 	r.objects("routeTables", &s.RouteTables)
 	r.unknownKeys()
@@ -221,11 +256,19 @@ func loadSettings(ctx *pulumi.Context) (*settings, error) {
 	default:
 		p.add("mode", "%q is not a mode; write sample (create everything) or production (bring your own VNet and NVAs)", s.Mode)
 	}
-	if len(*p) > 0 {
-		sort.Strings(*p)
-		return nil, errors.New(strings.Join(slices.Compact(*p), "\n"))
+	if err := p.err(); err != nil {
+		return nil, err
 	}
 	return s, nil
+}
+
+// err returns the problems, sorted, one per line; nil if there are none.
+func (p *problems) err() error {
+	if len(*p) == 0 {
+		return nil
+	}
+	sort.Strings(*p)
+	return errors.New(strings.Join(slices.Compact(*p), "\n"))
 }
 
 // reader reads config keys, falling back to their defaults, and records
@@ -468,9 +511,7 @@ func (s *settings) validateProduction(p *problems, r *reader) {
 	} else if err := checkSubnetID(s.MonitorSubnetID); err != nil {
 		p.add("monitorSubnetId", "%v", err)
 	}
-	if len(s.NVASubnetIDs) == 0 && s.PublicIPID != "" {
-		p.add("nvaSubnetIds", "required with publicIpId: the subnets of the NVA NICs (moving the public IP rewrites a NIC, and Azure checks join/action on its subnet)")
-	}
+	s.validateRoleSubnets(p)
 	seen := map[string]int{}
 	for i, id := range s.NVASubnetIDs {
 		if err := checkSubnetID(id); err != nil {
@@ -501,11 +542,46 @@ func (s *settings) validateProduction(p *problems, r *reader) {
 	}
 }
 
+// validateRoleSubnets checks nvaExternalSubnetId and nvaInternalSubnetId:
+// both or neither, each a subnet ID, not the same subnet.
+func (s *settings) validateRoleSubnets(p *problems) {
+	if len(s.RoleSubnetIDs) == 0 {
+		return
+	}
+	for _, role := range nvaRoles {
+		id, ok := s.RoleSubnetIDs[role]
+		if !ok {
+			other := roleSubnetKey(nvaRoles[0])
+			if role == nvaRoles[0] {
+				other = roleSubnetKey(nvaRoles[1])
+			}
+			p.add(roleSubnetKey(role), "required with %s: the NICs' roles are told by their subnets, so give both subnets (or neither, to tell them by the NICs' names)", other)
+			continue
+		}
+		if err := checkSubnetID(id); err != nil {
+			p.add(roleSubnetKey(role), "%v", err)
+		}
+	}
+	if ext, in := s.RoleSubnetIDs[components.RoleExternal], s.RoleSubnetIDs[components.RoleInternal]; ext != "" && strings.EqualFold(ext, in) {
+		p.add(roleSubnetKey(components.RoleInternal), "the same subnet as %s; the external and internal NICs must be in different subnets to be told apart by subnet", roleSubnetKey(components.RoleExternal))
+	}
+}
+
+// validateNVAs checks the shape of each nvas entry: what is in Azure (that a
+// NIC belongs to the VM, that an IP is the NIC's) is checked by readNVAs.
 func (s *settings) validateNVAs(p *problems) {
 	if len(s.NVAs) < minNVAs {
-		p.add("nvas", "%d NVAs; HA needs at least %d, each {name, externalNicId, internalNicId, externalIp, internalIp}", len(s.NVAs), minNVAs)
+		p.add("nvas", "%d NVAs; HA needs at least %d, each {\"name\", \"vmId\"} or {\"name\", \"externalNicId\", \"internalNicId\"}", len(s.NVAs), minNVAs)
 	}
-	names, ips, nics := map[string]int{}, map[string]string{}, map[string]string{}
+	names, ids, ips := map[string]int{}, map[string]string{}, map[string]string{}
+	// unique records id (compared ignoring case, as ARM does) under key and
+	// reports a second use.
+	unique := func(key, id, what string) {
+		if other, dup := ids[strings.ToLower(id)]; dup {
+			p.add(key, "the %s is also %s; every NVA has its own", what, other)
+		}
+		ids[strings.ToLower(id)] = key
+	}
 	for i, n := range s.NVAs {
 		at := fmt.Sprintf("nvas[%d]", i)
 		switch j, dup := names[n.Name]; {
@@ -515,26 +591,40 @@ func (s *settings) validateNVAs(p *problems) {
 			p.add(at+".name", "%q is also the name of nvas[%d]; names must be unique", n.Name, j)
 		}
 		names[n.Name] = i
-		for _, f := range []struct{ key, id string }{{"externalNicId", n.ExternalNICID}, {"internalNicId", n.InternalNICID}} {
-			if err := checkResourceID(f.id, config.TypeNetworkInterface); err != nil {
-				p.add(at+"."+f.key, "%v", err)
-				continue
+		if n.VMID != "" {
+			if err := checkResourceID(n.VMID, typeVirtualMachine); err != nil {
+				p.add(at+".vmId", "%v", err)
+			} else {
+				unique(at+".vmId", n.VMID, "VM")
 			}
-			if other, dup := nics[strings.ToLower(f.id)]; dup {
-				p.add(at+"."+f.key, "the NIC is also %s; every NVA NIC must be its own", other)
-			}
-			nics[strings.ToLower(f.id)] = at + "." + f.key
 		}
-		for _, f := range []struct{ key, ip string }{{"externalIp", n.ExternalIP}, {"internalIp", n.InternalIP}} {
-			a, err := netip.ParseAddr(f.ip)
-			if err != nil || !a.Is4() {
-				p.add(at+"."+f.key, "%q is not an IPv4 address; write the NIC's private IP, like 10.0.0.100", f.ip)
+		for _, role := range nvaRoles {
+			key := at + "." + nicKey(role)
+			id := n.NICID(role)
+			switch {
+			case id == "" && n.VMID == "":
+				p.add(key, "required without vmId; give the NVA's VM as vmId (its NICs are then read from Azure), or both NICs' IDs")
+			case id == "":
+			case checkResourceID(id, config.TypeNetworkInterface) != nil:
+				p.add(key, "%v", checkResourceID(id, config.TypeNetworkInterface))
+			default:
+				unique(key, id, "NIC")
+			}
+		}
+		for _, role := range nvaRoles {
+			key := at + "." + ipKey(role)
+			ip := n.IP(role)
+			if ip == "" {
 				continue
 			}
-			if other, dup := ips[f.ip]; dup {
-				p.add(at+"."+f.key, "%s is also %s; every NVA NIC has its own IP", f.ip, other)
+			if a, err := netip.ParseAddr(ip); err != nil || !a.Is4() {
+				p.add(key, "%q is not an IPv4 address; write the NIC's private IP, like 10.0.0.100, or leave it out to use the NIC's primary private IP", ip)
+				continue
 			}
-			ips[f.ip] = at + "." + f.key
+			if other, dup := ips[ip]; dup {
+				p.add(key, "%s is also %s; every NVA NIC has its own IP", ip, other)
+			}
+			ips[ip] = key
 		}
 	}
 }
@@ -578,6 +668,9 @@ func (s *settings) validateRouteTables(p *problems) {
 	}
 }
 
+// typeVirtualMachine is the full resource type of a VM.
+const typeVirtualMachine = "Microsoft.Compute/virtualMachines"
+
 // checkResourceID checks that id is a well-formed ARM ID of the full type typ.
 func checkResourceID(id, typ string) error {
 	rid, err := config.ParseResourceID(id)
@@ -593,15 +686,22 @@ func checkResourceID(id, typ string) error {
 // checkSubnetID checks that id is a subnet's ARM ID:
 // /subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.Network/virtualNetworks/{v}/subnets/{name}.
 func checkSubnetID(id string) error {
+	_, _, err := parseSubnetID(id)
+	return err
+}
+
+// parseSubnetID splits a subnet's ARM ID into its VNet's ID and its name.
+func parseSubnetID(id string) (vnet config.ResourceID, subnet string, err error) {
 	const example = "/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Network/virtualNetworks/{vnet}/subnets/{subnet}"
 	i := strings.LastIndex(strings.ToLower(id), "/subnets/")
 	if i < 0 || strings.Contains(id[i+len("/subnets/"):], "/") || id[i+len("/subnets/"):] == "" {
-		return fmt.Errorf("%q is not a subnet ID; write it like %s", id, example)
+		return vnet, "", fmt.Errorf("%q is not a subnet ID; write it like %s", id, example)
 	}
 	if err := checkResourceID(id[:i], "Microsoft.Network/virtualNetworks"); err != nil {
-		return fmt.Errorf("%q is not a subnet ID (%v); write it like %s", id, err, example)
+		return vnet, "", fmt.Errorf("%q is not a subnet ID (%v); write it like %s", id, err, example)
 	}
-	return nil
+	vnet, _ = config.ParseResourceID(id[:i])
+	return vnet, id[i+len("/subnets/"):], nil
 }
 
 var resourceGroupRE = regexp.MustCompile(`^[-\w.()]{0,89}[-\w()]$`)

@@ -175,13 +175,35 @@ func runSample(ctx *pulumi.Context, s *settings) (*Outputs, error) {
 	return out, nil
 }
 
-// runProduction wires monitors into existing NVAs: it creates the route
-// tables of the config (pointing at the first NVA) and the Monitor, with
-// the NVAs' NICs, IPs, subnets and the public IP given by resource ID.
+// runProduction wires monitors into existing NVAs: it reads the NVAs'
+// NICs and private IPs from Azure (readNVAs), then creates the route tables
+// of the config (pointing at the first NVA) and the Monitor. A problem found in Azure
+// stops it before it registers anything, like a bad config key.
 func runProduction(ctx *pulumi.Context, s *settings) (*Outputs, error) {
+	az, err := newAzure(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var p problems
+	nvas := az.readNVAs(s, &p)
+	// Moving a public IP rewrites the NICs of its role, and Azure checks
+	// join/action on each one's subnet and NSG.
+	var pipRoles []string
+	if s.PublicIPID != "" {
+		pipRoles = append(pipRoles, components.RoleExternal)
+	}
+	subnets, nsgs := subnetsAndNSGs(s, nvas, pipRoles)
+	if len(p) == 0 && len(pipRoles) > 0 && len(subnets) == 0 {
+		p.add("nvaSubnetIds", "required here: publicIpId is set, and the subnets of the NVAs' external NICs could not be read "+
+			"(their NVAs are in another subscription); list those subnets, on which the monitors' role must join to move the public IP")
+	}
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+
 	rgName := pulumi.String(s.ResourceGroupName)
 	location := pulumi.String(s.Location)
-	first := s.NVAs[0]
+	first := nvas[0]
 
 	out := &Outputs{
 		NVAPrivateIPs: map[string]map[string]string{},
@@ -228,16 +250,15 @@ func runProduction(ctx *pulumi.Context, s *settings) (*Outputs, error) {
 			PublicIpAddressName: pulumi.String(pip.Name),
 		}).IpAddress().Elem()
 	}
-
-	nvas := make([]components.MonitoredNVA, 0, len(s.NVAs))
-	for _, n := range s.NVAs {
+	monitored := make([]components.MonitoredNVA, 0, len(nvas))
+	for _, n := range nvas {
 		nics := map[string]pulumi.StringInput{}
-		for role, id := range n.NICIDs() {
-			nics[role] = pulumi.String(id)
+		for role, nic := range n.NICs {
+			nics[role] = pulumi.String(nic.ID)
 		}
-		nvas = append(nvas, components.MonitoredNVA{
+		monitored = append(monitored, components.MonitoredNVA{
 			Name:         n.Name,
-			ProbeAddress: pulumi.String(net.JoinHostPort(n.InternalIP, strconv.Itoa(s.ProbePort))),
+			ProbeAddress: pulumi.String(net.JoinHostPort(n.NICs[components.RoleInternal].IP, strconv.Itoa(s.ProbePort))),
 			ProbeKind:    s.ProbeKind,
 			NICs:         nics,
 		})
@@ -253,11 +274,11 @@ func runProduction(ctx *pulumi.Context, s *settings) (*Outputs, error) {
 		AdminUsername:           s.AdminUsername,
 		SSHPublicKey:            pulumi.String(s.SSHPublicKey),
 		SubnetID:                pulumi.String(s.MonitorSubnetID),
-		NVAs:                    nvas,
+		NVAs:                    monitored,
 		RouteTables:             managedTables,
 		PublicIPs:               managedPIPs,
-		SubnetIDs:               stringInputs(s.NVASubnetIDs),
-		NetworkSecurityGroupIDs: stringInputs(s.NVANSGIDs),
+		SubnetIDs:               stringInputs(subnets),
+		NetworkSecurityGroupIDs: stringInputs(nsgs),
 		Settings:                s.monitorSettings(),
 		BinaryPath:              s.MonitorBinaryPath,
 	})

@@ -43,15 +43,24 @@ const (
 // The address the mocked lookup of an existing public IP returns.
 const existingPIPAddress = "52.1.2.3"
 
-// mocks are the shared recording mocks, plus an answer to the one invoke the
-// program makes: the lookup of an existing public IP in production mode.
-type mocks struct{ *pulumitest.Mocks }
+// mocks are the shared recording mocks, plus answers to the invokes the
+// program makes in production mode: the lookup of an existing public IP, and
+// those of the NVAs, their NICs and the monitors' subnet, answered by az.
+type mocks struct {
+	*pulumitest.Mocks
+	az *fakeAzure
+}
+
+func newMocks(az *fakeAzure) mocks { return mocks{Mocks: pulumitest.NewMocks(), az: az} }
 
 func (m mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	if args.Token == "azure-native:network:getPublicIPAddress" {
 		out := args.Args.Copy()
 		out["ipAddress"] = resource.NewStringProperty(existingPIPAddress)
 		return out, nil
+	}
+	if out, ok, err := m.az.Call(args); ok {
+		return out, err
 	}
 	return m.Mocks.Call(args)
 }
@@ -123,12 +132,13 @@ const (
 
 func prodNIC(name string) string { return prodNet + "/networkInterfaces/" + name }
 
-// productionConfig is a production stack: two existing NVAs, one route
-// table, an existing public IP.
+// productionConfig is a production stack over prodAzure: two existing NVAs
+// by VM, their NICs' roles told by subnet, one route table, an existing
+// public IP.
 func productionConfig(t *testing.T) map[string]string {
 	nvas := []map[string]string{
-		{"name": "fw-1", "externalNicId": prodNIC("fw1-ext"), "internalNicId": prodNIC("fw1-int"), "externalIp": "10.1.0.4", "internalIp": "10.1.0.36"},
-		{"name": "fw-2", "externalNicId": prodNIC("fw2-ext"), "internalNicId": prodNIC("fw2-int"), "externalIp": "10.1.0.5", "internalIp": "10.1.0.37"},
+		{"name": "fw-1", "vmId": prodVM("fw1")},
+		{"name": "fw-2", "vmId": prodVM("fw2")},
 	}
 	tables := []map[string]any{
 		{"name": "spoke-udr", "via": "internal", "routes": []map[string]string{
@@ -140,12 +150,18 @@ func productionConfig(t *testing.T) map[string]string {
 	cfg["hanva:mode"] = "production"
 	cfg["hanva:resourceGroupName"] = "rg-prod"
 	cfg["hanva:monitorSubnetId"] = prodVNet + "/subnets/dmz-internal"
-	cfg["hanva:nvaSubnetIds"] = mustJSON(t, []string{prodVNet + "/subnets/dmz-external", prodVNet + "/subnets/dmz-internal"})
-	cfg["hanva:nvaNsgIds"] = mustJSON(t, []string{prodNet + "/networkSecurityGroups/fw-ext"})
+	cfg["hanva:nvaExternalSubnetId"] = prodSubnet("dmz-external")
+	cfg["hanva:nvaInternalSubnetId"] = prodSubnet("dmz-internal")
 	cfg["hanva:nvas"] = mustJSON(t, nvas)
 	cfg["hanva:routeTables"] = mustJSON(t, tables)
 	cfg["hanva:publicIpId"] = prodNet + "/publicIPAddresses/fw-pip"
 	return cfg
+}
+
+// nvaByNICs is an nvas entry that gives the NVA by its NICs (fw1-ext and
+// fw1-int for tag fw1), without IPs.
+func nvaByNICs(name, tag string) map[string]string {
+	return map[string]string{"name": name, "externalNicId": prodNIC(tag + "-ext"), "internalNicId": prodNIC(tag + "-int")}
 }
 
 func mustJSON(t *testing.T, v any) string {
@@ -167,10 +183,17 @@ type result struct {
 // runProgram runs the real program under mocks with the given stack config,
 // set the way the Pulumi CLI hands it to a program: the PULUMI_CONFIG
 // environment variable (pulumi.EnvConfig), which pulumi.RunErr reads.
+// Lookups of existing resources read prodAzure.
 func runProgram(t *testing.T, cfg map[string]string) result {
 	t.Helper()
+	return runProgramIn(t, cfg, prodAzure())
+}
+
+// runProgramIn is runProgram with lookups answered by az.
+func runProgramIn(t *testing.T, cfg map[string]string, az *fakeAzure) result {
+	t.Helper()
 	t.Setenv(pulumi.EnvConfig, mustJSON(t, cfg))
-	res := result{m: mocks{pulumitest.NewMocks()}, exports: map[string]any{}}
+	res := result{m: newMocks(az), exports: map[string]any{}}
 	// pulumi.RunErr waits only for outputs that belong to its work group:
 	// those that depend on a resource. pulumi.ToOutput of a value with no
 	// resource output in it (pulumi.String, a map of plain strings) makes an
@@ -589,7 +612,13 @@ func TestBadStackConfigFailsNamingTheKeyAndRegistersNothing(t *testing.T) {
 		{"production without a resource group", true, set("resourceGroupName", "<unset>"), "hanva:resourceGroupName: required in production mode"},
 		{"production without a monitor subnet", true, set("monitorSubnetId", "<unset>"), "hanva:monitorSubnetId: required in production mode"},
 		{"production with a VNet as monitor subnet", true, set("monitorSubnetId", prodVNet), "hanva:monitorSubnetId: \"" + prodVNet + "\" is not a subnet ID"},
-		{"production with a public IP but no NVA subnets", true, set("nvaSubnetIds", "<unset>"), "hanva:nvaSubnetIds: required with publicIpId"},
+		{"production with one NVA subnet key of two", true, set("nvaInternalSubnetId", "<unset>"), "hanva:nvaInternalSubnetId: required with nvaExternalSubnetId"},
+		{"production with one subnet for both roles", true, set("nvaInternalSubnetId", prodSubnet("dmz-external")), "hanva:nvaInternalSubnetId: the same subnet as nvaExternalSubnetId"},
+		{"production with a role subnet that is a VNet", true, set("nvaExternalSubnetId", prodVNet), "hanva:nvaExternalSubnetId: \"" + prodVNet + "\" is not a subnet ID"},
+		{"production with an NVA by neither VM nor NICs", true, setNVA("vmId", ""), "hanva:nvas[1].externalNicId: required without vmId; give the NVA's VM as vmId"},
+		{"production with a VM ID that is a NIC", true, setNVA("vmId", prodNIC("fw2-ext")), "hanva:nvas[1].vmId: \"" + prodNIC("fw2-ext") + "\" is a Microsoft.Network/networkInterfaces, want a Microsoft.Compute/virtualMachines"},
+		{"production with a NIC ID that is a VM", true, setNVA("internalNicId", prodVM("fw2")), "hanva:nvas[1].internalNicId: \"" + prodVM("fw2") + "\" is a Microsoft.Compute/virtualMachines, want a Microsoft.Network/networkInterfaces"},
+		{"production with one VM for two NVAs", true, setNVA("vmId", prodVM("fw1")), "hanva:nvas[1].vmId: the VM is also nvas[0].vmId"},
 		{"production with a route table and nothing else", true, set("routeTables", "<unset>", "publicIpId", "<unset>"), "hanva:routeTables: none, and no publicIpId"},
 		{"production with a route table over a third role", true, set("routeTables", `[{"name":"rt","via":"dmz","routes":[{"name":"d","addressPrefix":"0.0.0.0/0"}]}]`), `hanva:routeTables[0].via: "dmz" is not an NVA NIC role; write internal or external`},
 		{"production with a route prefix with host bits", true, set("routeTables", `[{"name":"rt","via":"internal","routes":[{"name":"d","addressPrefix":"10.0.1.5/24"}]}]`), `hanva:routeTables[0].routes[0].addressPrefix: "10.0.1.5/24" has host bits set; write 10.0.1.0/24`},
@@ -600,7 +629,7 @@ func TestBadStackConfigFailsNamingTheKeyAndRegistersNothing(t *testing.T) {
 		{"production with NVAs that are not a list", true, set("nvas", `{"name":"fw-1"}`), "hanva:nvas: a JSON object is not a list of objects"},
 		{"production with two NVAs of one name", true, setNVA("name", "fw-1"), `hanva:nvas[1].name: "fw-1" is also the name of nvas[0]`},
 		{"production with an NVA NIC that is a public IP", true, setNVA("externalNicId", prodNet+"/publicIPAddresses/x"), "hanva:nvas[1].externalNicId: \"" + prodNet + "/publicIPAddresses/x\" is a Microsoft.Network/publicIPAddresses, want a Microsoft.Network/networkInterfaces"},
-		{"production with a NIC used twice", true, setNVA("internalNicId", prodNIC("fw1-int")), "hanva:nvas[1].internalNicId: the NIC is also nvas[0].internalNicId"},
+		{"production with a NIC used twice", true, set("nvas", mustJSON(t, []map[string]string{nvaByNICs("fw-1", "fw1"), {"name": "fw-2", "externalNicId": prodNIC("fw2-ext"), "internalNicId": prodNIC("fw1-int")}})), "hanva:nvas[1].internalNicId: the NIC is also nvas[0].internalNicId"},
 		{"production with an IPv6 NVA IP", true, setNVA("internalIp", "fd00::5"), `hanva:nvas[1].internalIp: "fd00::5" is not an IPv4 address`},
 		{"production with a public IP ID of a NIC", true, set("publicIpId", prodNIC("x")), "hanva:publicIpId: \"" + prodNIC("x") + "\" is a Microsoft.Network/networkInterfaces, want a Microsoft.Network/publicIPAddresses"},
 		{"production with a sample-only key", true, set("nvaCount", "3"), "hanva:nvaCount: only used in sample mode"},
@@ -647,12 +676,12 @@ func TestEveryConfigProblemIsReportedAtOnceOnItsOwnLine(t *testing.T) {
 
 func TestProgramExportsWhatRunReturns(t *testing.T) {
 	t.Setenv(pulumi.EnvConfig, mustJSON(t, sampleConfig(t)))
-	m := mocks{pulumitest.NewMocks()}
+	m := newMocks(prodAzure())
 	if err := pulumi.RunErr(Program, pulumi.WithMocks(project, "test", m)); err != nil {
 		t.Fatalf("program: %v", err)
 	}
 	t.Setenv(pulumi.EnvConfig, mustJSON(t, map[string]string{}))
-	m = mocks{pulumitest.NewMocks()}
+	m = newMocks(prodAzure())
 	err := pulumi.RunErr(Program, pulumi.WithMocks(project, "test", m))
 	if err == nil || !strings.Contains(err.Error(), "hanva:sshPublicKey: required") {
 		t.Fatalf("program with no config: %v, want the missing key named", err)
