@@ -13,7 +13,8 @@
 //     to an existing VNet and public IP given by resource ID, and to NVAs
 //     given by VM (or NIC) resource ID, whose NICs, roles and private IPs
 //     are read from Azure with the azure-native lookup functions
-//     (appliances.go).
+//     (appliances.go); the monitors' subnet must not route their way to
+//     Azure Resource Manager and Storage through those NVAs (wayout.go).
 //
 // Every key is read and validated before anything is registered; a bad or
 // missing one fails Run with every problem on its own line, each naming

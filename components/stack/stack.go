@@ -176,8 +176,10 @@ func runSample(ctx *pulumi.Context, s *settings) (*Outputs, error) {
 }
 
 // runProduction wires monitors into existing NVAs: it reads the NVAs'
-// NICs and private IPs from Azure (readNVAs), then creates the route tables
-// of the config (pointing at the first NVA) and the Monitor. A problem found in Azure
+// NICs and private IPs from Azure (readNVAs), checks that the monitors'
+// subnet does not route their way to Azure through those NVAs
+// (checkMonitorWayOut), then creates the route tables of the config
+// (pointing at the first NVA) and the Monitor. A problem found in Azure
 // stops it before it registers anything, like a bad config key.
 func runProduction(ctx *pulumi.Context, s *settings) (*Outputs, error) {
 	az, err := newAzure(ctx)
@@ -186,6 +188,9 @@ func runProduction(ctx *pulumi.Context, s *settings) (*Outputs, error) {
 	}
 	var p problems
 	nvas := az.readNVAs(s, &p)
+	if len(p) == 0 {
+		az.checkMonitorWayOut(s, nvas, &p)
+	}
 	// Moving a public IP rewrites the NICs of its role, and Azure checks
 	// join/action on each one's subnet and NSG.
 	var pipRoles []string
