@@ -386,3 +386,49 @@ func names(ms []*member) []string {
 	}
 	return out
 }
+
+// TestClusterRollingRestartHandsTheLeaseOverWithinAProbeIntervalOrTwo
+// restarts the monitors one after the other the way an upgrade does (each
+// monitor's install run command stops nva-monitor with SIGTERM, starts the
+// new one and waits for /readyz before the next monitor): a stopping leader
+// releases the lease as it exits, so another monitor leads again within its
+// acquire retry period (1 s) instead of waiting out the 15 s lease; nothing
+// fails over and no route or public IP moves.
+func TestClusterRollingRestartHandsTheLeaseOverWithinAProbeIntervalOrTwo(t *testing.T) {
+	c := newCluster(t, 3, envOptions{tables: 2, lroLatency: 50 * time.Millisecond})
+	c.startAll()
+	c.waitLeader(60 * time.Second)
+	start := time.Now()
+	// A restart without a release would leave the cluster leaderless for the
+	// rest of the lease (15 s); a release hands over within the retry period
+	// plus a poll. The bound is generous for a loaded 2-core machine and
+	// still far below the lease.
+	const handover = leaseDuration / 3
+	for _, m := range c.members {
+		wasLeader := isLeader(m)
+		stopped := time.Now()
+		m.p.stop()
+		if wasLeader {
+			next := c.waitLeader(60 * time.Second)
+			gap := time.Since(stopped)
+			t.Logf("%s stopped while leading; %s led %s later", m.name, next.name, gap.Round(time.Millisecond))
+			if gap > handover {
+				t.Errorf("no leader for %s after %s stopped (SIGTERM), want at most %s: was the lease released?", gap, m.name, handover)
+			}
+			if !strings.Contains(m.p.logText(), "release") {
+				t.Errorf("%s's log does not mention releasing the lease:\n%s", m.name, m.p.logText())
+			}
+		}
+		c.startMember(m)
+		c.waitReady(m.p)
+	}
+	if ls := c.waitLeader(60 * time.Second); ls == nil {
+		t.Fatal("no leader after the rolling restart")
+	}
+	if n := countEvents(c.sim, "write_accepted", start); n != 0 {
+		t.Errorf("%d ARM writes that move traffic during a rolling restart, want none", n)
+	}
+	if !c.topo.onNVA(t, c.sim, "nva-1") {
+		t.Error("the rolling restart moved traffic off nva-1")
+	}
+}
