@@ -44,6 +44,10 @@ type HaNvaArgs struct {
 	ForwardTo string `pulumi:"forwardTo"`
 	// NvaCustomData replaces the sample NVA cloud-init. Optional.
 	NvaCustomData pulumi.StringInput `pulumi:"nvaCustomData"`
+	// NvaReadiness is NvaPairArgs.Readiness: "probe" (a readiness gate on
+	// each NVA VM, waiting for ProbeKind on ProbePort on the VM itself) or
+	// "none"; default "probe" for the sample NVA, "none" with NvaCustomData.
+	NvaReadiness string `pulumi:"nvaReadiness"`
 
 	// RouteTables to create; default one table "web-udr" via the internal
 	// NICs with the default route 0.0.0.0/0.
@@ -195,6 +199,7 @@ func NewHaNva(ctx *pulumi.Context, name string, args *HaNvaArgs, opts ...pulumi.
 		ExternalSubnetID: net.DmzExternalSubnetID, InternalSubnetID: net.DmzInternalSubnetID,
 		ExternalPrefix: plan[SubnetDmzExternal], InternalPrefix: plan[SubnetDmzInternal],
 		FirstHost: firstHost, ProbePort: a.ProbePort, ForwardTo: a.ForwardTo, CustomData: a.NvaCustomData,
+		Readiness: a.NvaReadiness, ProbeKind: a.ProbeKind, ProbePath: a.ProbePath,
 	}, parent)
 	if err != nil {
 		return nil, err

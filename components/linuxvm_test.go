@@ -1,9 +1,13 @@
 package components_test
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi-azure-native-sdk/compute/v2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -192,4 +196,102 @@ func pathOf(s string) []any {
 		out = append(out, p)
 	}
 	return out
+}
+
+func gateArgs(vm *compute.VirtualMachine) components.ReadinessGateArgs {
+	return components.ReadinessGateArgs{
+		ResourceGroupName: rg(),
+		VM:                vm,
+		Name:              "box-1",
+		Port:              80,
+		Timeout:           10 * time.Minute,
+	}
+}
+
+func TestReadinessGateRefusals(t *testing.T) {
+	tests := []struct {
+		name   string
+		edit   func(a *components.ReadinessGateArgs)
+		errHas string
+	}{
+		{"no VM", func(a *components.ReadinessGateArgs) { a.VM = nil }, "ReadinessGateArgs.VM: required"},
+		{"no resource group", func(a *components.ReadinessGateArgs) { a.ResourceGroupName = nil }, "ReadinessGateArgs.ResourceGroupName: required"},
+		{"a name the shell would read", func(a *components.ReadinessGateArgs) { a.Name = "box$(reboot)" }, "ReadinessGateArgs.Name"},
+		{"an unknown check", func(a *components.ReadinessGateArgs) { a.Check = "icmp" }, `ReadinessGateArgs.Check: "icmp"`},
+		{"no port", func(a *components.ReadinessGateArgs) { a.Port = 0 }, "ReadinessGateArgs.Port: 0"},
+		{"a path with a quote", func(a *components.ReadinessGateArgs) { a.Path = "/'; reboot; '" }, "ReadinessGateArgs.Path"},
+		{"a path without its slash", func(a *components.ReadinessGateArgs) { a.Path = "healthz" }, "ReadinessGateArgs.Path"},
+		{"no timeout", func(a *components.ReadinessGateArgs) { a.Timeout = 0 }, "ReadinessGateArgs.Timeout"},
+		{"a timeout of a day", func(a *components.ReadinessGateArgs) { a.Timeout = 24 * time.Hour }, "ReadinessGateArgs.Timeout"},
+		{"a timeout in fractions of a second", func(a *components.ReadinessGateArgs) { a.Timeout = 90*time.Second + time.Millisecond }, "ReadinessGateArgs.Timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := runMocked(t, func(ctx *pulumi.Context) error {
+				vmArgs, err := linuxVM().VirtualMachineArgs()
+				if err != nil {
+					return err
+				}
+				vm, err := compute.NewVirtualMachine(ctx, "vm", vmArgs)
+				if err != nil {
+					return err
+				}
+				a := gateArgs(vm)
+				tt.edit(&a)
+				_, err = components.NewReadinessGate(ctx, "gate", a)
+				return err
+			})
+			if err == nil || !strings.Contains(err.Error(), tt.errHas) {
+				t.Fatalf("error = %v, want one containing %q", err, tt.errHas)
+			}
+			if n := len(m.OfType(tGate)); n != 0 {
+				t.Errorf("a refused gate registered %d run commands", n)
+			}
+		})
+	}
+}
+
+func TestReadinessGateRunsOnItsVMAndTheDeploymentWaitsForIt(t *testing.T) {
+	m, err := runMocked(t, func(ctx *pulumi.Context) error {
+		a := linuxVM()
+		a.CustomData = pulumi.String("I2Nsb3VkLWNvbmZpZwo=")
+		vmArgs, err := a.VirtualMachineArgs()
+		if err != nil {
+			return err
+		}
+		vm, err := compute.NewVirtualMachine(ctx, "vm", vmArgs, components.ReplaceOnCustomDataChange())
+		if err != nil {
+			return err
+		}
+		g := gateArgs(vm)
+		g.Revision = a.CustomData
+		_, err = components.NewReadinessGate(ctx, "gate", g)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm, gate := m.Named(t, "vm"), m.Named(t, "gate")
+	if !slices.Equal(vm.ReplaceOnChanges, []string{"osProfile.customData"}) || !vm.DeleteBeforeReplace {
+		t.Errorf("ReplaceOnCustomDataChange gave replaceOnChanges %q, deleteBeforeReplace %v", vm.ReplaceOnChanges, vm.DeleteBeforeReplace)
+	}
+	if !dependsOn(gate, "azure-native:compute:VirtualMachine", "vm") {
+		t.Errorf("the gate does not depend on its VM: %q", gate.DependsOn)
+	}
+	for key, want := range map[string]any{
+		"vmName": "vm", "runCommandName": "hanva-ready", "asyncExecution": false,
+		"treatFailureAsDeploymentFailure": true, "timeoutInSeconds": 600.0, "tags.managed-by": "hanva",
+	} {
+		v := pulumitest.Get(gate.Inputs, pathOf(key)...)
+		if v == nil || v.V != want {
+			t.Errorf("%s = %v, want %v", key, v, want)
+		}
+	}
+	script := pulumitest.String(gate.Inputs, "source", "script")
+	sum := sha256.Sum256([]byte("I2Nsb3VkLWNvbmZpZwo="))
+	for _, want := range []string{"#!/bin/sh\n", "'http://127.0.0.1:80/'", hex.EncodeToString(sum[:]), "-ge 570 ]"} {
+		if !strings.Contains(script, want) {
+			t.Errorf("the script lacks %q:\n%s", want, script)
+		}
+	}
 }

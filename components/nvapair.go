@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi-azure-native-sdk/compute/v2"
 	"github.com/pulumi/pulumi-azure-native-sdk/network/v2"
@@ -74,14 +77,51 @@ type NvaPairArgs struct {
 	// "" = no forwarding rules.
 	ForwardTo string `pulumi:"forwardTo"`
 	// CustomData: optional, your own NVA cloud-init (plain text; the
-	// component base64-encodes it); nil = the sample NVA's.
+	// component base64-encodes it); nil = the sample NVA's. Azure cannot
+	// change a VM's custom data, so a change replaces the NVA VMs, one at a
+	// time (see Readiness).
 	CustomData pulumi.StringInput `pulumi:"customData"`
+	// Readiness: optional, how `pulumi up` knows that an NVA VM it created
+	// or replaced is ready before it goes on to the next NVA:
+	// NvaReadinessProbe, a readiness gate (a managed run command, see
+	// ReadinessGateArgs) that waits until the appliance answers its probe
+	// (ProbeKind on ProbePort, ProbePath) on the VM itself, for at most 15
+	// minutes, and fails `pulumi up` otherwise; or NvaReadinessNone, no
+	// gate: the next NVA waits only for the VM's creation. Default: probe
+	// for the sample NVA, none with CustomData (your cloud-init may not
+	// answer a local probe, or may stop the Azure Linux agent that runs the
+	// gate); set probe when it does both.
+	Readiness string `pulumi:"readiness"`
+	// ProbeKind: optional, NvaProbeHTTP (default) or NvaProbeTCP: what the
+	// readiness gate checks on ProbePort, as the monitors probe it.
+	ProbeKind string `pulumi:"probeKind"`
+	// ProbePath: optional, default "/": the path of an HTTP probe.
+	ProbePath string `pulumi:"probePath"`
 }
+
+// NvaPairArgs.Readiness values.
+const (
+	NvaReadinessProbe = "probe"
+	NvaReadinessNone  = "none"
+)
+
+// NvaPairArgs.ProbeKind values.
+const (
+	NvaProbeHTTP = ReadinessHTTP
+	NvaProbeTCP  = ReadinessTCP
+)
+
+// nvaReadinessTimeout bounds an NVA's readiness gate: the VM boots, runs
+// cloud-init (the sample installs nothing) and answers its probe well
+// within it.
+const nvaReadinessTimeout = 15 * time.Minute
 
 // Nva is one network virtual appliance.
 type Nva struct {
-	Name   string // "<pair name>-<n>", n from 1; also the VM's host name
-	VM     *compute.VirtualMachine
+	Name string // "<pair name>-<n>", n from 1; also the VM's host name
+	VM   *compute.VirtualMachine
+	// Ready is the VM's readiness gate; nil with NvaReadinessNone.
+	Ready  *compute.VirtualMachineRunCommandByVirtualMachine
 	NICs   map[string]*network.NetworkInterface // by role
 	NICIDs map[string]pulumi.StringOutput       // by role
 	IPs    map[string]string                    // role -> static private IP
@@ -97,10 +137,28 @@ type NvaPair struct {
 	PublicIPID      pulumi.StringOutput
 	PublicIPAddress pulumi.StringOutput
 	ProbePort       int
+	// ReplaceOrder names the NVAs in the order `pulumi up` registers (and
+	// so creates or replaces) their VMs: the active NVA last (see
+	// NewNvaPair).
+	ReplaceOrder pulumi.StringArrayOutput
 }
 
 // NewNvaPair validates args and registers the NVAs, their NICs with an NSG
-// each, the availability set (without zones) and the public IP.
+// each, the availability set (without zones), the public IP and the NVAs'
+// readiness gates.
+//
+// An NVA VM is replaced when its custom data changes (Azure cannot change
+// it: ReplaceOnCustomDataChange), and never two at once: each VM depends on
+// the readiness gate (or, without gates, the VM) of the NVA before it in
+// ReplaceOrder, so Pulumi registers, and so replaces, one NVA only after the
+// one before it is back and ready. ReplaceOrder is the reverse of NVAs
+// (NVAs[0], active after the first deploy, last), except that the NVA
+// holding the public IP when `pulumi up` starts (read from Azure) goes last:
+// the standby NVAs are replaced first, the active one once a standby is
+// ready to take over, so the monitors fail over once, to a new NVA, when
+// the active one is deleted. When no NVA holds it (the first deploy, a
+// detached public IP) or it cannot be read, the order stays the reverse of
+// NVAs.
 func NewNvaPair(ctx *pulumi.Context, name string, args *NvaPairArgs, opts ...pulumi.ResourceOption) (*NvaPair, error) {
 	if args == nil {
 		args = &NvaPairArgs{}
@@ -190,7 +248,37 @@ func NewNvaPair(ctx *pulumi.Context, name string, args *NvaPairArgs, opts ...pul
 			n.NICs[role] = nic
 			n.NICIDs[role] = nic.ID().ToStringOutput()
 		}
+		c.NVAs = append(c.NVAs, n)
+	}
 
+	// The VMs, one after the other in c.ReplaceOrder: VM i DependsOn its
+	// predecessor's gate there (after[], complete once this loop has
+	// registered every NVA: ready). The Pulumi Go SDK registers a resource
+	// only when each of its DependsOn resources has been registered, that is
+	// created, updated or replaced by the engine (see NewReadinessGate), so
+	// the engine replaces one NVA after the other. Because the order is an
+	// output (DependsOnInputs), the VMs also record the public IP and the
+	// external NICs it was computed from as dependencies, which are
+	// registered before them anyway. While the order is unknown (the preview
+	// of the first deploy) the preview shows no dependency between the VMs.
+	order := nvaReplaceOrder(ctx, c, args)
+	c.ReplaceOrder = order.ApplyT(func(ord []int) []string {
+		names := make([]string, len(ord))
+		for k, i := range ord {
+			names[k] = c.NVAs[i].Name
+		}
+		return names
+	}).(pulumi.StringArrayOutput)
+	ready, resolveReady, rejectReady := ctx.NewOutput()
+	registered := false
+	defer func() {
+		if !registered {
+			rejectReady(fmt.Errorf("components: NvaPair %q: not all NVAs were registered", name))
+		}
+	}()
+	after := make([]pulumi.Resource, len(p.nvas))
+	for i, nv := range p.nvas {
+		n := c.NVAs[i]
 		customData, err := nvaCustomDataFor(args, p, nv)
 		if err != nil {
 			return nil, err
@@ -215,13 +303,40 @@ func NewNvaPair(ctx *pulumi.Context, name string, args *NvaPairArgs, opts ...pul
 		if err != nil {
 			return nil, fmt.Errorf("create virtual machine %q: %w", nv.name+"-vm", err)
 		}
-		vm, err := compute.NewVirtualMachine(ctx, nv.name+"-vm", vmArgs, parent)
+		previous := pulumi.All(order, ready).ApplyT(func(v []any) []pulumi.Resource {
+			ord := v[0].([]int)
+			if k := slices.Index(ord, i); k > 0 {
+				return []pulumi.Resource{after[ord[k-1]]}
+			}
+			return nil
+		}).(pulumi.ResourceArrayOutput)
+		vm, err := compute.NewVirtualMachine(ctx, nv.name+"-vm", vmArgs, parent,
+			ReplaceOnCustomDataChange(), pulumi.DependsOnInputs(previous))
 		if err != nil {
 			return nil, fmt.Errorf("create virtual machine %q: %w", nv.name+"-vm", err)
 		}
 		n.VM = vm
-		c.NVAs = append(c.NVAs, n)
+		after[i] = vm
+		if p.readiness == NvaReadinessProbe {
+			n.Ready, err = NewReadinessGate(ctx, nv.name+"-ready", ReadinessGateArgs{
+				ResourceGroupName: args.ResourceGroupName,
+				Location:          args.Location,
+				VM:                vm,
+				Name:              nv.name,
+				Check:             p.probeKind,
+				Port:              p.probePort,
+				Path:              p.probePath,
+				Revision:          customData,
+				Timeout:           nvaReadinessTimeout,
+			}, parent)
+			if err != nil {
+				return nil, err
+			}
+			after[i] = n.Ready
+		}
 	}
+	registered = true
+	resolveReady(true)
 
 	nvaOut := pulumi.Array{}
 	for _, n := range c.NVAs {
@@ -241,10 +356,60 @@ func NewNvaPair(ctx *pulumi.Context, name string, args *NvaPairArgs, opts ...pul
 		"publicIpId":      c.PublicIPID,
 		"publicIpAddress": c.PublicIPAddress,
 		"probePort":       pulumi.Int(c.ProbePort),
+		"replaceOrder":    c.ReplaceOrder,
 	}); err != nil {
 		return nil, fmt.Errorf("register NVA pair %q outputs: %w", name, err)
 	}
 	return c, nil
+}
+
+// nvaReplaceOrder is the order in which NewNvaPair registers the NVAs' VMs,
+// as indexes into c.NVAs: from the last to the first, then the NVA holding
+// the public IP moved to the end. Which NVA holds it is read from Azure
+// (the public IP's ipConfiguration, an ipconfig of an external NIC) when
+// the program runs, before anything is replaced; the monitors move the
+// public IP on failover, and Pulumi leaves it (pipNICIgnoreChanges). A
+// public IP that cannot be read or is on no NVA leaves the reverse order,
+// with a warning if the read failed. On the first deploy the public IP is
+// read once created; before that (the first preview) the order is unknown
+// and Pulumi shows no dependencies between the VMs.
+func nvaReplaceOrder(ctx *pulumi.Context, c *NvaPair, args *NvaPairArgs) pulumi.IntArrayOutput {
+	in := []any{args.ResourceGroupName, c.PublicIP.Name}
+	for _, n := range c.NVAs {
+		in = append(in, n.NICIDs[pipRole])
+	}
+	return pulumi.All(in...).ApplyT(func(v []any) []int {
+		rg, pip := v[0].(string), v[1].(string)
+		active := -1
+		res, err := network.LookupPublicIPAddress(ctx, &network.LookupPublicIPAddressArgs{ResourceGroupName: rg, PublicIpAddressName: pip})
+		switch {
+		case err != nil:
+			_ = ctx.Log.Warn(fmt.Sprintf("read public IP %q to find the active NVA: %v; NVA VMs whose custom data changed are replaced from the last NVA to the first", pip, err),
+				&pulumi.LogArgs{Resource: c})
+		case res.IpConfiguration.Id != nil:
+			ipc := strings.ToLower(*res.IpConfiguration.Id)
+			for i := range c.NVAs {
+				if strings.HasPrefix(ipc, strings.ToLower(v[2+i].(string))+"/") {
+					active = i
+				}
+			}
+		}
+		return replaceOrder(len(c.NVAs), active)
+	}).(pulumi.IntArrayOutput)
+}
+
+// replaceOrder is count-1 down to 0, with active (if not -1) moved last.
+func replaceOrder(count, active int) []int {
+	var ord []int
+	for i := count - 1; i >= 0; i-- {
+		if i != active {
+			ord = append(ord, i)
+		}
+	}
+	if active >= 0 && active < count {
+		ord = append(ord, active)
+	}
+	return ord
 }
 
 // nvaSecurityGroup creates the NSG of one NVA NIC. External: 80/443 from
@@ -340,6 +505,9 @@ type nvaPlan struct {
 	vmSize          string
 	adminUser       string
 	probePort       int
+	probeKind       string
+	probePath       string
+	readiness       string
 	forwardTo       string
 	internalGateway string
 }
@@ -397,6 +565,24 @@ func (a *NvaPairArgs) plan(name string) (*nvaPlan, error) {
 	}
 	if a.CustomData == nil && (p.probePort == 22 || p.probePort == 80 || p.probePort == 443) {
 		return nil, fmt.Errorf("%s.ProbePort: %d is taken on the sample NVA (22 SSH, 80/443 forwarded); choose another, e.g. %d", f, p.probePort, DefaultNvaProbePort)
+	}
+	p.probeKind = orDefault(a.ProbeKind, NvaProbeHTTP)
+	if p.probeKind != NvaProbeHTTP && p.probeKind != NvaProbeTCP {
+		return nil, fmt.Errorf("%s.ProbeKind: %q; want %q or %q", f, a.ProbeKind, NvaProbeHTTP, NvaProbeTCP)
+	}
+	p.probePath = orDefault(a.ProbePath, "/")
+	if !readinessPathRE.MatchString(p.probePath) {
+		return nil, fmt.Errorf("%s.ProbePath: %q; want a path such as \"/healthz\" (letters, digits and . _ ~ / %% ? = & + , : @ -)", f, a.ProbePath)
+	}
+	p.readiness = a.Readiness
+	if p.readiness == "" {
+		p.readiness = NvaReadinessProbe
+		if a.CustomData != nil {
+			p.readiness = NvaReadinessNone
+		}
+	}
+	if p.readiness != NvaReadinessProbe && p.readiness != NvaReadinessNone {
+		return nil, fmt.Errorf("%s.Readiness: %q; want %q (a readiness gate on each NVA) or %q", f, a.Readiness, NvaReadinessProbe, NvaReadinessNone)
 	}
 	if err := CheckAdminUsername(p.adminUser); err != nil {
 		return nil, fmt.Errorf("%s.AdminUsername: %w", f, err)

@@ -1,7 +1,9 @@
 package components_test
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -574,6 +576,9 @@ func TestNvaPairRefusals(t *testing.T) {
 		{"a probe port past 65535", func(a *components.NvaPairArgs) { a.ProbePort = 70000 }, "NvaPairArgs.ProbePort"},
 		{"a forwarding target that is not an IP", func(a *components.NvaPairArgs) { a.ForwardTo = "web-ilb" }, "NvaPairArgs.ForwardTo"},
 		{"no resource group", func(a *components.NvaPairArgs) { a.ResourceGroupName = nil }, "NvaPairArgs.ResourceGroupName"},
+		{"a readiness that is neither probe nor none", func(a *components.NvaPairArgs) { a.Readiness = "wait" }, `NvaPairArgs.Readiness: "wait"`},
+		{"a probe kind the monitors do not know", func(a *components.NvaPairArgs) { a.ProbeKind = "icmp" }, `NvaPairArgs.ProbeKind: "icmp"`},
+		{"a probe path the gate cannot quote", func(a *components.NvaPairArgs) { a.ProbePath = "/it's" }, "NvaPairArgs.ProbePath"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -603,4 +608,270 @@ func TestNvaPairRefusesANameThatMakesBadHostNames(t *testing.T) {
 		t.Fatalf("error = %v, want one naming the NVA name nva_pair-1", err)
 	}
 	assertNothingRegistered(t, m)
+}
+
+const tGate = "azure-native:compute:VirtualMachineRunCommandByVirtualMachine"
+
+// dependsOn says whether r depends on the resource of type typ named name
+// (a URN ends "::<type>::<name>", or "$<type>::<name>" for a child).
+func dependsOn(r pulumitest.Resource, typ, name string) bool {
+	return slices.ContainsFunc(r.DependsOn, func(urn string) bool {
+		return strings.HasSuffix(urn, "$"+typ+"::"+name) || strings.HasSuffix(urn, "::"+typ+"::"+name)
+	})
+}
+
+// waitsFor names the NVA VMs and readiness gates among r's dependencies.
+func waitsFor(r pulumitest.Resource) []string {
+	var out []string
+	for _, urn := range r.DependsOn {
+		if strings.Contains(urn, "$"+tGate+"::") || strings.Contains(urn, "$azure-native:compute:VirtualMachine::") {
+			out = append(out, urn[strings.LastIndex(urn, "::")+2:])
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// pipMocks answers the public IP lookup as Azure would with the public IP
+// on holder's external NIC ("" = on no NIC), or fails it.
+type pipMocks struct {
+	*pulumitest.Mocks
+	holder string
+	fail   bool
+}
+
+func (m *pipMocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	if args.Token != "azure-native:network:getPublicIPAddress" {
+		return m.Mocks.Call(args)
+	}
+	if m.fail {
+		return nil, fmt.Errorf("AuthorizationFailed: no read on the public IP")
+	}
+	out := resource.PropertyMap{"name": args.Args["publicIpAddressName"]}
+	if m.holder != "" {
+		// ARM may spell the resource group in another case.
+		id := "/subscriptions/" + pulumitest.Subscription + "/resourceGroups/RG-HANVA/providers/Microsoft.Network/networkInterfaces/" +
+			m.holder + "-external-nic/ipConfigurations/ipconfig1"
+		out["ipConfiguration"] = resource.NewObjectProperty(resource.PropertyMap{"id": resource.NewStringProperty(id)})
+	}
+	return out, nil
+}
+
+// runNvaPairOn registers the NvaPair "nva" on mocks and returns its
+// ReplaceOrder.
+func runNvaPairOn(t *testing.T, mocks pulumi.MockResourceMonitor, args *components.NvaPairArgs) []string {
+	t.Helper()
+	var out outputs
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		pair, err := components.NewNvaPair(ctx, "nva", args)
+		if err != nil {
+			return err
+		}
+		out.capture("order", pair.ReplaceOrder)
+		return nil
+	}, pulumi.WithMocks("hanva", "test", mocks))
+	if err != nil {
+		t.Fatalf("NewNvaPair: %v", err)
+	}
+	order, ok := out.get(t, "order").([]string)
+	if !ok {
+		t.Fatalf("ReplaceOrder = %#v", out.get(t, "order"))
+	}
+	return order
+}
+
+func TestNvaPairVMsAreReplacedNotUpdatedWhenTheirCustomDataChanges(t *testing.T) {
+	for _, custom := range []bool{false, true} {
+		args := seedNvaPair()
+		args.Count = 3
+		if custom {
+			args.CustomData = pulumi.String("#cloud-config\n")
+		}
+		r := runNvaPair(t, args)
+		for _, nva := range r.pair.NVAs {
+			vm := r.m.Named(t, nva.Name+"-vm")
+			if !slices.Equal(vm.ReplaceOnChanges, []string{"osProfile.customData"}) || !vm.DeleteBeforeReplace {
+				t.Errorf("custom data %v: %s replaceOnChanges %q, deleteBeforeReplace %v; want [osProfile.customData], true",
+					custom, vm.Name, vm.ReplaceOnChanges, vm.DeleteBeforeReplace)
+			}
+		}
+	}
+}
+
+func TestNvaPairReplacesOneNVAAtATimeTheFirstNVALast(t *testing.T) {
+	args := seedNvaPair()
+	args.Count = 3
+	m := &pipMocks{Mocks: pulumitest.NewMocks()}
+	order := runNvaPairOn(t, m, args)
+	if want := []string{"nva-3", "nva-2", "nva-1"}; !slices.Equal(order, want) {
+		t.Errorf("ReplaceOrder = %q, want %q", order, want)
+	}
+	for i, want := range map[int][]string{1: {"nva-2-ready"}, 2: {"nva-3-ready"}, 3: nil} {
+		name := fmt.Sprintf("nva-%d", i)
+		if got := waitsFor(m.Named(t, name+"-vm")); !slices.Equal(got, want) {
+			t.Errorf("%s-vm waits for %q, want %q", name, got, want)
+		}
+		gate := m.Named(t, name+"-ready")
+		if got := waitsFor(gate); !slices.Equal(got, []string{name + "-vm"}) {
+			t.Errorf("%s waits for %q, want its VM only", gate.Name, got)
+		}
+	}
+}
+
+func TestNvaPairReplacesTheNVAHoldingThePublicIPLast(t *testing.T) {
+	tests := []struct {
+		name      string
+		holder    string
+		fail      bool
+		wantOrder []string
+		wantWaits map[string][]string // VM -> gates
+	}{
+		{"after a failover to nva-2, nva-2 goes last", "nva-2", false, []string{"nva-3", "nva-1", "nva-2"},
+			map[string][]string{"nva-3-vm": nil, "nva-1-vm": {"nva-3-ready"}, "nva-2-vm": {"nva-1-ready"}}},
+		{"with the public IP on nva-1, the reverse order", "nva-1", false, []string{"nva-3", "nva-2", "nva-1"},
+			map[string][]string{"nva-3-vm": nil, "nva-2-vm": {"nva-3-ready"}, "nva-1-vm": {"nva-2-ready"}}},
+		{"on nva-3, it goes last", "nva-3", false, []string{"nva-2", "nva-1", "nva-3"},
+			map[string][]string{"nva-2-vm": nil, "nva-1-vm": {"nva-2-ready"}, "nva-3-vm": {"nva-1-ready"}}},
+		{"a detached public IP leaves the reverse order", "", false, []string{"nva-3", "nva-2", "nva-1"},
+			map[string][]string{"nva-3-vm": nil, "nva-2-vm": {"nva-3-ready"}, "nva-1-vm": {"nva-2-ready"}}},
+		{"an unreadable public IP leaves the reverse order", "nva-2", true, []string{"nva-3", "nva-2", "nva-1"},
+			map[string][]string{"nva-3-vm": nil, "nva-2-vm": {"nva-3-ready"}, "nva-1-vm": {"nva-2-ready"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := seedNvaPair()
+			args.Count = 3
+			m := &pipMocks{Mocks: pulumitest.NewMocks(), holder: tt.holder, fail: tt.fail}
+			if order := runNvaPairOn(t, m, args); !slices.Equal(order, tt.wantOrder) {
+				t.Errorf("ReplaceOrder = %q, want %q", order, tt.wantOrder)
+			}
+			for vm, want := range tt.wantWaits {
+				if got := waitsFor(m.Named(t, vm)); !slices.Equal(got, want) {
+					t.Errorf("%s waits for %q, want %q", vm, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestNvaPairFirstDeployRegistersEveryNVAAndGate(t *testing.T) {
+	for _, count := range []int{2, 3, 5} {
+		args := seedNvaPair()
+		args.Count = count
+		m := &pipMocks{Mocks: pulumitest.NewMocks()}
+		order := runNvaPairOn(t, m, args)
+		if len(order) != count {
+			t.Errorf("%d NVAs: ReplaceOrder %q", count, order)
+		}
+		types := m.Types()
+		if types["azure-native:compute:VirtualMachine"] != count || types[tGate] != count {
+			t.Errorf("%d NVAs: %d VMs and %d gates registered", count, types["azure-native:compute:VirtualMachine"], types[tGate])
+		}
+	}
+}
+
+func TestNvaPairGateWaitsForTheProbeOnTheVM(t *testing.T) {
+	tests := []struct {
+		name     string
+		edit     func(a *components.NvaPairArgs)
+		wantLine string
+	}{
+		{"the sample answers HTTP on the probe port", func(a *components.NvaPairArgs) { a.ProbePort = 8081 },
+			"'http://127.0.0.1:8081/'"},
+		{"an HTTP probe path", func(a *components.NvaPairArgs) { a.ProbePath = "/healthz" },
+			"'http://127.0.0.1:8080/healthz'"},
+		{"a TCP probe", func(a *components.NvaPairArgs) { a.ProbeKind = components.NvaProbeTCP },
+			"exec 3<>/dev/tcp/127.0.0.1/8080"},
+		{"your own custom data with a gate asked for", func(a *components.NvaPairArgs) {
+			a.CustomData, a.Readiness = pulumi.String("#cloud-config\n"), components.NvaReadinessProbe
+		}, "'http://127.0.0.1:8080/'"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := seedNvaPair()
+			tt.edit(args)
+			r := runNvaPair(t, args)
+			for _, nva := range r.pair.NVAs {
+				gate := r.m.Named(t, nva.Name+"-ready")
+				vm := r.m.Named(t, nva.Name+"-vm")
+				if got := pulumitest.String(gate.Inputs, "vmName"); got != vm.ID[strings.LastIndex(vm.ID, "/")+1:] {
+					t.Errorf("%s runs on VM %q, want %s's", gate.Name, got, vm.Name)
+				}
+				if v := pulumitest.Get(gate.Inputs, "asyncExecution"); v == nil || v.BoolValue() {
+					t.Errorf("%s asyncExecution = %v, want false", gate.Name, v)
+				}
+				if v := pulumitest.Get(gate.Inputs, "treatFailureAsDeploymentFailure"); v == nil || !v.BoolValue() {
+					t.Errorf("%s treatFailureAsDeploymentFailure = %v, want true", gate.Name, v)
+				}
+				if v := pulumitest.Get(gate.Inputs, "timeoutInSeconds"); v == nil || v.NumberValue() != 900 {
+					t.Errorf("%s timeoutInSeconds = %v, want 900", gate.Name, v)
+				}
+				script := pulumitest.String(gate.Inputs, "source", "script")
+				if !strings.Contains(script, tt.wantLine) {
+					t.Errorf("%s script lacks %q:\n%s", gate.Name, tt.wantLine, script)
+				}
+				sum := sha256.Sum256([]byte(pulumitest.String(vm.Inputs, "osProfile", "customData")))
+				if !strings.Contains(script, hex.EncodeToString(sum[:])) {
+					t.Errorf("%s script lacks the SHA-256 of %s's custom data", gate.Name, vm.Name)
+				}
+			}
+		})
+	}
+}
+
+func TestNvaPairWithYourCustomDataHasNoGateButStillOneNVAAtATime(t *testing.T) {
+	args := seedNvaPair()
+	args.Count = 3
+	args.CustomData = pulumi.String("#cloud-config\nruncmd:\n  - echo my own NVA\n")
+	m := &pipMocks{Mocks: pulumitest.NewMocks()}
+	runNvaPairOn(t, m, args)
+	if n := len(m.OfType(tGate)); n != 0 {
+		t.Errorf("%d readiness gates with the user's custom data, want none by default", n)
+	}
+	for vm, want := range map[string][]string{"nva-3-vm": nil, "nva-2-vm": {"nva-3-vm"}, "nva-1-vm": {"nva-2-vm"}} {
+		if got := waitsFor(m.Named(t, vm)); !slices.Equal(got, want) {
+			t.Errorf("%s waits for %q, want %q", vm, got, want)
+		}
+	}
+}
+
+// A change of the sample's settings changes every NVA's custom data, which
+// replaces the VMs (replaceOnChanges), and every gate's script, which runs
+// the gates again on the new VMs.
+func TestNvaPairSampleSettingsChangeCustomDataAndGateScripts(t *testing.T) {
+	snapshot := func(edit func(a *components.NvaPairArgs)) (custom, scripts map[string]string) {
+		args := seedNvaPair()
+		edit(args)
+		r := runNvaPair(t, args)
+		custom, scripts = map[string]string{}, map[string]string{}
+		for _, nva := range r.pair.NVAs {
+			custom[nva.Name] = pulumitest.String(r.m.Named(t, nva.Name+"-vm").Inputs, "osProfile", "customData")
+			scripts[nva.Name] = pulumitest.String(r.m.Named(t, nva.Name+"-ready").Inputs, "source", "script")
+		}
+		return custom, scripts
+	}
+	before, beforeScripts := snapshot(func(*components.NvaPairArgs) {})
+	again, againScripts := snapshot(func(*components.NvaPairArgs) {})
+	for nva := range before {
+		if before[nva] != again[nva] || beforeScripts[nva] != againScripts[nva] {
+			t.Errorf("%s: the same settings give other custom data or another gate script: a deploy without changes would replace it", nva)
+		}
+	}
+	for _, change := range []struct {
+		name string
+		edit func(a *components.NvaPairArgs)
+	}{
+		{"another forwarding target", func(a *components.NvaPairArgs) { a.ForwardTo = "10.0.1.20" }},
+		{"another probe port", func(a *components.NvaPairArgs) { a.ProbePort = 8081 }},
+	} {
+		after, afterScripts := snapshot(change.edit)
+		for nva := range before {
+			if after[nva] == before[nva] {
+				t.Errorf("%s: %s keeps its custom data, so its VM would keep the old sample", change.name, nva)
+			}
+			if afterScripts[nva] == beforeScripts[nva] {
+				t.Errorf("%s: %s's gate script is unchanged, so the gate would not run on the new VM", change.name, nva)
+			}
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi-azure-native-sdk/compute/v2"
 	"github.com/pulumi/pulumi-azure-native-sdk/network/v2"
@@ -70,7 +71,11 @@ type SampleWorkload struct {
 	LoadBalancerIP string
 	LoadBalancer   *network.LoadBalancer
 	WebVMs         []*compute.VirtualMachine
-	Jumpbox        *compute.VirtualMachine
+	// WebReady are the web VMs' readiness gates (managed run commands that
+	// wait until Apache answers on port 80), WebReady[i] of WebVMs[i]: web VM
+	// i+1 is registered, and so created or replaced, after WebReady[i] ran.
+	WebReady []*compute.VirtualMachineRunCommandByVirtualMachine
+	Jumpbox  *compute.VirtualMachine
 	// JumpboxPublicIP is the jumpbox's public IP address.
 	JumpboxPublicIP pulumi.StringOutput
 	// SSHCommand is "ssh <admin>@<jumpbox ip>".
@@ -255,6 +260,7 @@ func (w *SampleWorkload) webTier(ctx *pulumi.Context, name string, a *SampleWork
 		return fmt.Errorf("create network security group %q: %w", name+"-web-nsg", err)
 	}
 
+	var previous pulumi.Resource // the readiness gate of the web VM before
 	for i := range a.WebCount {
 		vmName := fmt.Sprintf("%s-web-%d", name, i+1)
 		nic, err := network.NewNetworkInterface(ctx, vmName+"-nic", &network.NetworkInterfaceArgs{
@@ -272,14 +278,44 @@ func (w *SampleWorkload) webTier(ctx *pulumi.Context, name string, a *SampleWork
 		if err != nil {
 			return fmt.Errorf("create network interface %q: %w", vmName+"-nic", err)
 		}
-		vm, err := newLinuxVM(ctx, vmName, a, nic, webCloudInit(vmName), avset, parent)
+		// Custom data cannot change on a VM: a new page or setup script
+		// replaces the web VMs, one at a time, each after the one before is
+		// serving again (its readiness gate), so the load balancer always
+		// has the others.
+		customData := pulumi.String(base64.StdEncoding.EncodeToString([]byte(webCloudInit(vmName))))
+		opts := []pulumi.ResourceOption{parent, components.ReplaceOnCustomDataChange()}
+		if previous != nil {
+			opts = append(opts, pulumi.DependsOn([]pulumi.Resource{previous}))
+		}
+		vm, err := newLinuxVM(ctx, vmName, a, nic, customData, avset, opts...)
+		if err != nil {
+			return err
+		}
+		gate, err := components.NewReadinessGate(ctx, vmName+"-ready", components.ReadinessGateArgs{
+			ResourceGroupName: a.ResourceGroupName,
+			Location:          a.Location,
+			VM:                vm,
+			Name:              vmName,
+			Check:             components.ReadinessHTTP,
+			Port:              80,
+			Path:              "/",
+			Revision:          customData,
+			Timeout:           webReadinessTimeout,
+		}, parent)
 		if err != nil {
 			return err
 		}
 		w.WebVMs = append(w.WebVMs, vm)
+		w.WebReady = append(w.WebReady, gate)
+		previous = gate
 	}
 	return nil
 }
+
+// webReadinessTimeout bounds a web VM's readiness gate: the setup retries
+// the Apache install for 30 minutes while the NVAs do not forward yet (on
+// the first deploy they may come up after the web VMs).
+const webReadinessTimeout = 35 * time.Minute
 
 // jumpbox registers the jumpbox with its Standard static public IP and an
 // NSG that lets SSH in.
@@ -320,7 +356,7 @@ func (w *SampleWorkload) jumpbox(ctx *pulumi.Context, name string, a *SampleWork
 	if err != nil {
 		return fmt.Errorf("create network interface %q: %w", vmName+"-nic", err)
 	}
-	vm, err := newLinuxVM(ctx, vmName, a, nic, "", nil, parent)
+	vm, err := newLinuxVM(ctx, vmName, a, nic, nil, nil, parent)
 	if err != nil {
 		return err
 	}
@@ -331,9 +367,9 @@ func (w *SampleWorkload) jumpbox(ctx *pulumi.Context, name string, a *SampleWork
 }
 
 // newLinuxVM registers an Ubuntu VM that takes SSH keys only (the shape
-// every hanva VM shares: components.LinuxVMArgs). cloudInit ("" for none) is
-// base64-encoded into customData; avset may be nil.
-func newLinuxVM(ctx *pulumi.Context, vmName string, a *SampleWorkloadArgs, nic *network.NetworkInterface, cloudInit string, avset *compute.AvailabilitySet, parent pulumi.ResourceOption) (*compute.VirtualMachine, error) {
+// every hanva VM shares: components.LinuxVMArgs). customData (base64) and
+// avset may be nil.
+func newLinuxVM(ctx *pulumi.Context, vmName string, a *SampleWorkloadArgs, nic *network.NetworkInterface, customData pulumi.StringInput, avset *compute.AvailabilitySet, opts ...pulumi.ResourceOption) (*compute.VirtualMachine, error) {
 	spec := components.LinuxVMArgs{
 		ResourceGroupName: a.ResourceGroupName,
 		Location:          a.Location,
@@ -342,9 +378,7 @@ func newLinuxVM(ctx *pulumi.Context, vmName string, a *SampleWorkloadArgs, nic *
 		AdminUsername:     a.AdminUsername,
 		SSHPublicKey:      a.SSHPublicKey,
 		NICIDs:            []pulumi.StringInput{nic.ID()},
-	}
-	if cloudInit != "" {
-		spec.CustomData = pulumi.String(base64.StdEncoding.EncodeToString([]byte(cloudInit)))
+		CustomData:        customData,
 	}
 	if avset != nil {
 		spec.AvailabilitySetID = avset.ID()
@@ -353,7 +387,7 @@ func newLinuxVM(ctx *pulumi.Context, vmName string, a *SampleWorkloadArgs, nic *
 	if err != nil {
 		return nil, fmt.Errorf("create virtual machine %q: %w", vmName, err)
 	}
-	vm, err := compute.NewVirtualMachine(ctx, vmName, vmArgs, parent)
+	vm, err := compute.NewVirtualMachine(ctx, vmName, vmArgs, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("create virtual machine %q: %w", vmName, err)
 	}

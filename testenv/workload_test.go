@@ -1,8 +1,11 @@
 package testenv
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -76,13 +79,14 @@ func TestSampleWorkloadRegistersTheSeedsSampleEnvironment(t *testing.T) {
 	m, got := mustRun(t, sampleArgs())
 
 	want := map[string]int{
-		SampleWorkloadType:                          1,
-		"azure-native:compute:VirtualMachine":       4, // 3 web + jumpbox
-		"azure-native:network:NetworkInterface":     4,
-		"azure-native:compute:AvailabilitySet":      1,
-		"azure-native:network:LoadBalancer":         1,
-		"azure-native:network:PublicIPAddress":      1,
-		"azure-native:network:NetworkSecurityGroup": 2, // web, jumpbox
+		SampleWorkloadType:                                              1,
+		"azure-native:compute:VirtualMachine":                           4, // 3 web + jumpbox
+		"azure-native:network:NetworkInterface":                         4,
+		"azure-native:compute:AvailabilitySet":                          1,
+		"azure-native:network:LoadBalancer":                             1,
+		"azure-native:network:PublicIPAddress":                          1,
+		"azure-native:network:NetworkSecurityGroup":                     2, // web, jumpbox
+		"azure-native:compute:VirtualMachineRunCommandByVirtualMachine": 3, // a readiness gate per web VM
 	}
 	types := m.Types()
 	for typ, n := range want {
@@ -431,5 +435,75 @@ func TestAWebSubnetIDThatIsNotAResourceIDFailsTheRun(t *testing.T) {
 	_, _, err := runWorkload(t, args)
 	if err == nil || !strings.Contains(err.Error(), `SampleWorkloadArgs.WebSubnetID: "web" is not a resource ID`) {
 		t.Fatalf("err = %v, want it to name WebSubnetID", err)
+	}
+}
+
+const tGate = "azure-native:compute:VirtualMachineRunCommandByVirtualMachine"
+
+// dependsOn says whether r depends on the resource of type typ named name
+// (a URN ends "::<type>::<name>", or "$<type>::<name>" for a child).
+func dependsOn(r pulumitest.Resource, typ, name string) bool {
+	return slices.ContainsFunc(r.DependsOn, func(urn string) bool {
+		return strings.HasSuffix(urn, "$"+typ+"::"+name) || strings.HasSuffix(urn, "::"+typ+"::"+name)
+	})
+}
+
+func TestWebVMsAreReplacedOneAtATimeWhenTheirCustomDataChanges(t *testing.T) {
+	args := sampleArgs()
+	args.WebCount = 4
+	m, _ := mustRun(t, args)
+	for i := 1; i <= 4; i++ {
+		name := fmt.Sprintf("sample-web-%d", i)
+		vm := m.Named(t, name)
+		if !slices.Equal(vm.ReplaceOnChanges, []string{"osProfile.customData"}) || !vm.DeleteBeforeReplace {
+			t.Errorf("%s: replaceOnChanges %q, deleteBeforeReplace %v; want [osProfile.customData], true (Azure cannot change custom data)",
+				name, vm.ReplaceOnChanges, vm.DeleteBeforeReplace)
+		}
+		gate := m.Named(t, name+"-ready")
+		if !dependsOn(gate, "azure-native:compute:VirtualMachine", name) {
+			t.Errorf("%s-ready does not depend on its VM: %q", name, gate.DependsOn)
+		}
+		var gates []string
+		for _, d := range vm.DependsOn {
+			if strings.Contains(d, tGate) {
+				gates = append(gates, d[strings.LastIndex(d, "::")+2:])
+			}
+		}
+		var want []string
+		if i > 1 {
+			want = []string{fmt.Sprintf("sample-web-%d-ready", i-1)}
+		}
+		if !slices.Equal(gates, want) {
+			t.Errorf("%s waits for the gates %q, want %q (one web VM at a time)", name, gates, want)
+		}
+	}
+}
+
+func TestAWebGateWaitsForApacheOnTheVMAndRerunsWithNewCustomData(t *testing.T) {
+	m, _ := mustRun(t, sampleArgs())
+	for i := 1; i <= 3; i++ {
+		name := fmt.Sprintf("sample-web-%d", i)
+		gate := m.Named(t, name+"-ready")
+		if v := pulumitest.Get(gate.Inputs, "asyncExecution"); v == nil || v.BoolValue() {
+			t.Errorf("%s: asyncExecution %v, want false (the deployment waits for the script)", gate.Name, v)
+		}
+		if v := pulumitest.Get(gate.Inputs, "treatFailureAsDeploymentFailure"); v == nil || !v.BoolValue() {
+			t.Errorf("%s: treatFailureAsDeploymentFailure %v, want true", gate.Name, v)
+		}
+		if v := pulumitest.Get(gate.Inputs, "timeoutInSeconds"); v == nil || v.NumberValue() != webReadinessTimeout.Seconds() {
+			t.Errorf("%s: timeoutInSeconds %v, want %v", gate.Name, v, webReadinessTimeout.Seconds())
+		}
+		if got := pulumitest.String(gate.Inputs, "vmName"); got != name {
+			t.Errorf("%s: vmName %q, want the VM's name %q", gate.Name, got, name)
+		}
+		script := pulumitest.String(gate.Inputs, "source", "script")
+		if !strings.Contains(script, "'http://127.0.0.1:80/'") {
+			t.Errorf("%s does not wait for Apache on 127.0.0.1:80:\n%s", gate.Name, script)
+		}
+		enc := pulumitest.String(m.Named(t, name).Inputs, "osProfile", "customData")
+		sum := sha256.Sum256([]byte(enc))
+		if !strings.Contains(script, hex.EncodeToString(sum[:])) {
+			t.Errorf("%s script lacks the SHA-256 of its VM's custom data, so a replaced VM would not re-run it:\n%s", gate.Name, script)
+		}
 	}
 }
