@@ -53,7 +53,8 @@ Usage:
                                                        lease, wait D for the leader, then withdraw the request
   nva-monitor plan     [--config FILE] --to NAME       print the ARM changes a failover to NAME would make
   nva-monitor validate [--config FILE] [--offline]     check the config, then Azure (resources, next hops,
-                                                       IP forwarding, permissions)
+                                                       IP forwarding, permissions, the monitor's own routes
+                                                       to ARM and Storage)
   nva-monitor version                                  print the version
 
 The config file defaults to ` + DefaultConfigPath + `.

@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -15,6 +19,8 @@ import (
 	"github.com/hanva/hanva/monitor/daemon"
 	"github.com/hanva/hanva/monitor/internal/access"
 	"github.com/hanva/hanva/monitor/internal/act"
+	"github.com/hanva/hanva/monitor/internal/azure"
+	"github.com/hanva/hanva/monitor/internal/egress"
 )
 
 func slogText(w io.Writer) *slog.Logger {
@@ -26,6 +32,7 @@ type checker struct {
 	w        io.Writer
 	failures int
 	warnings int
+	skipped  int
 }
 
 func (c *checker) ok(format string, args ...any) { fmt.Fprintf(c.w, "ok    "+format+"\n", args...) }
@@ -36,6 +43,10 @@ func (c *checker) warn(format string, args ...any) {
 func (c *checker) fail(format string, args ...any) {
 	c.failures++
 	fmt.Fprintf(c.w, "FAIL  "+format+"\n", args...)
+}
+func (c *checker) skip(format string, args ...any) {
+	c.skipped++
+	fmt.Fprintf(c.w, "SKIP  "+format+"\n", args...)
 }
 
 func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -76,12 +87,17 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("build ARM client: %w", err)
 	}
 	checkAccess(ctx, c, client, cfg)
+	checkEgress(ctx, c, cfg, eng, obs, client.Endpoint())
 	checkLease(ctx, c, cfg, stderr)
 
 	if c.failures > 0 {
 		return fmt.Errorf("%w: %d check(s) failed, %d warning(s)", errValidateFailed, c.failures, c.warnings)
 	}
-	fmt.Fprintf(stdout, "\nAll checks passed (%d warning(s)).\n", c.warnings)
+	skipped := ""
+	if c.skipped > 0 {
+		skipped = fmt.Sprintf(", %d skipped", c.skipped)
+	}
+	fmt.Fprintf(stdout, "\nAll checks passed (%d warning(s)%s).\n", c.warnings, skipped)
 	return nil
 }
 
@@ -171,6 +187,9 @@ func checkAccess(ctx context.Context, c *checker, client *arm.Client, cfg *confi
 	for _, p := range cfg.PublicIPs {
 		check("public IP", p.ID, access.PublicIPActions)
 	}
+	if cfg.InstanceNIC != "" {
+		check("monitor NIC", cfg.InstanceNIC, access.InstanceNICActions)
+	}
 }
 
 func verbs(actions []string) []string {
@@ -182,9 +201,114 @@ func verbs(actions []string) []string {
 			rest := a[:i]
 			v = rest[strings.LastIndex(rest, "/")+1:]
 		}
+		if v == "effectiveRouteTable" {
+			v = "read the effective routes"
+		}
 		out = append(out, v)
 	}
 	return out
+}
+
+// Public pages the egress check's messages cite.
+const (
+	docEffectiveRoutes = "https://learn.microsoft.com/azure/virtual-network/diagnose-network-routing-problem"
+	docNICPermissions  = "https://learn.microsoft.com/azure/virtual-network/virtual-network-network-interface#permissions"
+)
+
+// checkEgress reads the effective routes of the monitor's own NIC (config
+// instanceNic) and judges, with package egress, the way the monitor's
+// traffic takes to ARM and, with a blob lease, to the lease's storage
+// account: through a managed NVA, or nowhere (next hop None, no route), a
+// failover cuts the monitors off exactly when they must act.
+func checkEgress(ctx context.Context, c *checker, cfg *config.Config, eng *act.Engine, obs *act.Observed, armEndpoint string) {
+	const what = "monitor's way out to ARM and Storage"
+	if cfg.InstanceNIC == "" {
+		c.skip("%s: instanceNic is not set, so its NIC's effective routes are not checked; set instanceNic to this "+
+			"monitor VM's NIC resource ID (the Pulumi Monitor component writes it) and grant the monitor's identity "+
+			"%s on that NIC", what, strings.Join(access.InstanceNICActions, ", "))
+		return
+	}
+	nic := shortID(cfg.InstanceNIC)
+	routes, err := eng.EffectiveRoutes(ctx, cfg.InstanceNIC)
+	switch {
+	case errors.Is(err, azure.ErrForbidden):
+		c.fail("monitor NIC %s: cannot read its effective routes: %v; grant the monitor's identity %s on it (%s)",
+			nic, err, strings.Join(access.InstanceNICActions, ", "), docNICPermissions)
+		return
+	case errors.Is(err, azure.ErrNotFound):
+		c.fail("monitor NIC %s does not exist (%v); set instanceNic to this monitor VM's own NIC resource ID", nic, err)
+		return
+	case err != nil:
+		c.fail("monitor NIC %s: cannot read its effective routes: %v (Azure computes them only for a NIC attached to a running VM: %s)",
+			nic, err, docEffectiveRoutes)
+		return
+	}
+	in := make([]egress.Route, len(routes))
+	for i, r := range routes {
+		in[i] = egress.Route{Name: r.Name, Source: r.Source, State: r.State, Prefixes: r.Prefixes,
+			NextHopType: r.NextHopType, NextHopIPs: r.NextHopIPs}
+	}
+	env := egressEnv(obs)
+	for _, dst := range destinations(ctx, cfg, armEndpoint) {
+		v := egress.Judge(in, dst, env)
+		switch v.Level {
+		case egress.Fail:
+			c.fail("monitor NIC %s: %s", nic, v.Message)
+		case egress.Warn:
+			c.warn("monitor NIC %s: %s", nic, v.Message)
+		default:
+			c.ok("monitor NIC %s: %s", nic, v.Message)
+		}
+	}
+}
+
+// destinations are what the monitor must reach: ARM, and the storage
+// account of a blob lease. Host names are resolved here, on the monitor
+// VM when validate runs there (a private endpoint resolves to its private
+// address only inside the virtual network).
+func destinations(ctx context.Context, cfg *config.Config, armEndpoint string) []egress.Destination {
+	resolve := func(name, rawURL, tag string) egress.Destination {
+		d := egress.Destination{Name: name, Host: rawURL, Tags: []string{tag}}
+		if u, err := url.Parse(rawURL); err == nil && u.Hostname() != "" {
+			d.Host = u.Hostname()
+		}
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if a, err := egress.Resolve(rctx, net.DefaultResolver, d.Host); err == nil {
+			d.Addr = a
+		}
+		return d
+	}
+	out := []egress.Destination{resolve("ARM", armEndpoint, egress.TagARM)}
+	if cfg.Lease.Kind == config.LeaseBlob {
+		out = append(out, resolve("Storage", cfg.Lease.URL, egress.TagStorage))
+	}
+	return out
+}
+
+// egressEnv is what the egress check knows of the managed resources: every
+// private IP of every NVA NIC, and the managed route tables' routes.
+func egressEnv(obs *act.Observed) egress.Env {
+	env := egress.Env{NVAs: map[netip.Addr]egress.NVA{}}
+	for id, n := range obs.NICs {
+		for _, ip := range append([]string{n.PrivateIP}, n.PrivateIPs...) {
+			if a, err := netip.ParseAddr(ip); err == nil {
+				env.NVAs[a.Unmap()] = egress.NVA{Name: n.NVA, Role: n.Role, NIC: shortID(id)}
+			}
+		}
+	}
+	for _, rt := range obs.RouteTables {
+		t := egress.Table{Name: shortID(rt.ID)}
+		for _, r := range rt.Routes {
+			er := egress.Route{Name: r.Name, Prefixes: []string{r.AddressPrefix}, NextHopType: r.NextHopType}
+			if r.NextHopIP != "" {
+				er.NextHopIPs = []string{r.NextHopIP}
+			}
+			t.Routes = append(t.Routes, er)
+		}
+		env.Tables = append(env.Tables, t)
+	}
+	return env
 }
 
 // checkLease checks the shared storage of a blob lease answers: the leader

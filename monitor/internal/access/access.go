@@ -19,6 +19,11 @@ var (
 	RouteTableActions = []string{"Microsoft.Network/routeTables/read", "Microsoft.Network/routeTables/write"}
 	NICActions        = []string{"Microsoft.Network/networkInterfaces/read", "Microsoft.Network/networkInterfaces/write"}
 	PublicIPActions   = []string{"Microsoft.Network/publicIPAddresses/read", "Microsoft.Network/publicIPAddresses/join/action"}
+	// InstanceNICActions are what `nva-monitor validate` needs on the
+	// monitor's own NIC (config instanceNic) to read its effective routes
+	// (Network Interfaces - Get Effective Route Table,
+	// https://learn.microsoft.com/rest/api/virtualnetwork/network-interfaces/get-effective-route-table).
+	InstanceNICActions = []string{"Microsoft.Network/networkInterfaces/effectiveRouteTable/action"}
 )
 
 // Permission is one entry of the permissions API's answer.

@@ -55,6 +55,8 @@ type Engine struct {
 	now  func() time.Time
 
 	clients map[string]*armnetwork.ClientFactory // by lower-case subscription ID
+	cred    azcore.TokenCredential               // for a subscription the topology does not name (effective.go)
+	copts   *arm.ClientOptions
 	gate    gate
 	backoff backoff
 	badTags badTags // invalid epoch tags already logged
@@ -80,6 +82,8 @@ func New(topo Topology, cred azcore.TokenCredential, clientOpts *arm.ClientOptio
 		log:     opts.Logger,
 		now:     opts.Clock,
 		clients: map[string]*armnetwork.ClientFactory{},
+		cred:    cred,
+		copts:   clientOpts,
 		backoff: defaultBackoff,
 	}
 	if e.log == nil {

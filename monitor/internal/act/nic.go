@@ -16,7 +16,8 @@ import (
 type nicInfo struct {
 	ref          nicRef
 	exists       bool
-	privateIP    string // of the primary ipconfig
+	privateIP    string   // of the primary ipconfig
+	privateIPs   []string // of every ipconfig, in order
 	ipForwarding bool
 	primary      string // name of the primary ipconfig
 	publicIP     string // public IP ID on the primary ipconfig, if any
@@ -44,6 +45,13 @@ func describeNIC(ref nicRef, nic *armnetwork.Interface) nicInfo {
 	info := nicInfo{ref: ref, exists: true}
 	if nic.Properties != nil && nic.Properties.EnableIPForwarding != nil {
 		info.ipForwarding = *nic.Properties.EnableIPForwarding
+	}
+	if nic.Properties != nil {
+		for _, ipc := range nic.Properties.IPConfigurations {
+			if ipc != nil && ipc.Properties != nil && deref(ipc.Properties.PrivateIPAddress) != "" {
+				info.privateIPs = append(info.privateIPs, deref(ipc.Properties.PrivateIPAddress))
+			}
+		}
 	}
 	if ipc := primaryIPConfig(nic); ipc != nil {
 		info.primary = deref(ipc.Name)

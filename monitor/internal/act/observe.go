@@ -32,9 +32,17 @@ type RouteTableState struct {
 	// Epoch is the value of its EpochTag as read: 0 if none (or not an
 	// integer).
 	Epoch int64
+	// Routes are all its routes as read, in order.
+	Routes []Route
 	// Err is why it could not be read (then nothing above but ID and Via
 	// is known, and it counts neither way in Active).
 	Err error
+}
+
+// Route is one route of a route table as read.
+type Route struct {
+	Name, AddressPrefix, NextHopType string
+	NextHopIP                        string // VirtualAppliance routes only
 }
 
 // PublicIPState is a managed public IP as read.
@@ -54,8 +62,9 @@ type PublicIPState struct {
 // NICState is an NVA NIC as read.
 type NICState struct {
 	ID, NVA, Role string
-	PrivateIP     string // of the primary ipconfig
-	IPForwarding  bool   // ARM accepts routes to a NIC without it, and packets are dropped (docs/azure-behaviour.md#ip-forwarding)
+	PrivateIP     string   // of the primary ipconfig
+	PrivateIPs    []string // of every ipconfig (a route may point at a secondary one)
+	IPForwarding  bool     // ARM accepts routes to a NIC without it, and packets are dropped (docs/azure-behaviour.md#ip-forwarding)
 	Exists        bool
 	Epoch         int64 // value of its EpochTag as read: 0 if none (or not an integer)
 }
@@ -175,14 +184,24 @@ func (e *Engine) Observe(ctx context.Context) (*Observed, error) {
 					return err
 				}
 				var hops []string
+				var routes []Route
 				if rt.Properties != nil {
 					for _, r := range rt.Properties.Routes {
 						if isApplianceRoute(r) {
 							hops = append(hops, deref(r.Properties.NextHopIPAddress))
 						}
+						if r != nil && r.Properties != nil {
+							rs := Route{Name: deref(r.Name), AddressPrefix: deref(r.Properties.AddressPrefix),
+								NextHopIP: deref(r.Properties.NextHopIPAddress)}
+							if r.Properties.NextHopType != nil {
+								rs.NextHopType = string(*r.Properties.NextHopType)
+							}
+							routes = append(routes, rs)
+						}
 					}
 				}
 				tableHops[i] = hops
+				tables[i].Routes = routes
 				tables[i].Epoch = e.epochOf(m.res, rt.Tags)
 				return nil
 			})
@@ -221,7 +240,7 @@ func (e *Engine) Observe(ctx context.Context) (*Observed, error) {
 	for i, ref := range nicRefs {
 		info := nicInfos[i]
 		obs.NICs[ref.res.id] = NICState{ID: ref.res.id, NVA: ref.nva, Role: ref.role,
-			PrivateIP: info.privateIP, IPForwarding: info.ipForwarding, Exists: info.exists, Epoch: info.epoch}
+			PrivateIP: info.privateIP, PrivateIPs: info.privateIPs, IPForwarding: info.ipForwarding, Exists: info.exists, Epoch: info.epoch}
 		if info.privateIP != "" {
 			ipOwner[info.privateIP] = owner{ref.nva, ref.role}
 		}

@@ -1,6 +1,7 @@
 package act
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 )
@@ -113,19 +114,28 @@ func TestObserveReportsNICs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	state := func(n nicSpec, nva, role string) NICState {
+		return NICState{ID: nicID(n.name), NVA: nva, Role: role, PrivateIP: n.ip, PrivateIPs: []string{n.ip, n.ip2},
+			IPForwarding: true, Exists: true}
+	}
 	want := map[string]NICState{
-		nicID(nva1Int.name): {ID: nicID(nva1Int.name), NVA: "nva-1", Role: "internal", PrivateIP: nva1Int.ip, IPForwarding: true, Exists: true},
-		nicID(nva1Ext.name): {ID: nicID(nva1Ext.name), NVA: "nva-1", Role: "external", PrivateIP: nva1Ext.ip, IPForwarding: true, Exists: true},
-		nicID(nva2Int.name): {ID: nicID(nva2Int.name), NVA: "nva-2", Role: "internal", PrivateIP: nva2Int.ip, IPForwarding: true, Exists: true},
-		nicID(nva2Ext.name): {ID: nicID(nva2Ext.name), NVA: "nva-2", Role: "external", PrivateIP: nva2Ext.ip, IPForwarding: true, Exists: true},
+		nicID(nva1Int.name): state(nva1Int, "nva-1", "internal"),
+		nicID(nva1Ext.name): state(nva1Ext, "nva-1", "external"),
+		nicID(nva2Int.name): state(nva2Int, "nva-2", "internal"),
+		nicID(nva2Ext.name): state(nva2Ext, "nva-2", "external"),
 	}
 	if len(obs.NICs) != len(want) {
 		t.Fatalf("got %d NICs, want %d", len(obs.NICs), len(want))
 	}
 	for id, w := range want {
-		if got := obs.NICs[id]; got != w {
+		if got := obs.NICs[id]; !reflect.DeepEqual(got, w) {
 			t.Errorf("NIC %s = %+v, want %+v", id, got, w)
 		}
+	}
+	if rs := obs.RouteTables[0].Routes; len(rs) != 4 ||
+		rs[3] != (Route{Name: "scanner", AddressPrefix: "10.9.0.0/16", NextHopType: "VirtualAppliance", NextHopIP: "10.0.1.99"}) ||
+		rs[2] != (Route{Name: "internet", AddressPrefix: "20.0.0.0/8", NextHopType: "Internet"}) {
+		t.Errorf("routes of rt-0 as read = %+v, want all four of routeTableJSON", rs)
 	}
 	p := obs.PublicIPs[0]
 	if p.NIC != nicID(nva1Ext.name) || p.IPConfig != "ipconfig1" {
