@@ -623,10 +623,7 @@ func (a *NvaPairArgs) plan(name string) (*nvaPlan, error) {
 	}
 	p.internalGateway = nthAddr(in, 1).String()
 
-	first := a.FirstHost
-	if first == 0 {
-		first = DefaultNvaFirstHost
-	}
+	first, _ := NvaHosts(a.FirstHost, count)
 	prefixes := map[string]string{RoleExternal: a.ExternalPrefix, RoleInternal: a.InternalPrefix}
 	fields := map[string]string{RoleExternal: "ExternalPrefix", RoleInternal: "InternalPrefix"}
 	for i := 0; i < count; i++ {
@@ -648,6 +645,22 @@ func (a *NvaPairArgs) plan(name string) (*nvaPlan, error) {
 		p.nvas = append(p.nvas, nv)
 	}
 	return p, nil
+}
+
+// NvaHosts returns the host numbers (counted from the subnet's network
+// address, as HostIP counts them) of the NVAs' static IPs in each of their
+// subnets, first to last: NVA i (from 0) takes host firstHost+i. Zero
+// values take NvaPairArgs' defaults (DefaultNvaFirstHost, DefaultNvaCount).
+// Whatever else takes static addresses in the NVAs' subnets must stay
+// outside first..last.
+func NvaHosts(firstHost, count int) (first, last int) {
+	if firstHost == 0 {
+		firstHost = DefaultNvaFirstHost
+	}
+	if count == 0 {
+		count = DefaultNvaCount
+	}
+	return firstHost, firstHost + count - 1
 }
 
 func orDefault(v, d string) string {

@@ -875,3 +875,27 @@ func TestNvaPairSampleSettingsChangeCustomDataAndGateScripts(t *testing.T) {
 		}
 	}
 }
+
+func TestNvaHostsAreWhereNvaPairPutsTheNVAs(t *testing.T) {
+	for _, tt := range []struct{ firstHost, count, wantFirst, wantLast int }{
+		{0, 0, 4, 5}, {0, 3, 4, 6}, {10, 2, 10, 11},
+	} {
+		first, last := components.NvaHosts(tt.firstHost, tt.count)
+		if first != tt.wantFirst || last != tt.wantLast {
+			t.Errorf("NvaHosts(%d, %d) = %d, %d; want %d, %d", tt.firstHost, tt.count, first, last, tt.wantFirst, tt.wantLast)
+		}
+		args := seedNvaPair()
+		args.FirstHost, args.Count = tt.firstHost, tt.count
+		r := runNvaPair(t, args)
+		for role, prefix := range map[string]string{components.RoleExternal: args.ExternalPrefix, components.RoleInternal: args.InternalPrefix} {
+			lo, _ := components.HostIP(prefix, first)
+			hi, _ := components.HostIP(prefix, last)
+			if got := r.pair.NVAs[0].IPs[role]; got != lo {
+				t.Errorf("FirstHost %d, Count %d: the first NVA's %s IP is %s, NvaHosts says %s", tt.firstHost, tt.count, role, got, lo)
+			}
+			if got := r.pair.NVAs[len(r.pair.NVAs)-1].IPs[role]; got != hi {
+				t.Errorf("FirstHost %d, Count %d: the last NVA's %s IP is %s, NvaHosts says %s", tt.firstHost, tt.count, role, got, hi)
+			}
+		}
+	}
+}

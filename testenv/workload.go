@@ -21,6 +21,8 @@ const SampleWorkloadType = "hanva:index:SampleWorkload"
 // Defaults of SampleWorkloadArgs.
 const (
 	DefaultLoadBalancerHost = 10
+	DefaultWebFirstHost     = 20
+	DefaultJumpboxHost      = 4
 	DefaultWebCount         = 3
 	DefaultVMSize           = "Standard_B1s"
 	DefaultAdminUsername    = "hanva"
@@ -48,6 +50,20 @@ type SampleWorkloadArgs struct {
 	LoadBalancerHost int `pulumi:"loadBalancerHost"`
 	// WebCount is the number of web VMs. Optional; default 3.
 	WebCount int `pulumi:"webCount"`
+	// WebFirstHost is the host number of the first web VM's static IP in
+	// WebPrefix; web VM i (from 1) gets host WebFirstHost+i-1. Optional;
+	// default 20: above the load balancer's host 10, so a larger WebCount
+	// adds addresses without moving any (10.0.1.20 to 10.0.1.254 in a /24).
+	// The web VMs' hosts must not include LoadBalancerHost.
+	WebFirstHost int `pulumi:"webFirstHost"`
+	// MgmtPrefix is the mgmt subnet's address prefix, e.g. "10.0.0.128/25".
+	// Optional: set, the jumpbox takes host JumpboxHost there, statically;
+	// "", Azure gives it an address (dynamic).
+	MgmtPrefix string `pulumi:"mgmtPrefix"`
+	// JumpboxHost is the host number of the jumpbox's static IP in
+	// MgmtPrefix. Optional; default 4, the first address Azure does not
+	// reserve.
+	JumpboxHost int `pulumi:"jumpboxHost"`
 	// VMSize of the web VMs and the jumpbox. Optional; default Standard_B1s.
 	VMSize string `pulumi:"vmSize"`
 	// AdminUsername of every VM. Optional; default "hanva".
@@ -69,8 +85,13 @@ type SampleWorkload struct {
 	// LoadBalancerIP is the internal load balancer's static frontend IP
 	// (plain: known before deployment, so the NVAs can forward to it).
 	LoadBalancerIP string
-	LoadBalancer   *network.LoadBalancer
-	WebVMs         []*compute.VirtualMachine
+	// WebIPs are the web VMs' static private IPs, WebIPs[i] of WebVMs[i].
+	WebIPs []string
+	// JumpboxPrivateIP is the jumpbox's static private IP; "" without
+	// MgmtPrefix (Azure chooses it).
+	JumpboxPrivateIP string
+	LoadBalancer     *network.LoadBalancer
+	WebVMs           []*compute.VirtualMachine
 	// WebReady are the web VMs' readiness gates (managed run commands that
 	// wait until Apache answers on port 80), WebReady[i] of WebVMs[i]: web VM
 	// i+1 is registered, and so created or replaced, after WebReady[i] ran.
@@ -94,6 +115,12 @@ func (a *SampleWorkloadArgs) withDefaults() (SampleWorkloadArgs, error) {
 	}
 	if out.WebCount == 0 {
 		out.WebCount = DefaultWebCount
+	}
+	if out.WebFirstHost == 0 {
+		out.WebFirstHost = DefaultWebFirstHost
+	}
+	if out.JumpboxHost == 0 {
+		out.JumpboxHost = DefaultJumpboxHost
 	}
 	if out.VMSize == "" {
 		out.VMSize = DefaultVMSize
@@ -130,12 +157,10 @@ func NewSampleWorkload(ctx *pulumi.Context, name string, args *SampleWorkloadArg
 	if err != nil {
 		return nil, err
 	}
-	lbIP, err := components.HostIP(a.WebPrefix, a.LoadBalancerHost)
-	if err != nil {
-		return nil, fmt.Errorf("testenv: SampleWorkloadArgs.LoadBalancerHost: %w", err)
+	w := &SampleWorkload{}
+	if err := w.planAddresses(&a); err != nil {
+		return nil, err
 	}
-
-	w := &SampleWorkload{LoadBalancerIP: lbIP}
 	if err := ctx.RegisterComponentResource(SampleWorkloadType, name, w, opts...); err != nil {
 		return nil, fmt.Errorf("register sample workload %q: %w", name, err)
 	}
@@ -162,6 +187,38 @@ func NewSampleWorkload(ctx *pulumi.Context, name string, args *SampleWorkloadArg
 		return nil, fmt.Errorf("register outputs of sample workload %q: %w", name, err)
 	}
 	return w, nil
+}
+
+// planAddresses places the static private IPs: in the web subnet the load
+// balancer's frontend at LoadBalancerHost and the web VMs from WebFirstHost
+// up, never on the frontend; in the mgmt subnet the jumpbox at JumpboxHost.
+// No two NICs or frontends in a subnet share an address whatever order
+// Azure creates them in, and a larger WebCount keeps every address.
+func (w *SampleWorkload) planAddresses(a *SampleWorkloadArgs) error {
+	const f = "testenv: SampleWorkloadArgs"
+	lbIP, err := components.HostIP(a.WebPrefix, a.LoadBalancerHost)
+	if err != nil {
+		return fmt.Errorf("%s.LoadBalancerHost: %w", f, err)
+	}
+	w.LoadBalancerIP = lbIP
+	first, last := a.WebFirstHost, a.WebFirstHost+a.WebCount-1
+	if first <= a.LoadBalancerHost && a.LoadBalancerHost <= last {
+		return fmt.Errorf("%s.WebFirstHost: %d web VMs at hosts %d-%d of %s would take the load balancer's host %d (%s); "+
+			"start them above it (WebFirstHost %d) or move LoadBalancerHost", f, a.WebCount, first, last, a.WebPrefix, a.LoadBalancerHost, lbIP, a.LoadBalancerHost+1)
+	}
+	for i := range a.WebCount {
+		ip, err := components.HostIP(a.WebPrefix, first+i)
+		if err != nil {
+			return fmt.Errorf("%s.WebCount: web VM %d at host %d (WebFirstHost %d + %d): %w", f, i+1, first+i, first, i, err)
+		}
+		w.WebIPs = append(w.WebIPs, ip)
+	}
+	if a.MgmtPrefix != "" {
+		if w.JumpboxPrivateIP, err = components.HostIP(a.MgmtPrefix, a.JumpboxHost); err != nil {
+			return fmt.Errorf("%s.JumpboxHost: %w", f, err)
+		}
+	}
+	return nil
 }
 
 // Names inside the load balancer, referred to by ID from its own rule.
@@ -242,7 +299,8 @@ func (w *SampleWorkload) webTier(ctx *pulumi.Context, name string, a *SampleWork
 	}
 	w.LoadBalancer = lb
 	// Taken from the created load balancer (not lbID), so every web NIC
-	// depends on it and no NIC's dynamic IP can take the frontend's address.
+	// depends on it. No NIC's static address is the frontend's
+	// (planAddresses).
 	poolID := pulumi.Sprintf("%s/backendAddressPools/%s", lb.ID(), lbPool)
 
 	// The NVAs forward web traffic from the Internet to the load balancer,
@@ -271,7 +329,9 @@ func (w *SampleWorkload) webTier(ctx *pulumi.Context, name string, a *SampleWork
 				Name:                            pulumi.String("ipconfig1"),
 				Primary:                         pulumi.Bool(true),
 				Subnet:                          network.SubnetTypeArgs{Id: a.WebSubnetID},
-				PrivateIPAllocationMethod:       pulumi.String("Dynamic"),
+				PrivateIPAllocationMethod:       pulumi.String("Static"),
+				PrivateIPAddress:                pulumi.String(w.WebIPs[i]),
+				PrivateIPAddressVersion:         pulumi.String("IPv4"),
 				LoadBalancerBackendAddressPools: network.BackendAddressPoolArray{network.BackendAddressPoolArgs{Id: poolID}},
 			}},
 		}, parent)
@@ -341,17 +401,23 @@ func (w *SampleWorkload) jumpbox(ctx *pulumi.Context, name string, a *SampleWork
 	if err != nil {
 		return fmt.Errorf("create network security group %q: %w", vmName+"-nsg", err)
 	}
+	ipc := network.NetworkInterfaceIPConfigurationArgs{
+		Name:                      pulumi.String("ipconfig1"),
+		Primary:                   pulumi.Bool(true),
+		Subnet:                    network.SubnetTypeArgs{Id: a.MgmtSubnetID},
+		PrivateIPAllocationMethod: pulumi.String("Dynamic"),
+		PublicIPAddress:           network.PublicIPAddressTypeArgs{Id: pip.ID()},
+	}
+	if w.JumpboxPrivateIP != "" {
+		ipc.PrivateIPAllocationMethod = pulumi.String("Static")
+		ipc.PrivateIPAddress = pulumi.String(w.JumpboxPrivateIP)
+		ipc.PrivateIPAddressVersion = pulumi.String("IPv4")
+	}
 	nic, err := network.NewNetworkInterface(ctx, vmName+"-nic", &network.NetworkInterfaceArgs{
 		ResourceGroupName:    a.ResourceGroupName,
 		Location:             a.Location,
 		NetworkSecurityGroup: network.NetworkSecurityGroupTypeArgs{Id: nsg.ID()},
-		IpConfigurations: network.NetworkInterfaceIPConfigurationArray{network.NetworkInterfaceIPConfigurationArgs{
-			Name:                      pulumi.String("ipconfig1"),
-			Primary:                   pulumi.Bool(true),
-			Subnet:                    network.SubnetTypeArgs{Id: a.MgmtSubnetID},
-			PrivateIPAllocationMethod: pulumi.String("Dynamic"),
-			PublicIPAddress:           network.PublicIPAddressTypeArgs{Id: pip.ID()},
-		}},
+		IpConfigurations:     network.NetworkInterfaceIPConfigurationArray{ipc},
 	}, parent)
 	if err != nil {
 		return fmt.Errorf("create network interface %q: %w", vmName+"-nic", err)

@@ -13,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"gopkg.in/yaml.v3"
 
+	"github.com/hanva/hanva/components"
 	"github.com/hanva/hanva/components/pulumitest"
 )
 
@@ -30,6 +31,7 @@ func sampleArgs() *SampleWorkloadArgs {
 		WebSubnetID:       pulumi.String(testWeb),
 		MgmtSubnetID:      pulumi.String(testMgmt),
 		WebPrefix:         "10.0.1.0/24",
+		MgmtPrefix:        "10.0.0.128/25",
 		SSHPublicKey:      pulumi.String(testSSHKey),
 	}
 }
@@ -413,6 +415,12 @@ func TestBadArgsFailNamingTheFieldAndRegisterNothing(t *testing.T) {
 		{"the frontend on the broadcast address", func(a *SampleWorkloadArgs) { a.LoadBalancerHost = 255 }, "host 255 of 10.0.1.0/24 (10.0.1.255) is the subnet's broadcast address"},
 		{"the frontend outside a small subnet", func(a *SampleWorkloadArgs) { a.WebPrefix = "10.0.1.0/29" }, "host 10 of 10.0.1.0/29: address outside the prefix (hosts 0..7; usable 4..6)"},
 		{"a negative web count", func(a *SampleWorkloadArgs) { a.WebCount = -1 }, "SampleWorkloadArgs.WebCount: -1; at least 1 web VM"},
+		{"web VMs over the load balancer's address", func(a *SampleWorkloadArgs) { a.WebFirstHost, a.WebCount = 5, 10 },
+			"SampleWorkloadArgs.WebFirstHost: 10 web VMs at hosts 5-14 of 10.0.1.0/24 would take the load balancer's host 10 (10.0.1.10); start them above it (WebFirstHost 11)"},
+		{"more web VMs than the subnet holds", func(a *SampleWorkloadArgs) { a.WebPrefix, a.WebCount = "10.0.1.0/27", 12 },
+			"SampleWorkloadArgs.WebCount: web VM 12 at host 31 (WebFirstHost 20 + 11): host 31 of 10.0.1.0/27 (10.0.1.31) is the subnet's broadcast address"},
+		{"the jumpbox on Azure's gateway address", func(a *SampleWorkloadArgs) { a.JumpboxHost = 1 }, "SampleWorkloadArgs.JumpboxHost: host 1 of 10.0.0.128/25"},
+		{"a mgmt prefix that is not a CIDR", func(a *SampleWorkloadArgs) { a.MgmtPrefix = "mgmt" }, "SampleWorkloadArgs.JumpboxHost: parse prefix \"mgmt\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -505,5 +513,103 @@ func TestAWebGateWaitsForApacheOnTheVMAndRerunsWithNewCustomData(t *testing.T) {
 		if !strings.Contains(script, hex.EncodeToString(sum[:])) {
 			t.Errorf("%s script lacks the SHA-256 of its VM's custom data, so a replaced VM would not re-run it:\n%s", gate.Name, script)
 		}
+	}
+}
+
+// addressesBySubnet returns every private address a subnet's NICs and load
+// balancer frontends take, by subnet ID, with who takes it.
+func addressesBySubnet(t *testing.T, m *pulumitest.Mocks) map[string]map[string][]string {
+	t.Helper()
+	out := map[string]map[string][]string{}
+	add := func(subnet, ip, who string) {
+		if out[subnet] == nil {
+			out[subnet] = map[string][]string{}
+		}
+		out[subnet][ip] = append(out[subnet][ip], who)
+	}
+	for _, nic := range m.OfType("azure-native:network:NetworkInterface") {
+		if s := pulumitest.String(nic.Inputs, "ipConfigurations", 0, "privateIPAllocationMethod"); s != "Static" {
+			t.Errorf("%s: allocation %q, want Static", nic.Name, s)
+		}
+		add(pulumitest.String(nic.Inputs, "ipConfigurations", 0, "subnet", "id"),
+			pulumitest.String(nic.Inputs, "ipConfigurations", 0, "privateIPAddress"), nic.Name)
+	}
+	for _, lb := range m.OfType("azure-native:network:LoadBalancer") {
+		for i := range pulumitest.Get(lb.Inputs, "frontendIPConfigurations").ArrayValue() {
+			add(pulumitest.String(lb.Inputs, "frontendIPConfigurations", i, "subnet", "id"),
+				pulumitest.String(lb.Inputs, "frontendIPConfigurations", i, "privateIPAddress"), lb.Name+" frontend")
+		}
+	}
+	return out
+}
+
+func TestEveryAddressInASubnetIsStaticPlannedAndTakenOnce(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(a *SampleWorkloadArgs)
+	}{
+		{"the seed's sample", func(*SampleWorkloadArgs) {}},
+		{"twenty web VMs", func(a *SampleWorkloadArgs) { a.WebCount = 20 }},
+		{"the load balancer above the web VMs", func(a *SampleWorkloadArgs) { a.LoadBalancerHost, a.WebCount = 200, 30 }},
+		{"the web VMs below the load balancer", func(a *SampleWorkloadArgs) { a.WebFirstHost, a.WebCount = 4, 6 }},
+		{"a small web subnet", func(a *SampleWorkloadArgs) { a.WebPrefix, a.WebCount = "10.0.1.0/27", 11 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := sampleArgs()
+			tt.edit(args)
+			m, _ := mustRun(t, args)
+			prefixes := map[string]string{testWeb: args.WebPrefix, testMgmt: args.MgmtPrefix}
+			for subnet, ips := range addressesBySubnet(t, m) {
+				prefix, ok := prefixes[subnet]
+				if !ok {
+					t.Errorf("addresses in unexpected subnet %q: %v", subnet, ips)
+					continue
+				}
+				for ip, who := range ips {
+					if len(who) != 1 {
+						t.Errorf("%s is taken by %q", ip, who)
+					}
+					if err := components.CheckStaticIP(prefix, ip); err != nil {
+						t.Errorf("%q: %v", who, err)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestRaisingWebCountKeepsEveryAddress(t *testing.T) {
+	ipsOf := func(count int) map[string]string {
+		args := sampleArgs()
+		args.WebCount = count
+		m, _ := mustRun(t, args)
+		out := map[string]string{}
+		for _, nic := range m.OfType("azure-native:network:NetworkInterface") {
+			out[nic.Name] = pulumitest.String(nic.Inputs, "ipConfigurations", 0, "privateIPAddress")
+		}
+		out["frontend"] = pulumitest.String(m.One(t, "azure-native:network:LoadBalancer").Inputs, "frontendIPConfigurations", 0, "privateIPAddress")
+		return out
+	}
+	before, after := ipsOf(3), ipsOf(8)
+	for who, ip := range before {
+		if after[who] != ip {
+			t.Errorf("%s moves from %s to %q when WebCount goes from 3 to 8", who, ip, after[who])
+		}
+	}
+	for who, want := range map[string]string{"sample-web-1-nic": "10.0.1.20", "sample-web-8-nic": "10.0.1.27", "sample-jumpbox-nic": "10.0.0.132", "frontend": "10.0.1.10"} {
+		if after[who] != want {
+			t.Errorf("%s at %q, want %s", who, after[who], want)
+		}
+	}
+}
+
+func TestWithoutAMgmtPrefixAzureAddressesTheJumpbox(t *testing.T) {
+	args := sampleArgs()
+	args.MgmtPrefix = ""
+	m, _ := mustRun(t, args)
+	nic := m.Named(t, "sample-jumpbox-nic")
+	if s := pulumitest.String(nic.Inputs, "ipConfigurations", 0, "privateIPAllocationMethod"); s != "Dynamic" {
+		t.Errorf("jumpbox allocation %q, want Dynamic without MgmtPrefix", s)
 	}
 }
