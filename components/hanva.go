@@ -39,7 +39,7 @@ type HaNvaArgs struct {
 	ProbePort int `pulumi:"probePort"`
 	// ProbeKind is "http" (default) or "tcp"; ProbePath the HTTP path, default "/".
 	ProbeKind, ProbePath string
-	// ForwardTo is where the sample NVAs forward 80/443 arriving on the
+	// ForwardTo is where the sample NVAs forward HTTP (80) arriving on the
 	// public IP (the web tier's load balancer); "" forwards nothing.
 	ForwardTo string `pulumi:"forwardTo"`
 	// NvaCustomData replaces the sample NVA cloud-init. Optional.

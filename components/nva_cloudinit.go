@@ -23,8 +23,8 @@ type nvaSample struct {
 }
 
 // nvaSampleTemplate is the sample NVA: Ubuntu's uncomplicated firewall (ufw)
-// as in mspnp/ha-nva's sample, forwarding on, 80/443 arriving at the external
-// NIC DNATed to ForwardTo and masqueraded out of the internal NIC (so replies
+// as in mspnp/ha-nva's sample, forwarding on, HTTP (80) arriving at the
+// external NIC DNATed to ForwardTo (the sample web tier serves HTTP only) and masqueraded out of the internal NIC (so replies
 // come back through the same NVA), the rest of the VNet's outbound traffic
 // masqueraded out of the external NIC, and an HTTP 200 responder on the probe
 // port. No secrets: custom data is readable on the VM.
@@ -83,8 +83,8 @@ write_files:
       :PREROUTING ACCEPT [0:0]
       :POSTROUTING ACCEPT [0:0]
 {{- if .ForwardTo}}
-      -A PREROUTING -d {{.ExternalIP}}/32 -p tcp -m multiport --dports 80,443 -j DNAT --to-destination {{.ForwardTo}}
-      -A POSTROUTING -d {{.ForwardTo}}/32 -p tcp -m multiport --dports 80,443 -j MASQUERADE
+      -A PREROUTING -d {{.ExternalIP}}/32 -p tcp --dport 80 -j DNAT --to-destination {{.ForwardTo}}
+      -A POSTROUTING -d {{.ForwardTo}}/32 -p tcp --dport 80 -j MASQUERADE
 {{- end}}
       -A POSTROUTING -d 10.0.0.0/8 -j RETURN
       -A POSTROUTING -d 172.16.0.0/12 -j RETURN

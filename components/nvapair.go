@@ -72,9 +72,9 @@ type NvaPairArgs struct {
 	FirstHost int `pulumi:"firstHost"`
 	// ProbePort: optional, default 8080: the sample NVA answers HTTP 200 there.
 	ProbePort int `pulumi:"probePort"`
-	// ForwardTo: optional, the IP to which the sample NVA forwards 80/443
-	// arriving on the public IP (the web tier's internal load balancer);
-	// "" = no forwarding rules.
+	// ForwardTo: optional, the IP to which the sample NVA forwards HTTP
+	// (TCP 80) arriving on the public IP (the web tier's internal load
+	// balancer, which balances 80 only); "" = no forwarding rules.
 	ForwardTo string `pulumi:"forwardTo"`
 	// CustomData: optional, your own NVA cloud-init (plain text; the
 	// component base64-encodes it); nil = the sample NVA's. Azure cannot
@@ -412,27 +412,35 @@ func replaceOrder(count, active int) []int {
 	return ord
 }
 
-// nvaSecurityGroup creates the NSG of one NVA NIC. External: 80/443 from
-// the Internet, the probe port from the VNet. Internal: everything from the
-// VNet, to any destination (an NVA forwards traffic that is not addressed to
-// it). Nothing else is denied explicitly: Azure's default rules deny the
-// rest inbound.
+// nvaSecurityGroup creates the NSG of one NVA NIC. External: HTTP (80)
+// from the Internet for the sample NVA, which forwards nothing else (the
+// sample web tier speaks HTTP only); 80 and 443 with the user's CustomData,
+// whose appliance may serve HTTPS; and the probe port from the VNet.
+// Internal: everything from the VNet, to any destination (an NVA forwards
+// traffic that is not addressed to it). Nothing else is denied explicitly:
+// Azure's default rules deny the rest inbound.
 func nvaSecurityGroup(ctx *pulumi.Context, nsgName, role string, args *NvaPairArgs, probePort int, opts ...pulumi.ResourceOption) (*network.NetworkSecurityGroup, error) {
 	var rules network.SecurityRuleTypeArray
 	switch role {
 	case RoleExternal:
+		web := &network.SecurityRuleTypeArgs{
+			Name:                     pulumi.String("allow-http-from-internet"),
+			Priority:                 pulumi.Int(100),
+			Direction:                pulumi.String("Inbound"),
+			Access:                   pulumi.String("Allow"),
+			Protocol:                 pulumi.String("Tcp"),
+			SourceAddressPrefix:      pulumi.String("Internet"),
+			SourcePortRange:          pulumi.String("*"),
+			DestinationAddressPrefix: pulumi.String("*"),
+			DestinationPortRange:     pulumi.String("80"),
+		}
+		if args.CustomData != nil {
+			web.Name = pulumi.String("allow-http-https-from-internet")
+			web.DestinationPortRange = nil
+			web.DestinationPortRanges = pulumi.ToStringArray([]string{"80", "443"})
+		}
 		rules = network.SecurityRuleTypeArray{
-			&network.SecurityRuleTypeArgs{
-				Name:                     pulumi.String("allow-http-https-from-internet"),
-				Priority:                 pulumi.Int(100),
-				Direction:                pulumi.String("Inbound"),
-				Access:                   pulumi.String("Allow"),
-				Protocol:                 pulumi.String("Tcp"),
-				SourceAddressPrefix:      pulumi.String("Internet"),
-				SourcePortRange:          pulumi.String("*"),
-				DestinationAddressPrefix: pulumi.String("*"),
-				DestinationPortRanges:    pulumi.ToStringArray([]string{"80", "443"}),
-			},
+			web,
 			&network.SecurityRuleTypeArgs{
 				Name:                     pulumi.String("allow-probe-from-vnet"),
 				Priority:                 pulumi.Int(110),
@@ -563,8 +571,8 @@ func (a *NvaPairArgs) plan(name string) (*nvaPlan, error) {
 	if p.probePort < 1 || p.probePort > 65535 {
 		return nil, fmt.Errorf("%s.ProbePort: %d is not a TCP port (1-65535)", f, p.probePort)
 	}
-	if a.CustomData == nil && (p.probePort == 22 || p.probePort == 80 || p.probePort == 443) {
-		return nil, fmt.Errorf("%s.ProbePort: %d is taken on the sample NVA (22 SSH, 80/443 forwarded); choose another, e.g. %d", f, p.probePort, DefaultNvaProbePort)
+	if a.CustomData == nil && (p.probePort == 22 || p.probePort == 80) {
+		return nil, fmt.Errorf("%s.ProbePort: %d is taken on the sample NVA (22 SSH, 80 forwarded); choose another, e.g. %d", f, p.probePort, DefaultNvaProbePort)
 	}
 	p.probeKind = orDefault(a.ProbeKind, NvaProbeHTTP)
 	if p.probeKind != NvaProbeHTTP && p.probeKind != NvaProbeTCP {

@@ -368,7 +368,7 @@ func TestNvaPairNSGsAllowWhatTheNVAServesAndDenyNothingExplicitly(t *testing.T) 
 		}
 		return out
 	}
-	wantExt := []rule{{"Internet", "80,443", "Tcp"}, {"VirtualNetwork", "9090", "Tcp"}}
+	wantExt := []rule{{"Internet", "80", "Tcp"}, {"VirtualNetwork", "9090", "Tcp"}}
 	wantInt := []rule{{"VirtualNetwork", "*", "*"}}
 	for _, nva := range r.pair.NVAs {
 		if got := rules(nva.Name + "-external-nsg"); !slices.Equal(got, wantExt) {
@@ -494,8 +494,8 @@ func TestNvaPairSampleCloudInitForwardsAndAnswersTheProbe(t *testing.T) {
 		nat := files["/etc/ufw/before.rules"]
 		for _, want := range []string{
 			"*nat",
-			"-A PREROUTING -d " + ext + "/32 -p tcp -m multiport --dports 80,443 -j DNAT --to-destination 10.0.1.10",
-			"-A POSTROUTING -d 10.0.1.10/32 -p tcp -m multiport --dports 80,443 -j MASQUERADE",
+			"-A PREROUTING -d " + ext + "/32 -p tcp --dport 80 -j DNAT --to-destination 10.0.1.10",
+			"-A POSTROUTING -d 10.0.1.10/32 -p tcp --dport 80 -j MASQUERADE",
 			"COMMIT",
 		} {
 			if !strings.Contains(nat, want) {
@@ -896,6 +896,41 @@ func TestNvaHostsAreWhereNvaPairPutsTheNVAs(t *testing.T) {
 			if got := r.pair.NVAs[len(r.pair.NVAs)-1].IPs[role]; got != hi {
 				t.Errorf("FirstHost %d, Count %d: the last NVA's %s IP is %s, NvaHosts says %s", tt.firstHost, tt.count, role, got, hi)
 			}
+		}
+	}
+}
+
+// The sample web tier's load balancer has a rule for port 80 only: the
+// sample NVA forwarded 443 too, into nothing.
+func TestNvaPairSampleForwardsAndOpensHTTPOnly(t *testing.T) {
+	r := runNvaPair(t, seedNvaPair())
+	for _, nva := range r.pair.NVAs {
+		doc, _ := customDataOf(t, r.m.Named(t, nva.Name+"-vm"))
+		if strings.Contains(doc, "443") {
+			t.Errorf("%s's sample cloud-init mentions 443:\n%s", nva.Name, doc)
+		}
+		nsg := r.m.Named(t, nva.Name+"-external-nsg")
+		if got := pulumitest.String(nsg.Inputs, "securityRules", 0, "destinationPortRange"); got != "80" {
+			t.Errorf("%s external NSG opens %q to the Internet, want 80", nva.Name, got)
+		}
+		if v := pulumitest.Get(nsg.Inputs, "securityRules", 0, "destinationPortRanges"); v != nil && !v.IsNull() && len(v.ArrayValue()) > 0 {
+			t.Errorf("%s external NSG also opens %v", nva.Name, v)
+		}
+	}
+}
+
+func TestNvaPairWithYourCustomDataOpensHTTPAndHTTPS(t *testing.T) {
+	args := seedNvaPair()
+	args.CustomData = pulumi.String("#cloud-config\n")
+	r := runNvaPair(t, args)
+	for _, nva := range r.pair.NVAs {
+		nsg := r.m.Named(t, nva.Name+"-external-nsg")
+		var ports []string
+		for _, v := range pulumitest.Get(nsg.Inputs, "securityRules", 0, "destinationPortRanges").ArrayValue() {
+			ports = append(ports, v.StringValue())
+		}
+		if !slices.Equal(ports, []string{"80", "443"}) {
+			t.Errorf("%s external NSG opens %q to the Internet with your appliance, want 80 and 443 as before", nva.Name, ports)
 		}
 	}
 }
