@@ -78,6 +78,20 @@ func (d *daemon) followDesired(ctx context.Context) {
 // publishes this monitor's view when it changed (or is due), and, when t is
 // not nil (this monitor leads), carries out the decision.
 func (d *daemon) onRound(ctx context.Context, r probe.Round, t *term) {
+	// A round that waited behind a blocked loop (a takeover reads Azure
+	// and storage for up to half a lease) describes the past: an NVA it saw
+	// down may have been answering for seconds. Deciding on it could fail
+	// over from a healthy NVA (S5), so it is dropped; the prober's next
+	// round follows within an interval.
+	if age := d.now().Sub(r.Started); !r.Started.IsZero() && age > d.staleRoundAge() {
+		if !d.staleRounds {
+			d.log.Warn("a probe round waited too long to be handled; its results are dropped", report.KeyEvent, report.EventRoundStale,
+				"age", age.Round(time.Millisecond).String(), "max_age", d.staleRoundAge().String())
+		}
+		d.staleRounds = true
+		return
+	}
+	d.staleRounds = false
 	obs := make(decide.Observation, len(r.Results))
 	for _, res := range r.Results {
 		obs[res.NVA] = res.OK
@@ -172,6 +186,13 @@ func (d *daemon) onRound(ctx context.Context, r probe.Round, t *term) {
 	if len(dec.Changes) > 0 || d.now().Sub(d.lastView) >= d.cfg.ViewInterval.D() {
 		d.publishView(t != nil)
 	}
+}
+
+// staleRoundAge is how old a probe round may be when the loop gets to it:
+// two probe intervals and a probe timeout, the time a round takes plus
+// one round of slack.
+func (d *daemon) staleRoundAge() time.Duration {
+	return 2*d.cfg.Probe.Interval.D() + d.cfg.Probe.Timeout.D()
 }
 
 // hold counts and (once per reason in a row) logs a failover not made.

@@ -178,15 +178,18 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 // daemon is the run loop's state. Fields without a comment saying otherwise
 // belong to the loop goroutine.
 type daemon struct {
-	cfg     *config.Config
-	log     *slog.Logger
-	now     func() time.Time // times decisions (Options.Clock)
-	wall    func() time.Time // shown in views, state, status (Options.Now)
-	policy  decide.Policy
-	m       *report.Metrics
-	eng     *act.Engine
-	targets []probe.Target
-	leader  Leader
+	cfg *config.Config
+	log *slog.Logger
+	now func() time.Time // times decisions (Options.Clock)
+	// staleRounds: the last probe round was dropped as too old (logged
+	// once per run of them).
+	staleRounds bool
+	wall        func() time.Time // shown in views, state, status (Options.Now)
+	policy      decide.Policy
+	m           *report.Metrics
+	eng         *act.Engine
+	targets     []probe.Target
+	leader      Leader
 
 	mu     sync.Mutex // guards status
 	status Status

@@ -33,6 +33,11 @@ const (
 	// ReasonAntiFlap (hold): a failover is warranted but the previous one was
 	// less than MinFailoverInterval ago.
 	ReasonAntiFlap Reason = "anti_flap"
+	// ReasonActiveAnswering (hold): the active NVA is still down by the
+	// thresholds (it has not yet had SuccessThreshold good probes in a
+	// row), but its latest probe succeeded: no failover away from an NVA
+	// that answers.
+	ReasonActiveAnswering Reason = "active_answering"
 
 	// The daemon's own holds: a decision of Next that it does not carry
 	// out, or a converge it does not start. Next never returns them; they
@@ -57,7 +62,7 @@ const (
 func Reasons() []Reason {
 	return []Reason{
 		ReasonActiveDown, ReasonFailback, ReasonNoActive, ReasonManual,
-		ReasonAllDown, ReasonNoHealthyStandby, ReasonAntiFlap,
+		ReasonAllDown, ReasonNoHealthyStandby, ReasonAntiFlap, ReasonActiveAnswering,
 		ReasonNotLeader, ReasonNoQuorum, ReasonTargetDown, ReasonStateUnwritable,
 	}
 }
@@ -107,8 +112,11 @@ type Decision struct {
 //     path to protect.
 //   - If Active is down: fail over to the first other NVA, in policy order,
 //     that is up (ReasonActiveDown), unless the last failover was less than
-//     MinFailoverInterval ago (hold ReasonAntiFlap). If none is up, hold with
-//     ReasonAllDown when every NVA is down, ReasonNoHealthyStandby otherwise.
+//     MinFailoverInterval ago (hold ReasonAntiFlap) or Active's latest probe
+//     succeeded (hold ReasonActiveAnswering: it is recovering, and leaving
+//     an NVA that answers would move traffic off a working path). If none is
+//     up, hold with ReasonAllDown when every NVA is down,
+//     ReasonNoHealthyStandby otherwise.
 //   - With FailbackPreferred, if Active is not NVAs[0] and NVAs[0] has been
 //     up for at least FailbackHoldoff: fail back to it (ReasonFailback),
 //     anti-flap permitting.
@@ -167,6 +175,8 @@ func choose(p Policy, s State, now time.Time) (Action, Reason) {
 			return none, stuck(s)
 		case antiFlap:
 			return none, ReasonAntiFlap
+		case s.NVAs[s.Active].ConsecutiveSuccesses > 0:
+			return none, ReasonActiveAnswering
 		}
 		return Action{Kind: Failover, From: s.Active, To: to, Reason: ReasonActiveDown}, ReasonNone
 	}

@@ -546,7 +546,31 @@ func TestReasonsListsEveryNonEmptyReasonOnce(t *testing.T) {
 		}
 		seen[r] = true
 	}
-	if len(rs) != 11 {
-		t.Errorf("got %d reasons, want 11 (7 of Next, 4 of the daemon's holds)", len(rs))
+	if len(rs) != 12 {
+		t.Errorf("got %d reasons, want 12 (8 of Next, 4 of the daemon's holds)", len(rs))
+	}
+}
+
+// TestNoFailoverAwayFromAnActiveNVAWhoseLatestProbeSucceeded: an active NVA
+// still down by the thresholds (one good probe of two) but answering again
+// is not left, even with a healthy standby and no anti-flap; the next failed
+// probe allows the failover again.
+func TestNoFailoverAwayFromAnActiveNVAWhoseLatestProbeSucceeded(t *testing.T) {
+	p := Policy{NVAs: []string{"a", "b"}, FailureThreshold: 3, SuccessThreshold: 2, MinFailoverInterval: time.Second}
+	now := time.Unix(1000, 0)
+	s := State{Active: "a", NVAs: map[string]NVAState{
+		"a": {Health: Down, ConsecutiveFailures: 5},
+		"b": {Health: Up, ConsecutiveSuccesses: 9},
+	}}
+	got, d := Next(p, s, Observation{"a": true, "b": true}, now)
+	if d.Action.Kind != NoAction || d.Hold != ReasonActiveAnswering {
+		t.Fatalf("active answering again: action %+v hold %q, want none held active_answering", d.Action, d.Hold)
+	}
+	if got.NVAs["a"].Health != Down || got.Active != "a" {
+		t.Fatalf("state %+v: want a still active and still down (one success of two)", got)
+	}
+	_, d = Next(p, got, Observation{"a": false, "b": true}, now.Add(time.Second))
+	if d.Action.Kind != Failover || d.Action.To != "b" || d.Action.Reason != ReasonActiveDown {
+		t.Fatalf("a failed again: %+v, want a failover to b", d.Action)
 	}
 }

@@ -89,6 +89,9 @@ func checkInvariants(t *testing.T, data []byte) {
 			if d.Hold != ReasonNone {
 				t.Fatalf("round %d: failover with hold %q", i, d.Hold)
 			}
+			if d.Action.Reason == ReasonActiveDown && got.NVAs[s.Active].ConsecutiveSuccesses > 0 {
+				t.Fatalf("round %d: failover away from %s, whose latest probe succeeded", i, s.Active)
+			}
 			switch d.Action.Reason {
 			case ReasonActiveDown, ReasonFailback, ReasonNoActive:
 			default:
@@ -103,6 +106,10 @@ func checkInvariants(t *testing.T, data []byte) {
 			}
 			switch d.Hold {
 			case ReasonNone, ReasonAntiFlap, ReasonNoHealthyStandby:
+			case ReasonActiveAnswering:
+				if a := got.NVAs[s.Active]; a.Health != Down || a.ConsecutiveSuccesses == 0 {
+					t.Fatalf("round %d: hold active_answering but the active NVA is %+v", i, a)
+				}
 			case ReasonAllDown:
 				if !got.AllDown {
 					t.Fatalf("round %d: hold all_down but AllDown is false", i)

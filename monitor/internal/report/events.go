@@ -46,4 +46,5 @@ const (
 	EventUnreadable        = "resource_unreadable"
 	EventViewStale         = "view_stale"
 	EventTakeover          = "takeover_started"
+	EventRoundStale        = "probe_round_stale"
 )

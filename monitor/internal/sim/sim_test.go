@@ -65,6 +65,15 @@ var regressionSeeds = []uint64{
 	// reads Azure afresh, and with no epoch in the state and Azure not read
 	// whole it raises the epoch far above every tag it saw.
 	1796536098763308589, // storage-down, cut-arm, arm-forbidden, delete-state, pause, ...
+	// Found by a random schedule of a make test run (issue 9's session): a
+	// follower's takeover read Azure for 8.5 s with ARM cut off; it then
+	// decided on the probe rounds that had waited meanwhile, in which the
+	// active NVA was down, and on the first fresh one, in which it answered
+	// but was still down by the thresholds, and failed over from an NVA up
+	// for 6.7 s (S5). Rounds that waited longer than two intervals and a
+	// timeout are now dropped, and no failover leaves an active NVA whose
+	// latest probe succeeded.
+	1796540500662463852, // arm-delay, crash, cut-arm, nva-down
 }
 
 // scripted are schedules written by hand for defects a review found, run
