@@ -287,7 +287,7 @@ func monitorAddresses(prefix string, firstHost, nvas, monitors int) ([]string, e
 	}
 	last := int(prefixSize(p)) - 2 // the broadcast address is size-1
 	lowest := last - monitors + 1
-	if top := firstHost + nvas - 1; lowest <= top {
+	if _, top := NvaHosts(firstHost, nvas); lowest <= top {
 		return nil, fmt.Errorf("components: HaNvaArgs: %d NVAs (hosts %d-%d of %s) and %d monitors (hosts %d-%d) do not fit in the subnet; "+
 			"use a larger DmzInternalPrefix or fewer NVAs or monitors", nvas, firstHost, top, p, monitors, lowest, last)
 	}

@@ -146,6 +146,7 @@ func runSample(ctx *pulumi.Context, s *settings) (*Outputs, error) {
 		WebSubnetID:       ha.Network.WebSubnetID,
 		MgmtSubnetID:      ha.Network.MgmtSubnetID,
 		WebPrefix:         ha.Network.Prefixes[components.SubnetWeb],
+		MgmtPrefix:        ha.Network.Prefixes[components.SubnetMgmt],
 		LoadBalancerHost:  testenv.DefaultLoadBalancerHost,
 		AdminUsername:     s.AdminUsername,
 		SSHPublicKey:      pulumi.String(s.SSHPublicKey),

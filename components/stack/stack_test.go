@@ -755,3 +755,50 @@ func TestTheStackNeverUndoesAFailover(t *testing.T) {
 		}
 	}
 }
+
+// TestSampleModeGivesEveryNICAStaticAddressOfItsOwn: every NIC the sample
+// creates (NVAs, monitors, web VMs, jumpbox) has a planned static address,
+// and no two in a subnet share one (nor one of the load balancer's
+// frontend): Azure gives a dynamic NIC the lowest free address, so one
+// dynamic NIC created first could take a planned one. Growing the NVA and
+// monitor counts keeps every existing NIC's address.
+func TestSampleModeGivesEveryNICAStaticAddressOfItsOwn(t *testing.T) {
+	addresses := func(cfg map[string]string) map[string]string {
+		res := mustRunProgram(t, cfg)
+		byNIC := map[string]string{}
+		seen := map[string]string{}
+		for _, nic := range res.m.OfType(tNIC) {
+			subnet := pulumitest.String(nic.Inputs, "ipConfigurations", 0, "subnet", "id")
+			method := pulumitest.String(nic.Inputs, "ipConfigurations", 0, "privateIPAllocationMethod")
+			ip := pulumitest.String(nic.Inputs, "ipConfigurations", 0, "privateIPAddress")
+			if method != "Static" || ip == "" {
+				t.Errorf("NIC %s is %s %q in %s", nic.Name, method, ip, subnet)
+				continue
+			}
+			if other, dup := seen[subnet+" "+ip]; dup {
+				t.Errorf("NICs %s and %s both hold %s", nic.Name, other, ip)
+			}
+			seen[subnet+" "+ip], byNIC[nic.Name] = nic.Name, ip
+		}
+		lb := res.m.One(t, tLB)
+		front := pulumitest.String(lb.Inputs, "frontendIPConfigurations", 0, "privateIPAddress")
+		if front == "" {
+			t.Fatal("the web load balancer has no static frontend address")
+		}
+		for key, nic := range seen {
+			if strings.HasSuffix(key, " "+front) && strings.Contains(key, "/subnets/web ") {
+				t.Errorf("NIC %s holds the load balancer's frontend address %s", nic, front)
+			}
+		}
+		return byNIC
+	}
+	small := addresses(sampleConfig(t))
+	bigger := sampleConfig(t)
+	bigger["hanva:nvaCount"], bigger["hanva:monitorCount"] = "3", "3"
+	grown := addresses(bigger)
+	for nic, ip := range small {
+		if got := grown[nic]; got != ip {
+			t.Errorf("with 3 NVAs and 3 monitors %s moves from %s to %q", nic, ip, got)
+		}
+	}
+}
