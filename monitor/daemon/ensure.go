@@ -48,13 +48,17 @@ func (d *daemon) ensure(ctx context.Context, t *term, why string) {
 	if t.end != "" || t.desired == "" {
 		return
 	}
+	targetDown := d.state.NVAs[t.desired].Health == decide.Down
 	if t.job != nil {
-		if t.job.target == t.desired && spec == nil {
+		if t.job.target == t.desired && spec == nil && !targetDown {
 			return
 		}
+		// A converge toward an NVA that went down since it started is
+		// cancelled too: a write it has not sent yet (its read of the
+		// resource may be slow) must not point traffic at a dead NVA.
 		d.stopJob(t)
 	}
-	if d.state.NVAs[t.desired].Health == decide.Down {
+	if targetDown {
 		d.m.Hold(string(decide.ReasonTargetDown))
 		if !t.targetLog {
 			t.targetLog = true

@@ -79,19 +79,18 @@ func (d *daemon) followDesired(ctx context.Context) {
 // not nil (this monitor leads), carries out the decision.
 func (d *daemon) onRound(ctx context.Context, r probe.Round, t *term) {
 	// A round that waited behind a blocked loop (a takeover reads Azure
-	// and storage for up to half a lease) describes the past: an NVA it saw
-	// down may have been answering for seconds. Deciding on it could fail
-	// over from a healthy NVA (S5), so it is dropped; the prober's next
-	// round follows within an interval.
-	if age := d.now().Sub(r.Started); !r.Started.IsZero() && age > d.staleRoundAge() {
-		if !d.staleRounds {
-			d.log.Warn("a probe round waited too long to be handled; its results are dropped", report.KeyEvent, report.EventRoundStale,
-				"age", age.Round(time.Millisecond).String(), "max_age", d.staleRoundAge().String())
-		}
-		d.staleRounds = true
-		return
+	// and storage for up to half a lease) describes the past: its results
+	// still count toward the NVAs' health (they happened), but no failover
+	// is decided on it: an NVA it saw down may have been answering for
+	// seconds, and one it saw up may have failed since (S3, S5). The
+	// prober's next round follows within an interval.
+	age := d.now().Sub(r.Started)
+	stale := !r.Started.IsZero() && age > d.staleRoundAge()
+	if stale && !d.staleRounds {
+		d.log.Warn("a probe round waited too long to be handled; no failover is decided on it", report.KeyEvent, report.EventRoundStale,
+			"age", age.Round(time.Millisecond).String(), "max_age", d.staleRoundAge().String())
 	}
-	d.staleRounds = false
+	d.staleRounds = stale
 	obs := make(decide.Observation, len(r.Results))
 	for _, res := range r.Results {
 		obs[res.NVA] = res.OK
@@ -172,9 +171,11 @@ func (d *daemon) onRound(ctx context.Context, r probe.Round, t *term) {
 		// The decision is only this monitor's until the leader carries it
 		// out: keep the desired NVA and the anti-flap clock as they were.
 		d.state.Active, d.state.LastFailover = prev.Active, prev.LastFailover
-		if t == nil {
+		switch {
+		case stale: // decided again on the next, fresh round if still due
+		case t == nil:
 			d.hold(dec.Action, decide.ReasonNotLeader, "a failover is due; the leading monitor carries it out")
-		} else {
+		default:
 			d.failover(ctx, t, dec.Action, now)
 		}
 	} else {

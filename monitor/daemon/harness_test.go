@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -106,8 +107,9 @@ type world struct {
 	spec   spec
 
 	mu    sync.Mutex
-	down  map[string]bool // NVA down for every monitor
-	blind map[string]bool // "monitor/nva": this monitor's probes of that NVA fail
+	slow  map[string]time.Duration // resource ID -> how long ARM takes to answer a GET of it
+	down  map[string]bool          // NVA down for every monitor
+	blind map[string]bool          // "monitor/nva": this monitor's probes of that NVA fail
 	mons  map[string]*monitor
 	names []string
 }
@@ -272,7 +274,7 @@ func (w *world) armOptions(instance string) *arm.ClientOptions {
 		Cloud: cloud.Configuration{Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
 			cloud.ResourceManager: {Endpoint: "https://" + armHost, Audience: "https://management.core.windows.net/"},
 		}},
-		Transport: blobsim.Transport{Handler: w.arm}, // any in-process handler
+		Transport: slowTransport{w: w, next: blobsim.Transport{Handler: w.arm}}, // any in-process handler
 		Retry:     policy.RetryOptions{MaxRetries: -1},
 		Telemetry: policy.TelemetryOptions{ApplicationID: instance},
 	}}
@@ -755,3 +757,37 @@ func (l *memListener) Close() error {
 }
 
 func (l *memListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9414} }
+
+// slowTransport delays GETs of the resources world.slow names, as a slow
+// or congested ARM would: the request stays in flight until then, and its
+// sender may give up first (its context ends: the request is abandoned).
+type slowTransport struct {
+	w    *world
+	next policy.Transporter
+}
+
+func (t slowTransport) Do(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodGet {
+		t.w.mu.Lock()
+		d := t.w.slow[strings.ToLower(req.URL.Path)]
+		t.w.mu.Unlock()
+		if d > 0 {
+			select {
+			case <-time.After(d):
+			case <-req.Context().Done():
+				return nil, req.Context().Err()
+			}
+		}
+	}
+	return t.next.Do(req)
+}
+
+// setSlowGet makes ARM take d to answer each GET of resource id (0: at once).
+func (w *world) setSlowGet(id string, d time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.slow == nil {
+		w.slow = map[string]time.Duration{}
+	}
+	w.slow[strings.ToLower(id)] = d
+}

@@ -133,3 +133,39 @@ func put(w *world, op *lease.Blob, r lease.Request) string {
 	}
 	return r.ID
 }
+
+// TestAConvergeTowardAnNVAThatGoesDownIsCancelled: the leader converges
+// toward the NVA an operator asked for, but ARM is slow to answer the read
+// of one route table; the NVA goes down meanwhile. The converge must not go
+// on and point that table at the dead NVA once the read returns (found by
+// the simulation, S3, seed 1796541755113838732).
+func TestAConvergeTowardAnNVAThatGoesDownIsCancelled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, spec{monitors: 2})
+		defer w.close()
+		op := w.blobFor("operator", nil)
+		w.start("monitor-1")
+		w.start("monitor-2")
+		leader, _ := w.leaderElected(30 * time.Second)
+		w.waitFor(30*time.Second, "the takeover stamp", func() bool { return w.epochTag(routeTableID(0)) == "1" })
+		time.Sleep(3 * time.Second) // both NVAs probed
+
+		w.setSlowGet(routeTableID(0), 20*time.Second)
+		id := put(w, op, lease.Request{ID: "req-slow", To: "nva-2", By: "operator", TTL: time.Minute})
+		w.waitFor(30*time.Second, "manual_request for "+id, func() bool {
+			return len(leader.book.eventsWith(report.EventManualRequest, report.KeyRequest, id)) > 0
+		})
+		w.waitFor(30*time.Second, "rt-01 on nva-2", func() bool { return w.tableAt(routeTableID(1)) == "nva-2" })
+		if got := w.tableAt(routeTableID(0)); got != "nva-1" {
+			t.Fatalf("rt-00 on %q before its read returned", got)
+		}
+		w.setDown("nva-2", true)
+		w.waitFor(30*time.Second, "the leader sees nva-2 down", func() bool {
+			return len(leader.book.eventsWith(report.EventHealthChanged, report.KeyNVA, "nva-2")) > 0
+		})
+		time.Sleep(25 * time.Second) // well past the slow read
+		if got := w.tableAt(routeTableID(0)); got == "nva-2" {
+			t.Errorf("rt-00 was pointed at nva-2 after the leader saw nva-2 down")
+		}
+	})
+}

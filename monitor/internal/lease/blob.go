@@ -84,6 +84,16 @@ type BlobOptions struct {
 	// a freeze longer than its lease must find its deadline passed. Tests
 	// inject a clock that jumps.
 	Now func() time.Time
+	// Wall is a second clock that keeps time across a freeze by other means:
+	// the wall clock, which the host's time synchronisation steps forward
+	// after a maintenance pause. If it has advanced more than Now since the
+	// last acquire or renew, the difference is taken off the time left
+	// (Remaining): should Now have stood still through a freeze (a host on
+	// which CLOCK_BOOTTIME does not count it), the lease is not trusted
+	// past its true deadline. A wall clock stepped forward for another
+	// reason only blocks writes until the next renew. Default time.Now
+	// without its monotonic reading.
+	Wall func() time.Time
 	// OnRenew, when set, is called after every renew attempt with its
 	// outcome (metrics). It must not block.
 	OnRenew func(ok bool)
@@ -111,9 +121,12 @@ type Blob struct {
 	term     uint64    // counts acquisitions; guards against late updates
 	start    time.Time // when the current term's acquire started
 	deadline time.Time // by now: last successful acquire/renew start + Duration - margin
-	holdOff  time.Time // no acquiring before this (Resign)
-	owed     bool      // Resign asked for a release Run has not done yet
-	epoch    int64     // last epoch read or written, for logs
+	// anchor and anchorWall are the readings of Now and Wall when the
+	// request that set the deadline started.
+	anchor, anchorWall time.Time
+	holdOff            time.Time // no acquiring before this (Resign)
+	owed               bool      // Resign asked for a release Run has not done yet
+	epoch              int64     // last epoch read or written, for logs
 }
 
 // NewBlob checks o and returns a Blob; nothing is sent to storage until Run
@@ -139,6 +152,9 @@ func NewBlob(o BlobOptions) (*Blob, error) {
 	}
 	if o.Now == nil {
 		o.Now = sysclock.Boot
+	}
+	if o.Wall == nil {
+		o.Wall = func() time.Time { return time.Now().Round(0) }
 	}
 	client := o.Container.NewBlockBlobClient(o.Blob)
 	// One lease ID for the life of this Blob: an acquire whose response was
@@ -174,13 +190,14 @@ func (b *Blob) Check() error {
 }
 
 // Remaining is Check plus the time left before the deadline by the lease's
-// own clock (BlobOptions.Now): positive with a nil error while this
-// instance leads, otherwise an error wrapping ErrNotLeader. It is the ARM
-// write gate (azure.Settings.WriteGate): the last check before a write
-// leaves, and the bound of that write.
+// own clock (BlobOptions.Now), less however much more the wall clock has
+// advanced since the last acquire or renew (BlobOptions.Wall): positive
+// with a nil error while this instance leads, otherwise an error wrapping
+// ErrNotLeader. It is the ARM write gate (azure.Settings.WriteGate): the
+// last check before a write leaves, and the bound of that write.
 func (b *Blob) Remaining() (time.Duration, error) {
 	b.mu.Lock()
-	held, dl := b.held, b.deadline
+	held, dl, anchor, anchorWall := b.held, b.deadline, b.anchor, b.anchorWall
 	b.mu.Unlock()
 	if !held {
 		return 0, fmt.Errorf("%w: %s does not hold the lease on %s", ErrNotLeader, b.o.Instance, b.o.Blob)
@@ -189,7 +206,17 @@ func (b *Blob) Remaining() (time.Duration, error) {
 	if !now.Before(dl) {
 		return 0, fmt.Errorf("%w: the lease deadline of %s passed %s ago", ErrNotLeader, b.o.Instance, now.Sub(dl).Round(time.Millisecond))
 	}
-	return dl.Sub(now), nil
+	left := dl.Sub(now)
+	if !anchorWall.IsZero() {
+		if ahead := b.o.Wall().Sub(anchorWall) - now.Sub(anchor); ahead > 0 {
+			if left -= ahead; left <= 0 {
+				return 0, fmt.Errorf("%w: since the last renew the wall clock of %s advanced %s more than the lease clock "+
+					"(a freeze the lease clock did not count?); no writes until the lease is renewed",
+					ErrNotLeader, b.o.Instance, ahead.Round(time.Millisecond))
+			}
+		}
+	}
+	return left, nil
 }
 
 // Term returns the number of the current term (counting acquisitions since
@@ -329,11 +356,13 @@ var errHoldOff = errors.New("resigned: holding off")
 
 // tryAcquire makes one acquire attempt, creating the blob if it is missing.
 func (b *Blob) tryAcquire(ctx context.Context) (uint64, error) {
+	startWall := b.o.Wall()
 	start, err := b.acquireRequest(ctx)
 	if isCode(err, http.StatusNotFound, "BlobNotFound") {
 		if err := b.create(ctx); err != nil {
 			return 0, err
 		}
+		startWall = b.o.Wall()
 		start, err = b.acquireRequest(ctx)
 	}
 	if err != nil {
@@ -350,6 +379,7 @@ func (b *Blob) tryAcquire(ctx context.Context) (uint64, error) {
 	term := b.term
 	b.held, b.start, b.owed = true, start, false
 	b.deadline = start.Add(b.o.Duration - b.margin)
+	b.anchor, b.anchorWall = start, startWall
 	dl := b.deadline
 	b.mu.Unlock()
 	b.log.Info("this monitor holds the lease", attrEvent(EventAcquired), attrTime(keyDeadline, dl),
@@ -415,6 +445,7 @@ func (b *Blob) untilDeadline() time.Duration {
 // the term (lose) when the deadline has passed or storage says the lease is
 // gone.
 func (b *Blob) renew(ctx context.Context, term uint64) time.Duration {
+	startWall := b.o.Wall()
 	start := b.now()
 	b.mu.Lock()
 	held, cur, dl := b.held, b.term, b.deadline
@@ -439,6 +470,7 @@ func (b *Blob) renew(ctx context.Context, term uint64) time.Duration {
 		if ok {
 			if nd := start.Add(b.o.Duration - b.margin); nd.After(b.deadline) {
 				b.deadline = nd
+				b.anchor, b.anchorWall = start, startWall
 			}
 			dl = b.deadline
 		}

@@ -247,7 +247,7 @@ func (m *Monitor) start(parent context.Context) {
 		panic(err)
 	}
 	b, err := lease.NewBlob(lease.BlobOptions{Container: cont, Blob: leaderBlob, Instance: m.name,
-		Duration: m.cfg.Lease.Duration.D(), Logger: log, Now: m.clk.lease})
+		Duration: m.cfg.Lease.Duration.D(), Logger: log, Now: m.clk.lease, Wall: m.clk.wall})
 	if err != nil {
 		panic(err)
 	}
