@@ -913,31 +913,10 @@ func newMonitorSelfRole(ctx *pulumi.Context, name string, nicIDs []pulumi.String
 	for _, id := range nicIDs {
 		scopes = append(scopes, id)
 	}
-	roleScope := nicIDs[0].ApplyT(func(id string) (string, error) {
-		rg := monitorResourceGroup(id)
-		if rg == "" {
-			return "", fmt.Errorf("components: monitor %s: NIC %q is not a resource ID under a resource group", name, id)
-		}
-		return rg, nil
-	}).(pulumi.StringOutput)
-	roleID := roleScope.ApplyT(func(scope string) string {
-		return monitorRoleGUID("hanva-monitor-selfcheck-role", ctx.Project(), ctx.Stack(), name, strings.ToLower(scope))
-	}).(pulumi.StringOutput)
-	def, err := authorization.NewRoleDefinition(ctx, name+"-selfcheck-role", &authorization.RoleDefinitionArgs{
-		Scope:            roleScope,
-		RoleDefinitionId: roleID,
-		RoleName: roleID.ApplyT(func(id string) string {
-			return monitorTruncate(fmt.Sprintf("hanva nva-monitor self-check %s (%s/%s/%s)", id[:8], ctx.Project(), ctx.Stack(), name), 128)
-		}).(pulumi.StringOutput),
-		Description: pulumi.String("hanva nva-monitor: read the effective routes of the monitor's own NIC, " +
-			"to check its way out to ARM and Storage. Assigned on each monitor's NIC only."),
-		RoleType: pulumi.String("CustomRole"),
-		Permissions: authorization.PermissionArray{&authorization.PermissionArgs{
-			Actions:    pulumi.ToStringArray(MonitorSelfCheckActions()),
-			NotActions: pulumi.StringArray{},
-		}},
-		AssignableScopes: scopes,
-	}, parent)
+	def, err := newMonitorRoleDefinition(ctx, name, "selfcheck-role", "hanva-monitor-selfcheck-role", "hanva nva-monitor self-check",
+		"hanva nva-monitor: read the effective routes of the monitor's own NIC, to check its way out to ARM and Storage. "+
+			"Assigned on each monitor's NIC only.",
+		MonitorSelfCheckActions(), nicIDs[0], scopes, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -995,14 +974,28 @@ func newMonitorRole(ctx *pulumi.Context, name string, p *monitorPlan, args *Moni
 	for _, s := range managed {
 		scopes = append(scopes, s.id)
 	}
-	// The definition itself lives at the resource group of the first managed
-	// resource (ARM takes a subscription, resource group or resource scope
-	// for the PUT); its assignableScopes are the individual resources.
-	// Microsoft's docs allow resource IDs there (while recommending broader
-	// scopes to save the tenant's 5000 custom roles:
-	// learn.microsoft.com/azure/role-based-access-control/role-definitions#assignablescopes);
-	// here they make the role unusable anywhere else.
-	first := managed[0].id.ToStringOutput()
+	def, err := newMonitorRoleDefinition(ctx, name, "role", "hanva-monitor-role", "hanva nva-monitor",
+		"hanva nva-monitor: repoint the managed route tables, move the public IP between "+
+			"the NVA NICs (joining the PIP, the NICs' subnets and NSGs), read its own permissions. Assigned on each resource only.",
+		MonitorActions(), managed[0].id.ToStringOutput(), scopes, parent)
+	if err != nil {
+		return nil, err
+	}
+	return &monitorRole{name: name, args: args, definition: def, managed: managed, parent: parent}, nil
+}
+
+// newMonitorRoleDefinition registers a custom role holding exactly
+// actions, assignable only on scopes. The definition itself lives at the
+// resource group of first (ARM takes a subscription, resource group or
+// resource scope for the PUT); its assignableScopes are the individual
+// resources. Microsoft's docs allow resource IDs there (while recommending
+// broader scopes to save the tenant's 5000 custom roles:
+// learn.microsoft.com/azure/role-based-access-control/role-definitions#assignablescopes);
+// here they make the role unusable anywhere else. Its name (a GUID) is
+// derived from seed, the project, stack, component and resource group, so
+// it stays the same across runs.
+func newMonitorRoleDefinition(ctx *pulumi.Context, name, suffix, seed, title, description string, actions []string,
+	first pulumi.StringOutput, scopes pulumi.StringArray, parent pulumi.ResourceOption) (*authorization.RoleDefinition, error) {
 	roleScope := first.ApplyT(func(id string) (string, error) {
 		rg := monitorResourceGroup(id)
 		if rg == "" {
@@ -1011,27 +1004,22 @@ func newMonitorRole(ctx *pulumi.Context, name string, p *monitorPlan, args *Moni
 		return rg, nil
 	}).(pulumi.StringOutput)
 	roleID := roleScope.ApplyT(func(scope string) string {
-		return monitorRoleGUID("hanva-monitor-role", ctx.Project(), ctx.Stack(), name, strings.ToLower(scope))
+		return monitorRoleGUID(seed, ctx.Project(), ctx.Stack(), name, strings.ToLower(scope))
 	}).(pulumi.StringOutput)
-	def, err := authorization.NewRoleDefinition(ctx, name+"-role", &authorization.RoleDefinitionArgs{
+	return authorization.NewRoleDefinition(ctx, name+"-"+suffix, &authorization.RoleDefinitionArgs{
 		Scope:            roleScope,
 		RoleDefinitionId: roleID,
 		RoleName: roleID.ApplyT(func(id string) string {
-			return monitorTruncate(fmt.Sprintf("hanva nva-monitor %s (%s/%s/%s)", id[:8], ctx.Project(), ctx.Stack(), name), 128)
+			return monitorTruncate(fmt.Sprintf("%s %s (%s/%s/%s)", title, id[:8], ctx.Project(), ctx.Stack(), name), 128)
 		}).(pulumi.StringOutput),
-		Description: pulumi.String("hanva nva-monitor: repoint the managed route tables, move the public IP between " +
-			"the NVA NICs (joining the PIP, the NICs' subnets and NSGs), read its own permissions. Assigned on each resource only."),
-		RoleType: pulumi.String("CustomRole"),
+		Description: pulumi.String(description),
+		RoleType:    pulumi.String("CustomRole"),
 		Permissions: authorization.PermissionArray{&authorization.PermissionArgs{
-			Actions:    pulumi.ToStringArray(MonitorActions()),
+			Actions:    pulumi.ToStringArray(actions),
 			NotActions: pulumi.StringArray{},
 		}},
 		AssignableScopes: scopes,
 	}, parent)
-	if err != nil {
-		return nil, err
-	}
-	return &monitorRole{name: name, args: args, definition: def, managed: managed, parent: parent}, nil
 }
 
 // assign registers monitor i's role assignments: the custom role on each
