@@ -135,7 +135,7 @@ func sequentialFailover(ctx context.Context, e *Engine, start time.Time) (routes
 		if err != nil {
 			return 0, 0, err
 		}
-		if len(routeChanges(&rt, ips)) == 0 {
+		if ch, _ := routeChanges(&rt, ips); len(ch) == 0 {
 			return 0, 0, fmt.Errorf("%s needs no change: the benchmark is not measuring a failover", m.res.name)
 		}
 		applyRouteChanges(&rt, ips)

@@ -34,7 +34,10 @@ type ResourceResult struct {
 	// Duration runs from the start of Converge to this resource converged
 	// (or given up).
 	Duration time.Duration
-	Err      error
+	// Unmatched are the routes of a route table left alone because their
+	// next hop has no counterpart on the target (see Unmatched).
+	Unmatched []Unmatched
+	Err       error
 }
 
 // Change is one write a Converge would make.
@@ -42,6 +45,9 @@ type Change struct {
 	Kind        string // KindRouteTable or KindPublicIP
 	ResourceID  string
 	Description string // e.g. route "default" (0.0.0.0/0) next hop 10.0.1.4 -> 10.0.1.5
+	// Unmatched is true for a route that will NOT be changed because its
+	// next hop has no counterpart on the target; Description says why.
+	Unmatched bool
 }
 
 // Converge makes every managed route table and public IP follow target: all
@@ -150,8 +156,12 @@ func (e *Engine) Plan(ctx context.Context, target string) ([]Change, error) {
 				}
 				tableChanges[i] = nil
 				note := e.fenceNote(e.epochOf(m.res, rt.Tags))
-				for _, c := range routeChanges(&rt, ips) {
+				ch, stuck := routeChanges(&rt, ips)
+				for _, c := range ch {
 					tableChanges[i] = append(tableChanges[i], Change{Kind: KindRouteTable, ResourceID: m.res.id, Description: c.String() + note})
+				}
+				for _, u := range stuck {
+					tableChanges[i] = append(tableChanges[i], Change{Kind: KindRouteTable, ResourceID: m.res.id, Description: u.String(), Unmatched: true})
 				}
 				return nil
 			})

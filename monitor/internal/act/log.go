@@ -26,6 +26,9 @@ const (
 	EventRetry               = "arm_retry"
 	EventConvergeFailed      = "converge_failed"
 	EventEpochTagInvalid     = "epoch_tag_invalid"
+	// EventRouteUnmatched is a route left alone: its next hop is an NVA
+	// address with no counterpart on the target (see Unmatched).
+	EventRouteUnmatched = "route_unmatched"
 )
 
 const levelRetry = slog.LevelWarn

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"sync"
 
@@ -21,7 +22,8 @@ type nicInfo struct {
 	ipForwarding bool
 	primary      string // name of the primary ipconfig
 	publicIP     string // public IP ID on the primary ipconfig, if any
-	epoch        int64  // its EpochTag, 0 if none
+	ipcs         []ipconfig
+	epoch        int64 // its EpochTag, 0 if none
 }
 
 // primaryIPConfig returns the ipconfig flagged primary, or the only one.
@@ -42,7 +44,7 @@ func primaryIPConfig(nic *armnetwork.Interface) *armnetwork.InterfaceIPConfigura
 }
 
 func describeNIC(ref nicRef, nic *armnetwork.Interface) nicInfo {
-	info := nicInfo{ref: ref, exists: true}
+	info := nicInfo{ref: ref, exists: true, ipcs: readIPConfigs(nic)}
 	if nic.Properties != nil && nic.Properties.EnableIPForwarding != nil {
 		info.ipForwarding = *nic.Properties.EnableIPForwarding
 	}
@@ -140,18 +142,19 @@ func (c *nicCache) get(ctx context.Context, ref nicRef) (nicInfo, error) {
 	}
 }
 
-// roleIPs are the private IPs of the NVA NICs of one role.
+// roleIPs are the addresses of the NVA NICs of one role.
 type roleIPs struct {
 	role   string
-	target string            // the target NVA's
-	owner  map[string]string // IP -> NVA name, every NVA
+	target string                  // the target NVA
+	to     nicInfo                 // the target's NIC of the role
+	owner  map[netip.Addr]hopOwner // every address of every NVA's NIC of the role
 }
 
 // roleIPs reads the NICs of role of every NVA. The target's NIC must exist
 // and have a private IP; another NVA's missing NIC is skipped (its routes
 // cannot be recognised, and nothing can be sent to it anyway).
 func (e *Engine) roleIPs(ctx context.Context, nics *nicCache, role, target string) (roleIPs, error) {
-	ips := roleIPs{role: role, owner: map[string]string{}}
+	ips := roleIPs{role: role, target: target, owner: map[netip.Addr]hopOwner{}}
 	for _, n := range e.x.topo.NVAs {
 		ref, _ := e.x.nic(n.Name, role)
 		info, err := nics.get(ctx, ref)
@@ -162,16 +165,51 @@ func (e *Engine) roleIPs(ctx context.Context, nics *nicCache, role, target strin
 			switch {
 			case !info.exists:
 				return roleIPs{}, permanent(fmt.Errorf("read nic %q of nva %q: not found", ref.res.name, target))
-			case info.privateIP == "":
-				return roleIPs{}, permanent(fmt.Errorf("read nic %q of nva %q: no private IP on its primary ipconfig", ref.res.name, target))
+			case info.privateIP == "" && !hasAddress(info.ipcs):
+				return roleIPs{}, permanent(fmt.Errorf("read nic %q of nva %q: no private IP on any ipconfig", ref.res.name, target))
 			}
-			ips.target = info.privateIP
+			ips.to = info
 		}
-		if info.privateIP != "" {
-			ips.owner[info.privateIP] = n.Name
+		for _, c := range info.ipcs {
+			if c.addr.IsValid() {
+				ips.owner[c.addr] = hopOwner{nva: n.Name, nic: ref.res.name, role: role, ipc: c}
+			}
 		}
 	}
 	return ips, nil
+}
+
+func hasAddress(ipcs []ipconfig) bool {
+	for _, c := range ipcs {
+		if c.addr.IsValid() {
+			return true
+		}
+	}
+	return false
+}
+
+// move says where a next hop must go: to is the target's counterpart
+// (invalid when hop is not an NVA address of the role, or already the
+// target's, or has no counterpart: then reason says why if it is an NVA
+// address).
+func (ips roleIPs) move(hop string) (to netip.Addr, o hopOwner, reason string) {
+	a, ok := parseHop(hop)
+	if !ok {
+		return netip.Addr{}, hopOwner{}, ""
+	}
+	o, ours := ips.owner[a]
+	if !ours || o.nva == ips.target {
+		return netip.Addr{}, hopOwner{}, ""
+	}
+	c, why := counterpart(o.ipc, ips.to.ipcs)
+	if c == nil || !c.addr.IsValid() {
+		if c != nil {
+			why = fmt.Sprintf("ipconfig %q without a private IP", c.name)
+		}
+		return netip.Addr{}, o, fmt.Sprintf("nic %q of nva %q has %s to take over from ipconfig %q of nic %q",
+			ips.to.ref.res.name, ips.target, why, o.ipc.name, o.nic)
+	}
+	return c.addr, o, ""
 }
 
 func deref[T any](p *T) T {

@@ -3,6 +3,8 @@ package act
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/netip"
 	"sort"
 	"sync"
 )
@@ -34,6 +36,13 @@ type RouteTableState struct {
 	Epoch int64
 	// Routes are all its routes as read, in order.
 	Routes []Route
+	// Unmatched are its NVA routes whose next hop has no counterpart on
+	// some other NVA's NIC of that role (one entry per route and NVA): a
+	// failover to that NVA leaves them alone, pointing at the old one.
+	Unmatched []Unmatched
+	// OffRole are its NVA routes whose next hop is on an NVA NIC of another
+	// role than Via: a failover does not move them.
+	OffRole []Route
 	// Err is why it could not be read (then nothing above but ID and Via
 	// is known, and it counts neither way in Active).
 	Err error
@@ -63,7 +72,7 @@ type PublicIPState struct {
 type NICState struct {
 	ID, NVA, Role string
 	PrivateIP     string   // of the primary ipconfig
-	PrivateIPs    []string // of every ipconfig (a route may point at a secondary one)
+	PrivateIPs    []string // of every ipconfig, IPv4 and IPv6 (a route may point at any)
 	IPForwarding  bool     // ARM accepts routes to a NIC without it, and packets are dropped (docs/azure-behaviour.md#ip-forwarding)
 	Exists        bool
 	Epoch         int64 // value of its EpochTag as read: 0 if none (or not an integer)
@@ -153,7 +162,7 @@ func (e *Engine) Observe(ctx context.Context) (*Observed, error) {
 	}
 	nicInfos := make([]nicInfo, len(nicRefs))
 	tables := make([]RouteTableState, len(x.tables))
-	tableHops := make([][]string, len(x.tables))
+	tableHops := make([][]Route, len(x.tables))
 	pips := make([]PublicIPState, len(x.pips))
 	var mu sync.Mutex
 	var errs []error
@@ -183,20 +192,21 @@ func (e *Engine) Observe(ctx context.Context) (*Observed, error) {
 				if err != nil {
 					return err
 				}
-				var hops []string
+				var hops []Route
 				var routes []Route
 				if rt.Properties != nil {
 					for _, r := range rt.Properties.Routes {
-						if isApplianceRoute(r) {
-							hops = append(hops, deref(r.Properties.NextHopIPAddress))
+						if r == nil || r.Properties == nil {
+							continue
 						}
-						if r != nil && r.Properties != nil {
-							rs := Route{Name: deref(r.Name), AddressPrefix: deref(r.Properties.AddressPrefix),
-								NextHopIP: deref(r.Properties.NextHopIPAddress)}
-							if r.Properties.NextHopType != nil {
-								rs.NextHopType = string(*r.Properties.NextHopType)
-							}
-							routes = append(routes, rs)
+						rs := Route{Name: deref(r.Name), AddressPrefix: deref(r.Properties.AddressPrefix),
+							NextHopIP: deref(r.Properties.NextHopIPAddress)}
+						if r.Properties.NextHopType != nil {
+							rs.NextHopType = string(*r.Properties.NextHopType)
+						}
+						routes = append(routes, rs)
+						if isApplianceRoute(r) {
+							hops = append(hops, rs)
 						}
 					}
 				}
@@ -235,14 +245,17 @@ func (e *Engine) Observe(ctx context.Context) (*Observed, error) {
 	wg.Wait()
 
 	obs := &Observed{NICs: map[string]NICState{}, RouteTables: tables, PublicIPs: pips}
-	type owner struct{ nva, role string }
-	ipOwner := map[string]owner{}
+	ipOwner := map[netip.Addr]hopOwner{}
+	byNIC := map[string]nicInfo{}
 	for i, ref := range nicRefs {
 		info := nicInfos[i]
+		byNIC[ref.res.key()] = info
 		obs.NICs[ref.res.id] = NICState{ID: ref.res.id, NVA: ref.nva, Role: ref.role,
 			PrivateIP: info.privateIP, PrivateIPs: info.privateIPs, IPForwarding: info.ipForwarding, Exists: info.exists, Epoch: info.epoch}
-		if info.privateIP != "" {
-			ipOwner[info.privateIP] = owner{ref.nva, ref.role}
+		for _, c := range info.ipcs {
+			if c.addr.IsValid() {
+				ipOwner[c.addr] = hopOwner{nva: ref.nva, nic: ref.res.name, role: ref.role, ipc: c}
+			}
 		}
 	}
 	for _, n := range x.topo.NVAs {
@@ -251,11 +264,33 @@ func (e *Engine) Observe(ctx context.Context) (*Observed, error) {
 	for i := range tables {
 		used := map[string]bool{}
 		roles := map[string]bool{}
-		for _, hop := range tableHops[i] {
-			if o, ok := ipOwner[hop]; ok {
-				tables[i].NVARoutes++
-				used[o.nva] = true
-				roles[o.role] = true
+		for _, r := range tableHops[i] {
+			a, ok := parseHop(r.NextHopIP)
+			o, ours := ipOwner[a]
+			if !ok || !ours {
+				continue
+			}
+			tables[i].NVARoutes++
+			used[o.nva] = true
+			roles[o.role] = true
+			if o.role != tables[i].Via {
+				tables[i].OffRole = append(tables[i].OffRole, r)
+				continue
+			}
+			for _, n := range x.topo.NVAs {
+				ref, _ := x.nic(n.Name, o.role)
+				other := byNIC[ref.res.key()]
+				if n.Name == o.nva || !other.exists {
+					continue
+				}
+				if c, why := counterpart(o.ipc, other.ipcs); c == nil || !c.addr.IsValid() {
+					if c != nil {
+						why = fmt.Sprintf("ipconfig %q without a private IP", c.name)
+					}
+					tables[i].Unmatched = append(tables[i].Unmatched, Unmatched{Route: r.Name, AddressPrefix: r.AddressPrefix,
+						NextHop: r.NextHopIP, From: o.nva, To: n.Name,
+						Reason: fmt.Sprintf("nic %q of nva %q has %s to take over from ipconfig %q of nic %q", ref.res.name, n.Name, why, o.ipc.name, o.nic)})
+				}
 			}
 		}
 		for _, n := range obs.order {

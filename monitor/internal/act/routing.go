@@ -25,26 +25,33 @@ func isApplianceRoute(r *armnetwork.Route) bool {
 		strings.EqualFold(string(*r.Properties.NextHopType), string(armnetwork.RouteNextHopTypeVirtualAppliance))
 }
 
-// routeChanges lists the routes of rt whose next hop is the IP of an NVA NIC
-// of the table's role but not the target's. Every other route is left alone:
+// routeChanges lists the routes of rt whose next hop is an address of an
+// NVA NIC of the table's role but not the target's, with the target's
+// counterpart (see counterpart), and the routes whose next hop has no
+// counterpart on the target (left alone). Every other route is left alone:
 // Internet, VnetLocal, appliances that are not NVAs of this topology, and
 // routes over NICs of another role.
-func routeChanges(rt *armnetwork.RouteTable, ips roleIPs) []routeChange {
+func routeChanges(rt *armnetwork.RouteTable, ips roleIPs) ([]routeChange, []Unmatched) {
 	if rt.Properties == nil {
-		return nil
+		return nil, nil
 	}
 	var out []routeChange
+	var stuck []Unmatched
 	for _, r := range rt.Properties.Routes {
 		if !isApplianceRoute(r) {
 			continue
 		}
 		hop := strings.TrimSpace(deref(r.Properties.NextHopIPAddress))
-		if _, ours := ips.owner[hop]; !ours || hop == ips.target {
-			continue
+		to, o, reason := ips.move(hop)
+		switch {
+		case reason != "":
+			stuck = append(stuck, Unmatched{Route: deref(r.Name), AddressPrefix: deref(r.Properties.AddressPrefix),
+				NextHop: hop, From: o.nva, To: ips.target, Reason: reason})
+		case to.IsValid():
+			out = append(out, routeChange{route: deref(r.Name), prefix: deref(r.Properties.AddressPrefix), from: hop, to: to.String()})
 		}
-		out = append(out, routeChange{route: deref(r.Name), prefix: deref(r.Properties.AddressPrefix), from: hop, to: ips.target})
 	}
-	return out
+	return out, stuck
 }
 
 // applyRouteChanges sets the next hops of rt as routeChanges said.
@@ -53,10 +60,9 @@ func applyRouteChanges(rt *armnetwork.RouteTable, ips roleIPs) {
 		if !isApplianceRoute(r) {
 			continue
 		}
-		hop := strings.TrimSpace(deref(r.Properties.NextHopIPAddress))
-		if _, ours := ips.owner[hop]; ours && hop != ips.target {
-			to := ips.target
-			r.Properties.NextHopIPAddress = &to
+		if to, _, _ := ips.move(deref(r.Properties.NextHopIPAddress)); to.IsValid() {
+			s := to.String()
+			r.Properties.NextHopIPAddress = &s
 		}
 	}
 }
@@ -82,6 +88,7 @@ func (e *Engine) convergeRouteTable(ctx context.Context, m managed, target strin
 	ctx, cancel := context.WithTimeout(ctx, e.opts.OperationTimeout)
 	defer cancel()
 	var changes []routeChange
+	var stuck []Unmatched
 	res.Attempts, res.Err = e.retry(ctx, m.res.name, func(ctx context.Context) error {
 		ips, err := e.roleIPs(ctx, nics, m.via, target)
 		if err != nil {
@@ -92,7 +99,8 @@ func (e *Engine) convergeRouteTable(ctx context.Context, m managed, target strin
 			if err != nil {
 				return err
 			}
-			ch := routeChanges(&rt, ips)
+			ch, un := routeChanges(&rt, ips)
+			stuck = un
 			if len(ch) == 0 && stampAll && e.epoch() > 0 && e.epochOf(m.res, rt.Tags) < e.epoch() &&
 				(rt.Properties == nil || terminal(rt.Properties.ProvisioningState)) {
 				// Right content, older epoch: stamp ours, nothing else.
@@ -121,6 +129,12 @@ func (e *Engine) convergeRouteTable(ctx context.Context, m managed, target strin
 		}
 	})
 	res.Duration = e.now().Sub(start)
+	res.Unmatched = stuck
+	for _, u := range stuck {
+		e.log.LogAttrs(ctx, slog.LevelWarn, EventRouteUnmatched, attrEvent(EventRouteUnmatched),
+			attrStr(keyRouteTable, m.res.name), attrStr("route", u.Route), attrStr("next_hop", u.NextHop),
+			attrStr(keyNVA, target), attrStr(keyReason, u.Reason))
+	}
 	if res.Err = settle(ctx, res.Err, stop); res.Err != nil {
 		res.Err = fmt.Errorf("converge route table %q to nva %q: %w", m.res.name, target, res.Err)
 		attrs := []slog.Attr{attrEvent(EventConvergeFailed),
