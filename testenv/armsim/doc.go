@@ -1,8 +1,9 @@
 // Package armsim is an HTTPS emulator of Azure Resource Manager for the
 // Microsoft.Network resources hanva touches: routeTables (routes inline and as
-// routes/{name}), networkInterfaces (ipConfigurations), publicIPAddresses and
-// virtualNetworks (subnets). It is faithful enough that the unmodified
-// armnetwork v7 clients (api-version 2025-01-01) work against it, and it
+// routes/{name}), networkInterfaces (ipConfigurations), publicIPAddresses,
+// virtualNetworks (subnets) and privateDnsZones (record sets). It is faithful
+// enough that the unmodified armnetwork v7 clients (api-version 2025-01-01)
+// and armprivatedns v1 (2024-06-01) work against it, and it
 // behaves as docs/azure-behaviour.md describes (its ARM sections):
 //
 //   - every request needs api-version (400 MissingApiVersionParameter) and a
@@ -28,6 +29,23 @@
 //     InvalidResourceReference, PrivateIPAddressIsAllocated/NotInSubnet/InReservedRange,
 //     InvalidNextHopIpAddress, PublicIPAddressCannotBeDeleted; the public IP's
 //     ipConfiguration back-reference follows NIC attach/detach;
+//   - private DNS (privatedns.go; armprivatedns v1.3.0, api-version
+//     2024-06-01): privateDnsZones are ordinary resources (PUT and DELETE
+//     are operations, PATCH of tags is synchronous); deleting a zone drops its
+//     record sets. Record sets {zone}/{A|AAAA|CNAME|MX|PTR|SOA|SRV|TXT}/{name}
+//     are synchronous, as RecordSet.tsp in Azure/azure-rest-api-specs defines
+//     them: PUT 201/200, PATCH 200 (each given property replaces the stored
+//     one), DELETE 200 (204 if absent), GET, list by type and ALL; no
+//     Azure-AsyncOperation and no provisioningState. The name is stored
+//     lower-cased (the spec examples do), the etag is a plain GUID, fqdn and
+//     isAutoRegistered are filled in, metadata is kept as given. If-Match
+//     (PUT, PATCH, DELETE) and If-None-Match: * (PUT) give 412
+//     PreconditionFailed; 404 ParentResourceNotFound for a missing zone,
+//     404 NotFound for a missing record set; 400 BadRequest for an A/AAAA
+//     address that is not one or appears twice. Not emulated: the SOA
+//     record Azure creates with a zone, the zone's record counters,
+//     virtualNetworkLinks, $top and nextLink, OperationStatus faults
+//     (nothing to poll);
 //   - a write token bucket (429 SubscriptionRequestsThrottled + Retry-After),
 //     injected faults (fail the next N matching requests, apply a write but
 //     lose its answer, let an operation end Failed or Canceled and revert),

@@ -274,6 +274,9 @@ func (s *Sim) route(rc *reqCtx) response {
 	if err != nil {
 		return armError(http.StatusBadRequest, "InvalidRequestUri", err.Error())
 	}
+	if resp, ok := s.routePrivateDNS(rc, p); ok { // privatedns.go
+		return resp
+	}
 	switch p.kind {
 	case pathPermissions:
 		if rc.method != http.MethodGet {

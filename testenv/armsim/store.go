@@ -98,6 +98,9 @@ func (s *Sim) displayID(path string) string {
 	if err != nil || p.kind != pathResource {
 		return path
 	}
+	if rs, ok := s.privateDNSRecordSet(p); ok && rs != nil { // privatedns.go
+		return rs.id
+	}
 	res, child := s.lookup(p)
 	switch {
 	case res != nil && p.childType == "":
@@ -169,6 +172,12 @@ func (s *Sim) Resource(id string) ([]byte, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.advanceNow()
+	if rs, ok := s.privateDNSRecordSet(p); ok { // privatedns.go
+		if rs == nil {
+			return nil, false
+		}
+		return mustJSON(rs.body), true
+	}
 	res, child := s.lookup(p)
 	switch {
 	case res == nil:
@@ -182,8 +191,10 @@ func (s *Sim) Resource(id string) ([]byte, bool) {
 }
 
 // Seed creates or replaces a resource (routeTables, networkInterfaces,
-// publicIPAddresses, virtualNetworks, any other type as opaque JSON) or a
-// sub-resource (routes, ipConfigurations, subnets; the parent must exist) from
+// publicIPAddresses, virtualNetworks, privateDnsZones, any other type as
+// opaque JSON), a sub-resource (routes, ipConfigurations, subnets; the parent
+// must exist) or a private DNS record set (.../privateDnsZones/{zone}/A/{name};
+// the zone must exist; its etag is a plain GUID) from
 // ARM JSON as a GET returns it. id, name and type may be omitted. Seed gives
 // the resource a fresh etag (any etag in body is ignored, so re-seeding a
 // resource makes a client's If-Match stale), sets provisioningState Succeeded
@@ -213,6 +224,9 @@ func (s *Sim) Seed(id string, body []byte) error {
 func (s *Sim) seedLocked(p armPath, in object) error {
 	for _, k := range []string{"etag", "id", "name", "type"} {
 		delete(in, k)
+	}
+	if handled, err := s.seedPrivateDNS(&p, in); handled { // privatedns.go
+		return err
 	}
 	if p.childType != "" {
 		kind, ok := p.child()
