@@ -29,6 +29,13 @@
 //     InvalidResourceReference, PrivateIPAddressIsAllocated/NotInSubnet/InReservedRange,
 //     InvalidNextHopIpAddress, PublicIPAddressCannotBeDeleted; the public IP's
 //     ipConfiguration back-reference follows NIC attach/detach;
+//   - a floating private IP (a secondary Static ipconfig) moves as Azure
+//     wants it (floatingip_test.go): adding it to NIC B while NIC A holds it
+//     in the subnet is 400 PrivateIPAddressIsAllocated; a PUT of A without it
+//     frees it at once (whether Azure waits for A's operation is unverified),
+//     then B may take it; outside the subnet's prefix it is
+//     PrivateIPAddressNotInSubnet, on a reserved address
+//     PrivateIPAddressInReservedRange (docs/azure-behaviour.md#nic-validation);
 //   - private DNS (privatedns.go; armprivatedns v1.3.0, api-version
 //     2024-06-01): privateDnsZones are ordinary resources (PUT and DELETE
 //     are operations, PATCH of tags is synchronous); deleting a zone drops its
