@@ -185,11 +185,12 @@ func (e *Engine) Plan(ctx context.Context, target string) ([]Change, error) {
 				if err != nil {
 					return err
 				}
-				if !info.exists || info.primary == "" {
-					return permanent(fmt.Errorf("nic %q of nva %q has no primary ipconfig", s.attach.res.name, target))
+				want := pipTarget(info.ipcs, v.ipconfig, v.v6)
+				if !info.exists || want == nil {
+					return permanent(fmt.Errorf("nic %q of nva %q has no %s ipconfig", s.attach.res.name, target, version(v.v6)))
 				}
-				if info.publicIP != "" && !sameID(info.publicIP, m.res.id) {
-					return permanent(fmt.Errorf("ipconfig %s/%s already holds public IP %s", s.attach.res.name, info.primary, info.publicIP))
+				if want.publicIP != "" && !sameID(want.publicIP, m.res.id) {
+					return permanent(fmt.Errorf("ipconfig %s/%s already holds public IP %s", s.attach.res.name, want.name, want.publicIP))
 				}
 				var ch []Change
 				if s.detach != nil {
@@ -205,7 +206,7 @@ func (e *Engine) Plan(ctx context.Context, target string) ([]Change, error) {
 						Description: fmt.Sprintf("detach public IP %s from nic %s/%s%s", m.res.name, s.detach.res.name, v.ipconfig, note)})
 				}
 				ch = append(ch, Change{Kind: KindPublicIP, ResourceID: m.res.id,
-					Description: fmt.Sprintf("attach public IP %s to nic %s/%s%s", m.res.name, s.attach.res.name, info.primary, e.fenceNote(info.epoch))})
+					Description: fmt.Sprintf("attach public IP %s to nic %s/%s%s", m.res.name, s.attach.res.name, want.name, e.fenceNote(info.epoch))})
 				pipChanges[i] = ch
 				return nil
 			})

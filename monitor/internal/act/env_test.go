@@ -145,6 +145,8 @@ type envOpts struct {
 	sim     armsim.Options
 	seed    seedOpts
 	options Options
+	// custom, when set, seeds instead of seedTopology and gives the topology.
+	custom func(t testing.TB, srv *armsim.Server) Topology
 }
 
 func newEnv(t testing.TB, o envOpts) *env {
@@ -157,7 +159,12 @@ func newEnv(t testing.TB, o envOpts) *env {
 		t.Fatalf("start armsim: %v", err)
 	}
 	t.Cleanup(srv.Close)
-	seedTopology(t, srv, o.seed)
+	topo := topology(o.seed.tables)
+	if o.custom != nil {
+		topo = o.custom(t, srv)
+	} else {
+		seedTopology(t, srv, o.seed)
+	}
 
 	dir := t.TempDir()
 	ca := filepath.Join(dir, "ca.pem")
@@ -190,7 +197,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	if o.options.OperationTimeout == 0 {
 		o.options.OperationTimeout = 45 * time.Second // generous: a loaded 2-core machine
 	}
-	eng, err := New(topology(o.seed.tables), cred, clientOpts, o.options)
+	eng, err := New(topo, cred, clientOpts, o.options)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,9 +21,10 @@ type Observed struct {
 // RouteTableState is a managed route table as read.
 type RouteTableState struct {
 	ID, Via string
-	// PointsAt lists the NVAs (in topology order) its NVA routes use. NVA
-	// routes are VirtualAppliance routes whose next hop is the private IP of
-	// a NIC (of any role) of some NVA.
+	// PointsAt lists the NVAs (in topology order) its NVA routes use,
+	// leaving out the routes in Unmatched (no failover could move them).
+	// NVA routes are VirtualAppliance routes whose next hop is a private IP
+	// (IPv4 or IPv6, of any ipconfig) of a NIC of any role of some NVA.
 	PointsAt  []string
 	NVARoutes int
 	// Roles lists the NIC roles its NVA routes use, sorted: one, the table's
@@ -114,11 +115,12 @@ func (o *Observed) Unreadable() map[string]error {
 // resources disagree: split is true when they point at different NVAs, or
 // when one points nowhere (a detached public IP, a table without NVA routes)
 // or at several NVAs at once. A table without NVA routes has nothing to
-// fail over and counts neither way (a repair could not change it).
+// fail over and counts neither way (a repair could not change it), nor does
+// a route whose next hop has no counterpart on some NVA (Unmatched).
 func (o *Observed) Active() (name string, split bool) {
 	votes := map[string]int{}
 	for _, rt := range o.RouteTables {
-		if rt.Err != nil || rt.NVARoutes == 0 {
+		if rt.Err != nil || len(rt.PointsAt) == 0 {
 			continue
 		}
 		if len(rt.PointsAt) != 1 {
@@ -271,12 +273,13 @@ func (e *Engine) Observe(ctx context.Context) (*Observed, error) {
 				continue
 			}
 			tables[i].NVARoutes++
-			used[o.nva] = true
 			roles[o.role] = true
 			if o.role != tables[i].Via {
+				used[o.nva] = true
 				tables[i].OffRole = append(tables[i].OffRole, r)
 				continue
 			}
+			failable := true
 			for _, n := range x.topo.NVAs {
 				ref, _ := x.nic(n.Name, o.role)
 				other := byNIC[ref.res.key()]
@@ -290,7 +293,13 @@ func (e *Engine) Observe(ctx context.Context) (*Observed, error) {
 					tables[i].Unmatched = append(tables[i].Unmatched, Unmatched{Route: r.Name, AddressPrefix: r.AddressPrefix,
 						NextHop: r.NextHopIP, From: o.nva, To: n.Name,
 						Reason: fmt.Sprintf("nic %q of nva %q has %s to take over from ipconfig %q of nic %q", ref.res.name, n.Name, why, o.ipc.name, o.nic)})
+					failable = false
 				}
+			}
+			if failable {
+				// A route no failover can move does not say which NVA is
+				// active: it would keep the table split after every one.
+				used[o.nva] = true
 			}
 		}
 		for _, n := range obs.order {

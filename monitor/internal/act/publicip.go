@@ -22,6 +22,7 @@ type pipView struct {
 	nicID    string  // the NIC part of attached; "" when not a NIC ipconfig
 	ipconfig string  // the ipconfig name
 	owner    *nicRef // the NVA NIC it is on; nil when detached or not on an NVA NIC
+	v6       bool    // publicIPAddressVersion IPv6
 }
 
 // splitIPConfigID splits ".../networkInterfaces/nic/ipConfigurations/ipc".
@@ -42,6 +43,7 @@ func (e *Engine) readPublicIP(ctx context.Context, m managed) (pipView, error) {
 	v := pipView{m: m}
 	if p := pip.Properties; p != nil {
 		v.address = deref(p.IPAddress)
+		v.v6 = p.PublicIPAddressVersion != nil && strings.EqualFold(string(*p.PublicIPAddressVersion), string(armnetwork.IPVersionIPv6))
 		if p.IPConfiguration != nil {
 			v.attached = deref(p.IPConfiguration.ID)
 		}
@@ -62,7 +64,7 @@ func (e *Engine) readPublicIP(ctx context.Context, m managed) (pipView, error) {
 type pipStep struct {
 	view   pipView
 	detach *nicRef // detach from this NVA NIC first; nil when detached
-	attach nicRef  // then attach to this NIC's primary ipconfig
+	attach nicRef  // then attach to this NIC's ipconfig chosen by pipTarget
 	done   bool    // already on the target's NIC
 }
 
@@ -120,18 +122,39 @@ func (e *Engine) detach(ctx context.Context, nic nicRef, pips []managed) (attemp
 	return attempts, accepted, err
 }
 
-// attach puts pip on the primary ipconfig of nic as {id} only, leaving
-// everything else of the NIC as read.
-func (e *Engine) attach(ctx context.Context, nic nicRef, pip managed) (attempts int, accepted bool, err error) {
+// pipTarget chooses the ipconfig of the target NIC that takes a public IP
+// of IP version v6 that was on ipconfig from ("" when detached): the
+// ipconfig of the same name if it is of that version, else the primary
+// ipconfig of that version (Azure refuses a public IP on an ipconfig of the
+// other version, docs/azure-behaviour.md#ipv6). nil when there is none.
+func pipTarget(ipcs []ipconfig, from string, v6 bool) *ipconfig {
+	if c := named(ipcs, from); from != "" && c != nil && c.v6 == v6 {
+		return c
+	}
+	return primaryOf(ipcs, v6)
+}
+
+// attach puts pip on the ipconfig of nic chosen by pipTarget as {id} only,
+// leaving everything else of the NIC as read.
+func (e *Engine) attach(ctx context.Context, nic nicRef, pip managed, v pipView) (attempts int, accepted bool, err error) {
 	attempts, err = e.retry(ctx, nic.res.name, func(ctx context.Context) error {
 		for {
 			n, err := e.getNIC(ctx, nic.res)
 			if err != nil {
 				return err
 			}
-			ipc := primaryIPConfig(&n)
-			if ipc == nil || ipc.Properties == nil {
-				return permanent(fmt.Errorf("attach public IP %q: nic %q has no primary ipconfig", pip.res.name, nic.res.name))
+			want := pipTarget(readIPConfigs(&n), v.ipconfig, v.v6)
+			if want == nil {
+				return permanent(fmt.Errorf("attach public IP %q: nic %q has no %s ipconfig", pip.res.name, nic.res.name, version(v.v6)))
+			}
+			var ipc *armnetwork.InterfaceIPConfiguration
+			for _, c := range n.Properties.IPConfigurations {
+				if c != nil && c.Properties != nil && strings.EqualFold(deref(c.Name), want.name) {
+					ipc = c
+				}
+			}
+			if ipc == nil {
+				return permanent(fmt.Errorf("attach public IP %q: nic %q has no ipconfig %q", pip.res.name, nic.res.name, want.name))
 			}
 			if cur := ipc.Properties.PublicIPAddress; cur != nil && deref(cur.ID) != "" {
 				if !sameID(deref(cur.ID), pip.res.id) {
@@ -283,27 +306,43 @@ func (e *Engine) convergePublicIPs(ctx context.Context, target string, start tim
 		}
 		wg.Wait()
 
-		// Attach: each public IP to its own NIC (one public IP per role, so
-		// per NIC: checked by New), in parallel.
+		// Attach: one goroutine per NIC, NICs in parallel; the public IPs of
+		// one NIC (at most an IPv4 and an IPv6 one: checked by New) one
+		// after the other, as concurrent writes to one NIC fail with 409.
+		attachTo := map[string][]int{}
+		nicOrder = nicOrder[:0]
 		for _, i := range attaching {
-			wg.Go(func() {
-				n, accepted, err := e.attach(ctx, steps[i].attach, pips[i])
-				mu.Lock()
-				defer mu.Unlock()
-				r := &results[i]
-				r.Attempts += n - 1
-				r.Changed = r.Changed || accepted
-				if errInUse(err) && ctx.Err() == nil {
-					// Still referenced somewhere (re-attached by someone, or
-					// our detach not visible yet): read again, detach again.
-					e.log.LogAttrs(ctx, levelRetry, EventRetry, attrEvent(EventRetry),
-						attrStr("resource", pips[i].res.name), attrErr(err), attrInt(keyAttempt, r.Attempts))
-					r.Err = err
-					next = append(next, i)
-					return
-				}
+			k := steps[i].attach.res.key()
+			if _, seen := attachTo[k]; !seen {
+				nicOrder = append(nicOrder, k)
+			}
+			attachTo[k] = append(attachTo[k], i)
+		}
+		attachOne := func(i int) {
+			n, accepted, err := e.attach(ctx, steps[i].attach, pips[i], steps[i].view)
+			mu.Lock()
+			defer mu.Unlock()
+			r := &results[i]
+			r.Attempts += n - 1
+			r.Changed = r.Changed || accepted
+			if errInUse(err) && ctx.Err() == nil {
+				// Still referenced somewhere (re-attached by someone, or
+				// our detach not visible yet): read again, detach again.
+				e.log.LogAttrs(ctx, levelRetry, EventRetry, attrEvent(EventRetry),
+					attrStr("resource", pips[i].res.name), attrErr(err), attrInt(keyAttempt, r.Attempts))
 				r.Err = err
-				finish(i)
+				next = append(next, i)
+				return
+			}
+			r.Err = err
+			finish(i)
+		}
+		for _, k := range nicOrder {
+			group := attachTo[k]
+			wg.Go(func() {
+				for _, i := range group {
+					attachOne(i)
+				}
 			})
 		}
 		wg.Wait()

@@ -130,15 +130,18 @@ func newIndex(t Topology) (*index, error) {
 	if x.pips, err = x.managed("public IP", t.PublicIPs, "publicIPAddresses"); err != nil {
 		return nil, err
 	}
-	// A public IP rides on the primary ipconfig of the active NVA's NIC of its
-	// role, which holds one public IP: two public IPs of one role would evict
-	// each other.
-	byRole := map[string]string{}
+	// A public IP rides on the primary ipconfig of its IP version of the
+	// active NVA's NIC of its role (or the ipconfig of the name it is on),
+	// which holds one public IP: a role carries at most an IPv4 and an IPv6
+	// public IP. Their versions are only known once read, so only a third is
+	// refused here; two of one version fail their attach, saying why.
+	byRole := map[string][]string{}
 	for _, p := range x.pips {
-		if other, dup := byRole[p.via]; dup {
-			return nil, fmt.Errorf("check topology: public IPs %q and %q both ride on role %q (one public IP per NIC role)", other, p.res.name, p.via)
+		if others := byRole[p.via]; len(others) == 2 {
+			return nil, fmt.Errorf("check topology: public IPs %q, %q and %q all ride on role %q (at most two per NIC role: an IPv4 and an IPv6 one)",
+				others[0], others[1], p.res.name, p.via)
 		}
-		byRole[p.via] = p.res.name
+		byRole[p.via] = append(byRole[p.via], p.res.name)
 	}
 	return x, nil
 }

@@ -35,8 +35,8 @@ func TestNewChecksTheTopology(t *testing.T) {
 		{name: "a route table listed twice is refused", topo: Topology{NVAs: two(),
 			RouteTables: []Managed{{ID: rtID(0), Via: "internal"}, {ID: strings.ToUpper(rtID(0)), Via: "internal"}}}, wantErr: "listed twice"},
 		{name: "a route table without a role is refused", topo: Topology{NVAs: two(), RouteTables: []Managed{{ID: rtID(0)}}}, wantErr: "no via role"},
-		{name: "two public IPs on one role are refused", topo: Topology{NVAs: two(), PublicIPs: []Managed{
-			{ID: pipID, Via: "external"}, {ID: pipID + "b", Via: "external"}}}, wantErr: "one public IP per NIC role"},
+		{name: "three public IPs on one role are refused (an IPv4 and an IPv6 one at most)", topo: Topology{NVAs: two(), PublicIPs: []Managed{
+			{ID: pipID, Via: "external"}, {ID: pipID + "b", Via: "external"}, {ID: pipID + "c", Via: "external"}}}, wantErr: "at most two per NIC role"},
 		{name: "a public IP ID that is a NIC is refused", topo: Topology{NVAs: two(), PublicIPs: []Managed{{ID: nic("a-ext"), Via: "external"}}},
 			wantErr: "want Microsoft.Network/publicIPAddresses"},
 	}
