@@ -1,7 +1,8 @@
 // Package armsim is an HTTPS emulator of Azure Resource Manager for the
 // Microsoft.Network resources hanva touches: routeTables (routes inline and as
 // routes/{name}), networkInterfaces (ipConfigurations), publicIPAddresses,
-// virtualNetworks (subnets) and privateDnsZones (record sets). It is faithful
+// virtualNetworks (subnets), loadBalancers (backendAddressPools) and
+// privateDnsZones (record sets). It is faithful
 // enough that the unmodified armnetwork v7 clients (api-version 2025-01-01)
 // and armprivatedns v1 (2024-06-01) work against it, and it
 // behaves as docs/azure-behaviour.md describes (its ARM sections):
@@ -36,6 +37,16 @@
 //     then B may take it; outside the subnet's prefix it is
 //     PrivateIPAddressNotInSubnet, on a reserved address
 //     PrivateIPAddressInReservedRange (docs/azure-behaviour.md#nic-validation);
+//   - loadBalancers (loadbalancer.go) with backendAddressPools/{name} as
+//     sub-resources like routes (GET, list, LRO PUT and DELETE, the load
+//     balancer's etag, If-Match 412). IP-based pool members
+//     (loadBalancerBackendAddresses with ipAddress and virtualNetwork) are
+//     checked against Microsoft's "Backend pool management" limitations:
+//     Standard SKU only, every address in the load balancer's virtual
+//     network (the pool's virtualNetwork, the internal frontend's subnet),
+//     a real IP address; 400 with codes that have no public source
+//     (docs/azure-behaviour.md#lb-backend-pools). The limitations that matter
+//     for HA ports and NVAs are in loadbalancer.go;
 //   - private DNS (privatedns.go; armprivatedns v1.3.0, api-version
 //     2024-06-01): privateDnsZones are ordinary resources (PUT and DELETE
 //     are operations, PATCH of tags is synchronous); deleting a zone drops its

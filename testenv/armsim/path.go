@@ -37,6 +37,7 @@ var knownTypes = map[string]string{
 	"networkinterfaces": "networkInterfaces",
 	"publicipaddresses": "publicIPAddresses",
 	"virtualnetworks":   "virtualNetworks",
+	"loadbalancers":     "loadBalancers", // loadbalancer.go
 }
 
 // childKind describes a sub-resource kept inline in its parent's properties.
@@ -49,6 +50,7 @@ var childKinds = map[string]childKind{
 	"routetables/routes":                 {prop: "routes"},
 	"networkinterfaces/ipconfigurations": {prop: "ipConfigurations"},
 	"virtualnetworks/subnets":            {prop: "subnets"},
+	"loadbalancers/backendaddresspools":  {prop: "backendAddressPools"}, // loadbalancer.go
 }
 
 // actions maps "type/action" (lower-cased) to the POST actions emulated on

@@ -181,6 +181,10 @@ func (s *Sim) prepare(id, typ string, old, in object) (object, response, bool) {
 	case "publicipaddresses":
 		carry(props, oldProps, "ipConfiguration")
 		s.preparePIP(body, props, oldProps)
+	case "loadbalancers":
+		if resp, ok := s.prepareLoadBalancer(id, body, props); !ok { // loadbalancer.go
+			return nil, resp, false
+		}
 	case "virtualnetworks":
 		for _, sn := range objects(props, "subnets") {
 			oldSubnet, _ := findChild(old, "subnets", str(sn, "name"))
