@@ -46,6 +46,9 @@ type ResourceStatus struct {
 	Via      string   `json:"via"`
 	PointsAt []string `json:"pointsAt"`
 	Mixed    bool     `json:"mixed,omitempty"`
+	// Unmatched are the routes no failover to some NVA can move: their next
+	// hop has no counterpart on that NVA's NIC (act.Unmatched).
+	Unmatched []string `json:"unmatched,omitempty"`
 }
 
 // FailoverRecord is the last failover (or repair) and its timeline.
@@ -102,7 +105,11 @@ func resourcesOf(obs *act.Observed) []ResourceStatus {
 	for _, rt := range obs.RouteTables {
 		pa := append([]string(nil), rt.PointsAt...)
 		sort.Strings(pa)
-		out = append(out, ResourceStatus{Kind: "routeTable", ID: rt.ID, Via: rt.Via, PointsAt: pa, Mixed: rt.Mixed})
+		var un []string
+		for _, u := range rt.Unmatched {
+			un = append(un, u.String())
+		}
+		out = append(out, ResourceStatus{Kind: "routeTable", ID: rt.ID, Via: rt.Via, PointsAt: pa, Mixed: rt.Mixed, Unmatched: un})
 	}
 	for _, p := range obs.PublicIPs {
 		var pa []string

@@ -68,12 +68,26 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("plan failover to %s: %w", *to, err)
 	}
-	if len(changes) == 0 {
-		fmt.Fprintf(stdout, "Nothing to change: every managed resource already points at %s.\n", *to)
-		return nil
-	}
-	fmt.Fprintf(stdout, "A failover to %s would make %d change(s) (dry run, nothing was changed):\n", *to, len(changes))
+	var writes, stuck []act.Change
 	for _, c := range changes {
+		if c.Unmatched {
+			stuck = append(stuck, c)
+		} else {
+			writes = append(writes, c)
+		}
+	}
+	if len(writes) == 0 {
+		fmt.Fprintf(stdout, "Nothing to change: every managed resource already points at %s.\n", *to)
+	} else {
+		fmt.Fprintf(stdout, "A failover to %s would make %d change(s) (dry run, nothing was changed):\n", *to, len(writes))
+	}
+	for _, c := range writes {
+		fmt.Fprintf(stdout, "  %-10s %s\n             %s\n", c.Kind, c.ResourceID, c.Description)
+	}
+	if len(stuck) > 0 {
+		fmt.Fprintf(stdout, "UNMATCHED: %d route(s) would be left alone, their next hop has no counterpart on %s (docs/monitor.md#next-hop-matching):\n", len(stuck), *to)
+	}
+	for _, c := range stuck {
 		fmt.Fprintf(stdout, "  %-10s %s\n             %s\n", c.Kind, c.ResourceID, c.Description)
 	}
 	return nil
@@ -297,6 +311,11 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", shortID(r.ID), r.Kind, r.Via, at)
 	}
 	_ = tw.Flush()
+	for _, r := range rep.Resources {
+		for _, u := range r.Unmatched {
+			fmt.Fprintf(stdout, "UNMATCHED %s: %s\n", shortID(r.ID), u)
+		}
+	}
 	if rep.Shared != nil {
 		printShared(stdout, rep.Shared, nvaNames(cfg), cfg.ViewInterval.D())
 	}

@@ -141,6 +141,15 @@ func checkObserved(c *checker, cfg *config.Config, obs *act.Observed) {
 		default:
 			c.ok("route table %s: %d NVA route(s) via %s, on %s", shortID(rt.ID), rt.NVARoutes, rt.Via, strings.Join(rt.PointsAt, ", "))
 		}
+		// docs/monitor.md#next-hop-matching
+		for _, u := range rt.Unmatched {
+			c.warn("route table %s: a failover to %s cannot move route %q (%s): its next hop %s is on %s, %s; give the NVAs' NICs matching ipconfigs (same name and IP version) or the route stays on %s",
+				shortID(rt.ID), u.To, u.Route, u.AddressPrefix, u.NextHop, u.From, u.Reason, u.From)
+		}
+		for _, r := range rt.OffRole {
+			c.warn("route table %s: route %q (%s) has next hop %s on an NVA NIC of another role than via %s: a failover does not move it",
+				shortID(rt.ID), r.Name, r.AddressPrefix, r.NextHopIP, rt.Via)
+		}
 	}
 	for _, p := range obs.PublicIPs {
 		switch {
