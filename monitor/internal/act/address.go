@@ -37,9 +37,11 @@ func parseHop(s string) (netip.Addr, bool) {
 }
 
 // readIPConfigs lists the ipconfigs of nic in order and marks the primary of
-// each IP version: for IPv4 the one ARM flags primary (Azure allows only an
-// IPv4 ipconfig to be the NIC's primary), else the first IPv4 one; for IPv6
-// the first IPv6 one.
+// each IP version: the one ARM flags primary if it is of that version, else
+// the first of that version. Microsoft's dual-stack how-to puts IPv6 on a
+// secondary ipconfig
+// (https://learn.microsoft.com/azure/virtual-network/ip-services/add-dual-stack-ipv6-vm-portal),
+// so the primary IPv6 ipconfig is usually the first IPv6 one.
 func readIPConfigs(nic *armnetwork.Interface) []ipconfig {
 	if nic.Properties == nil {
 		return nil
@@ -61,7 +63,7 @@ func readIPConfigs(nic *armnetwork.Interface) []ipconfig {
 			if p.PublicIPAddress != nil {
 				c.publicIP = deref(p.PublicIPAddress.ID)
 			}
-			if deref(p.Primary) && !c.v6 && flagged < 0 {
+			if deref(p.Primary) && flagged < 0 {
 				flagged = len(out)
 			}
 		}
@@ -71,7 +73,7 @@ func readIPConfigs(nic *armnetwork.Interface) []ipconfig {
 		out[flagged].primary = true
 	}
 	for _, v6 := range []bool{false, true} {
-		if !v6 && flagged >= 0 {
+		if flagged >= 0 && out[flagged].v6 == v6 {
 			continue
 		}
 		for i := range out {
