@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hanva/hanva/monitor/config"
 	"github.com/hanva/hanva/monitor/internal/act"
@@ -51,5 +53,40 @@ func TestValidateIsQuietAboutMatchedNextHops(t *testing.T) {
 		NVARoutes: 2, PointsAt: []string{"nva-1"}, Roles: []string{"internal"}}}})
 	if o := out.String(); strings.Contains(o, "cannot move") || strings.Contains(o, "another role") {
 		t.Errorf("next-hop warnings for a table whose routes all match:\n%s", o)
+	}
+}
+
+func TestPlanAndValidateShowAnIPv6RouteWithoutCounterpart(t *testing.T) {
+	e := newValidateEnv(t)
+	e.seed(t, vnet, `{"location":"westeurope","properties":{"addressSpace":{"addressPrefixes":["10.0.0.0/16","fd00:db8::/48"]},
+		"subnets":[{"name":"nva","properties":{"addressPrefixes":["10.0.1.0/24","fd00:db8:0:1::/64"]}},
+		           {"name":"mon","properties":{"addressPrefix":"10.0.2.0/24"}}]}}`)
+	e.seed(t, rid("networkInterfaces", "nva1-int"), `{"location":"westeurope","properties":{"enableIPForwarding":true,
+		"ipConfigurations":[{"name":"ipconfig1","properties":{"primary":true,"privateIPAddress":"10.0.1.4","subnet":{"id":"`+vnet+`/subnets/nva"}}},
+		{"name":"ipconfig-v6","properties":{"privateIPAddress":"fd00:db8:0:1::4","privateIPAddressVersion":"IPv6","subnet":{"id":"`+vnet+`/subnets/nva"}}}]}}`)
+	e.seed(t, rid("routeTables", "rt-web"), `{"location":"westeurope","properties":{"routes":[
+		{"name":"default","properties":{"addressPrefix":"0.0.0.0/0","nextHopType":"VirtualAppliance","nextHopIpAddress":"10.0.1.4"}},
+		{"name":"default6","properties":{"addressPrefix":"::/0","nextHopType":"VirtualAppliance","nextHopIpAddress":"fd00:db8:0:1::4"}}]}}`)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out, errb bytes.Buffer
+	if code := run(ctx, []string{"plan", "--config", e.path, "--to", "nva-2"}, &out, &errb); code != 0 {
+		t.Fatalf("plan exit %d: %s%s", code, out.String(), errb.String())
+	}
+	for _, want := range []string{
+		"would make 1 change(s)",
+		`route "default" (0.0.0.0/0) next hop 10.0.1.4 -> 10.0.1.5`,
+		"UNMATCHED: 1 route(s) would be left alone",
+		`route "default6" (::/0) next hop fd00:db8:0:1::4 of nva "nva-1" left alone: nic "nva2-int" of nva "nva-2" has no IPv6 ipconfig`,
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("plan output lacks %q:\n%s", want, out.String())
+		}
+	}
+
+	_, vout := e.validate(t)
+	if !strings.Contains(vout, `WARN  route table rt-web: a failover to nva-2 cannot move route "default6" (::/0)`) {
+		t.Errorf("validate does not warn about default6:\n%s", vout)
 	}
 }
