@@ -107,7 +107,8 @@ func resourcesOf(obs *act.Observed) []ResourceStatus {
 		sort.Strings(pa)
 		var un []string
 		for _, u := range rt.Unmatched {
-			un = append(un, u.String())
+			un = append(un, fmt.Sprintf("route %q (%s) next hop %s on %s: a failover to %s leaves it alone: %s",
+				u.Route, u.AddressPrefix, u.NextHop, u.From, u.To, u.Reason))
 		}
 		out = append(out, ResourceStatus{Kind: "routeTable", ID: rt.ID, Via: rt.Via, PointsAt: pa, Mixed: rt.Mixed, Unmatched: un})
 	}
