@@ -60,8 +60,10 @@
 //     (PUT, PATCH, DELETE) and If-None-Match: * (PUT) give 412
 //     PreconditionFailed; 404 ParentResourceNotFound for a missing zone,
 //     404 NotFound for a missing record set; 400 BadRequest for an A/AAAA
-//     address that is not one or appears twice. Not emulated: the SOA
-//     record Azure creates with a zone, the zone's record counters,
+//     address that is not one or appears twice. The zone's SOA record set
+//     "@" (values of the REST example) appears on first use of its record
+//     sets; it can be updated, not deleted (400) nor created under another
+//     name (400). Not emulated: the zone's record counters,
 //     virtualNetworkLinks, $top and nextLink, OperationStatus faults
 //     (nothing to poll);
 //   - a write token bucket (429 SubscriptionRequestsThrottled + Retry-After),

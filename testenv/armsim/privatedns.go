@@ -105,6 +105,7 @@ func (s *Sim) resolveRecordSet(p armPath) (recordSetRef, response, bool) {
 		return recordSetRef{}, armError(http.StatusNotFound, "ParentResourceNotFound", fmt.Sprintf(
 			"Can not perform requested operation on nested resource. Parent resource '%s' not found.", p.name)), false
 	}
+	s.ensureSOA(zone)
 	ref := recordSetRef{zone: zone, typ: typ, valid: true}
 	if p.childName != "" {
 		ref.name = strings.ToLower(p.childName)
@@ -117,6 +118,47 @@ func (s *Sim) resolveRecordSet(p armPath) (recordSetRef, response, bool) {
 		}
 	}
 	return ref, response{}, true
+}
+
+// ensureSOA gives a zone the SOA record set "@" Azure creates with it
+// (Record Sets - Create Or Update: SOA record sets "can be updated but not
+// created"), with the values of the REST example RecordSetSOAGet.json. It is
+// created on first use of the zone's record sets, not logged.
+func (s *Sim) ensureSOA(zone *resource) {
+	id := zone.id + "/SOA/@"
+	if s.resources[keyOf(id)] != nil {
+		return
+	}
+	rs := &resource{id: id, ns: zone.ns, typ: typePrivateDNSZones + "/SOA"}
+	// Decoded like a client's body, so numbers compare equal to what a PUT stores.
+	body, err := decodeObject([]byte(`{"properties":{"ttl":3600,"isAutoRegistered":false,"soaRecord":{
+		"email":"azureprivatedns-hostmaster.microsoft.com","expireTime":2419200,"host":"azureprivatedns.net",
+		"minimumTtl":300,"refreshTime":3600,"retryTime":300,"serialNumber":1}}}`))
+	if err != nil {
+		panic("armsim: SOA template: " + err.Error())
+	}
+	ensure(body, "properties")["fqdn"] = lastSegment(zone.id) + "."
+	rs.body = body
+	rs.normalize()
+	rs.body["etag"] = newUUID()
+	s.resources[keyOf(id)] = rs
+}
+
+// soaRule refuses what Azure does not allow with the SOA record set: one
+// other than the apex "@" (SOA record sets are created with the zone, at its
+// apex), or deleting it. Codes and messages unverified.
+func soaRule(ref recordSetRef, deleting bool) (response, bool) {
+	if ref.typ != "SOA" {
+		return response{}, true
+	}
+	if ref.name != "@" {
+		return badRequest("BadRequest", fmt.Sprintf(
+			"SOA record sets can be updated but not created: the only SOA record set of zone '%s' is '@'.", lastSegment(ref.zone.id))), false
+	}
+	if deleting {
+		return badRequest("BadRequest", "The SOA record set of a zone cannot be deleted."), false
+	}
+	return response{}, true
 }
 
 func recordSetNotFound(p armPath, ref recordSetRef) response {
@@ -290,6 +332,9 @@ func (s *Sim) putRecordSet(rc *reqCtx, p armPath) response {
 	if err != nil {
 		return badRequest("InvalidRequestContent", "The request content was invalid and could not be deserialized: "+err.Error())
 	}
+	if resp, ok := soaRule(ref, false); !ok {
+		return resp
+	}
 	rs := s.resources[ref.key]
 	if resp, ok := checkRecordSetPreconditions(rc, rs, true); !ok {
 		return resp
@@ -348,6 +393,9 @@ func (s *Sim) patchRecordSet(rc *reqCtx, p armPath) response {
 func (s *Sim) deleteRecordSet(rc *reqCtx, p armPath) response {
 	ref, resp, ok := s.resolveRecordSet(p)
 	if !ok {
+		return resp
+	}
+	if resp, ok := soaRule(ref, true); !ok {
 		return resp
 	}
 	rs := s.resources[ref.key]

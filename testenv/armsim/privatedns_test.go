@@ -222,10 +222,24 @@ func TestPrivateDNSRecordSetValidationListAndDelete(t *testing.T) {
 	gotAll := names(all, func() ([]*armprivatedns.RecordSet, error) { p, err := all.NextPage(c); return p.Value, err })
 	byA := records.NewListByTypePager(rg, zoneName, armprivatedns.RecordTypeA, nil)
 	gotA := names(byA, func() ([]*armprivatedns.RecordSet, error) { p, err := byA.NextPage(c); return p.Value, err })
-	if strings.Join(gotAll, ",") != "Microsoft.Network/privateDnsZones/A egress,Microsoft.Network/privateDnsZones/A ingress,Microsoft.Network/privateDnsZones/AAAA egress" ||
+	if strings.Join(gotAll, ",") != "Microsoft.Network/privateDnsZones/A egress,Microsoft.Network/privateDnsZones/A ingress,Microsoft.Network/privateDnsZones/AAAA egress,Microsoft.Network/privateDnsZones/SOA @" ||
 		len(gotA) != 2 {
 		t.Fatalf("list ALL %q, list A %q", gotAll, gotA)
 	}
+
+	// The zone's SOA record set exists, can be updated, not deleted or added.
+	soa, err := records.Get(c, rg, zoneName, armprivatedns.RecordTypeSOA, "@", nil)
+	if err != nil || *soa.ID != zoneID+"/SOA/@" || *soa.Properties.Fqdn != zoneName+"." || *soa.Properties.SoaRecord.Host != "azureprivatedns.net" {
+		t.Fatalf("SOA: %v %+v", err, soa.Properties)
+	}
+	soa.Properties.SoaRecord.MinimumTTL = to(int64(10))
+	if _, err := records.CreateOrUpdate(c, rg, zoneName, armprivatedns.RecordTypeSOA, "@", soa.RecordSet, &armprivatedns.RecordSetsClientCreateOrUpdateOptions{IfMatch: soa.Etag}); err != nil {
+		t.Fatalf("update SOA: %v", err)
+	}
+	_, err = records.Delete(c, rg, zoneName, armprivatedns.RecordTypeSOA, "@", nil)
+	wantARMError(t, err, http.StatusBadRequest, "BadRequest")
+	_, err = records.CreateOrUpdate(c, rg, zoneName, armprivatedns.RecordTypeSOA, "www", soa.RecordSet, nil)
+	wantARMError(t, err, http.StatusBadRequest, "BadRequest")
 
 	del, err := records.Delete(c, rg, zoneName, armprivatedns.RecordTypeA, "ingress", nil)
 	if err != nil {
