@@ -53,10 +53,13 @@ func (s *Sim) routePrivateDNS(rc *reqCtx, p armPath) (response, bool) {
 	p.typ = typePrivateDNSZones
 	switch {
 	case p.kind == pathResource && p.childType == "":
-		if rc.method == http.MethodDelete {
+		switch rc.method {
+		case http.MethodDelete:
 			return s.deletePrivateDNSZone(rc, p), true
+		case http.MethodPut:
+			return s.putPrivateDNSZone(rc, p), true
 		}
-		return response{}, false // the zone itself: generic GET/PUT/PATCH
+		return response{}, false // the zone itself: generic GET/PATCH
 	case p.kind == pathList && p.childType == "":
 		return response{}, false
 	case p.kind == pathList:
@@ -415,6 +418,18 @@ func (s *Sim) deleteRecordSet(rc *reqCtx, p armPath) response {
 	ev.Kind = KindWriteSucceeded
 	s.addEvent(ev)
 	return response{status: http.StatusOK}
+}
+
+// putPrivateDNSZone is the generic PUT (an operation) without the
+// resourceGuid Microsoft.Network gives its other resources: a private zone
+// has none (PrivateZonePut.json).
+func (s *Sim) putPrivateDNSZone(rc *reqCtx, p armPath) response {
+	resp := s.put(rc, p)
+	if res := s.resources[keyOf(p.id())]; res != nil && resp.status < 300 {
+		delete(res.props(), "resourceGuid")
+		resp.body = mustJSON(res.body)
+	}
+	return resp
 }
 
 // deletePrivateDNSZone deletes the zone as any resource (202 and an

@@ -54,6 +54,9 @@ func TestPrivateDNSZoneCreateIsAnLROAndRecordSetWritesAreSynchronous(t *testing.
 		t.Fatalf("create zone: %v", err)
 	}
 	zone, polls := pollManually(t, c, p)
+	if raw := resourceJSON(t, e.srv, zoneID)["properties"].(map[string]any); raw["resourceGuid"] != nil {
+		t.Errorf("a private zone has no resourceGuid: %v", raw)
+	}
 	if polls == 0 || *zone.ID != zoneID || *zone.Type != "Microsoft.Network/privateDnsZones" ||
 		*zone.Properties.ProvisioningState != armprivatedns.ProvisioningStateSucceeded {
 		t.Fatalf("zone after %d polls: %+v %+v", polls, zone, zone.Properties)
