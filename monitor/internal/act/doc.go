@@ -6,18 +6,32 @@
 // between calls, so a run that crashed half-way is finished by the next one.
 //
 //   - Route tables: the NVA routes of a table are the VirtualAppliance routes
-//     whose next hop is the private IP (primary ipconfig) of an NVA NIC of the
-//     table's via role. Only those are rewritten, to the target's NIC of that
-//     role; every other route and property (tags, disableBgpRoutePropagation,
-//     routes to other appliances or the Internet) goes back as read. A table
-//     that differs gets ONE PUT of the whole table with If-Match: <etag>; on
-//     412 it is read again and recomputed, never resent.
+//     whose next hop is the private IP, IPv4 or IPv6, of any ipconfig of an
+//     NVA NIC of the table's via role (addresses compared parsed, never as
+//     text). Only those are rewritten, each to its counterpart on the
+//     target's NIC of that role: the ipconfig of the same name if it has the
+//     same IP version, else, for the primary ipconfig of an IP version, the
+//     target's primary ipconfig of that version (the one flagged primary,
+//     else the first of the version). An address without counterpart is
+//     never replaced by one of the other version: the route is left alone,
+//     logged as route_unmatched and listed in ResourceResult.Unmatched and
+//     in Plan (Change.Unmatched); Observe lists such routes per table
+//     (RouteTableState.Unmatched) and keeps them out of PointsAt
+//     (docs/monitor.md#next-hop-matching). Every other route and property
+//     (tags, disableBgpRoutePropagation, routes to other appliances or the
+//     Internet) goes back as read. A table that differs gets ONE PUT of the
+//     whole table with If-Match: <etag>; on 412 it is read again and
+//     recomputed, never resent.
 //   - Public IPs: the association lives on the NIC's ipconfig
 //     (docs/azure-behaviour.md#public-ip-move), so a move is: PUT the old NIC without it, then PUT the target's
-//     NIC of the public IP's via role with it on its primary ipconfig (as
-//     {id} only). Each NIC PUT changes that one reference and nothing else,
-//     with If-Match. Public IPs are grouped so that a NIC gets at most one PUT
-//     per phase. A public IP attached to anything that is not an NVA NIC is
+//     NIC of the public IP's via role with it (as {id} only) on the ipconfig
+//     of the same name if it is of the public IP's version
+//     (publicIPAddressVersion), else on the primary ipconfig of that version
+//     (docs/azure-behaviour.md#ipv6: an IPv6 public IP rides on an IPv6
+//     ipconfig). Each NIC PUT changes that one reference and nothing else,
+//     with If-Match. A role carries at most two public IPs (an IPv4 and an
+//     IPv6 one). Detaches are grouped so that a NIC gets one PUT; attaches to
+//     one NIC run one after the other. A public IP attached to anything that is not an NVA NIC is
 //     an error and is never touched. 400 PublicIPAddressInUse on attach sends
 //     it back to a fresh read and detach.
 //   - Concurrency: every route table has its own goroutine and all public IPs
@@ -59,7 +73,8 @@
 //     attempt; warn), converge_failed (route_table or public_ip, nva, reason,
 //     err, attempts, duration; when fenced by a tag also epoch, ours, and
 //     resource_epoch, the tag's; error), epoch_tag_invalid (resource, tag, value, err;
-//     warn, once per resource and value). Durations run from the start of
+//     warn, once per resource and value), route_unmatched (route_table,
+//     route, next_hop, nva, reason; warn, each Converge that leaves it). Durations run from the start of
 //     Converge. reason is one of fenced (BeforeWrite refused, or a higher
 //     EpochTag, or stopped by another resource's fence), timeout, canceled,
 //     forbidden, not_found, bad_request, conflict, unsafe (e.g. a public IP

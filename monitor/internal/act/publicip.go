@@ -181,9 +181,11 @@ func (e *Engine) attach(ctx context.Context, nic nicRef, pip managed, v pipView)
 
 // convergePublicIPs moves every managed public IP to the target's NIC of its
 // role: detach from the old NIC, then attach to the new one
-// (docs/azure-behaviour.md#public-ip-move: two sequential NIC PUTs). Public IPs are grouped so that each NIC gets
-// at most one PUT per phase (concurrent writes to one NIC fail with 409
-// AnotherOperationInProgress); different NICs are written in parallel. An
+// (docs/azure-behaviour.md#public-ip-move: two sequential NIC PUTs). Detaches
+// are grouped so that each NIC gets one PUT, and the attaches to one NIC (an
+// IPv4 and an IPv6 public IP) run one after the other (concurrent writes to
+// one NIC fail with 409 AnotherOperationInProgress); different NICs are
+// written in parallel. An
 // attach refused with 400 PublicIPAddressInUse sends the public IP back to
 // a fresh read and detach. A fenced NIC write stops the rest of the
 // Converge through stop.
