@@ -52,3 +52,33 @@ func TestParseHopComparesIPv6AddressesNotText(t *testing.T) {
 		t.Error("a zoned address is no next hop")
 	}
 }
+
+func TestPipTargetTakesTheIPConfigOfThePublicIPsVersion(t *testing.T) {
+	ipcs := []ipconfig{
+		{name: "ipconfig1", primary: true},
+		{name: "ipconfig2"},
+		{name: "v6-a", v6: true, primary: true},
+		{name: "v6-b", v6: true},
+	}
+	tests := []struct {
+		name, from string
+		v6         bool
+		want       string
+	}{
+		{"an IPv4 public IP from ipconfig2 goes to ipconfig2", "ipconfig2", false, "ipconfig2"},
+		{"a detached IPv4 public IP goes to the primary", "", false, "ipconfig1"},
+		{"an IPv6 public IP from v6-b goes to v6-b", "v6-b", true, "v6-b"},
+		{"an IPv6 public IP from an ipconfig the target lacks goes to the primary IPv6", "ipv6config", true, "v6-a"},
+		{"an IPv6 public IP never goes to a same-named IPv4 ipconfig", "ipconfig2", true, "v6-a"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := pipTarget(ipcs, tt.from, tt.v6); got == nil || got.name != tt.want {
+				t.Fatalf("pipTarget = %+v, want %s", got, tt.want)
+			}
+		})
+	}
+	if got := pipTarget(ipcs[:2], "", true); got != nil {
+		t.Errorf("an IPv6 public IP on a NIC without IPv6: %+v, want none", got)
+	}
+}
