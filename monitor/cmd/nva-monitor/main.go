@@ -7,6 +7,7 @@
 //	nva-monitor failover --config F --to NAME [--force] [--timeout D]
 //	nva-monitor plan     --config F --to NAME the ARM changes a failover would make; makes none
 //	nva-monitor validate --config F [--offline]
+//	nva-monitor import-hanva [--lease-url URL] [--resolve | --via NAME --probe NVA=IP] [--out F] nvadaemon-remote.json
 //	nva-monitor version
 //
 // Exit codes: 0 success, 1 runtime failure, 2 invalid configuration or usage.
@@ -55,6 +56,10 @@ Usage:
   nva-monitor validate [--config FILE] [--offline]     check the config, then Azure (resources, next hops,
                                                        IP forwarding, permissions, the monitor's own routes
                                                        to ARM and Storage)
+  nva-monitor import-hanva --lease-url URL [--resolve] [--via [TABLE=]NIC] [--probe NVA=IP] [--out FILE] nvadaemon-remote.json
+                                                       turn mspnp/ha-nva's daemon configuration into a hanva
+                                                       config (stdout or FILE, 0600); what it cannot map goes
+                                                       to stderr; secrets are never copied
   nva-monitor version                                  print the version
 
 The config file defaults to ` + DefaultConfigPath + `.
@@ -79,6 +84,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdPlan(ctx, rest, stdout, stderr)
 	case "validate":
 		err = cmdValidate(ctx, rest, stdout, stderr)
+	case "import-hanva":
+		err = cmdImportHANVA(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		err = cmdVersion(stdout)
 	case "help", "-h", "--help", "-help":
