@@ -205,7 +205,7 @@ func (r *haReader) err() error {
 	if len(r.problems) == 0 {
 		return nil
 	}
-	return usagef("%s", strings.Join(r.problems, "; "))
+	return problemsError(r.problems)
 }
 
 func (r *haReader) object(path string, v any) (map[string]any, bool) {

@@ -133,12 +133,10 @@ func importConfig(ctx context.Context, f *haFile, r *haReader, o importOptions) 
 			problems = append(problems, fmt.Sprintf("%s.nvas[%d].probeNetworkInterface: is not one of this NVA's networkInterfaces[].id", haSettingsPath, i))
 		}
 	}
-	vias, probeIPs, err := parseImportFlags(o, f, names, roleNames)
-	if err != nil {
-		problems = append(problems, err.Error())
-	}
+	vias, probeIPs, flagProblems := parseImportFlags(o, f, names, roleNames)
+	problems = append(problems, flagProblems...)
 	if len(problems) > 0 {
-		return nil, usagef("%s", strings.Join(problems, "; "))
+		return nil, problemsError(problems)
 	}
 
 	if o.resolve {
@@ -160,7 +158,7 @@ func importConfig(ctx context.Context, f *haFile, r *haReader, o importOptions) 
 		}
 	}
 	if len(problems) > 0 {
-		return nil, usagef("%s", strings.Join(problems, "; "))
+		return nil, problemsError(problems)
 	}
 
 	// Roles: the public IPs' NIC name becomes external, the route tables'
@@ -280,9 +278,10 @@ func checkSubscription(f *haFile, cfg *config.Config, r *haReader) {
 	}
 }
 
-// parseImportFlags reads --via and --probe. vias maps a lowercased route
+// parseImportFlags reads --via and --probe, and returns the problems with
+// them, one per flag. vias maps a lowercased route
 // table ID to the file's NIC name; probeIPs an NVA name to its probe IP.
-func parseImportFlags(o importOptions, f *haFile, names, roleNames []string) (map[string]string, map[string]netip.Addr, error) {
+func parseImportFlags(o importOptions, f *haFile, names, roleNames []string) (map[string]string, map[string]netip.Addr, []string) {
 	vias := map[string]string{}
 	var problems []string
 	checkName := func(flagValue, name string) bool {
@@ -332,10 +331,7 @@ func parseImportFlags(o importOptions, f *haFile, names, roleNames []string) (ma
 			probeIPs[name] = addr
 		}
 	}
-	if len(problems) > 0 {
-		return nil, nil, errors.New(strings.Join(problems, "; "))
-	}
-	return vias, probeIPs, nil
+	return vias, probeIPs, problems
 }
 
 // resolveFromAzure reads each route table and each NVA NIC with act's
@@ -413,9 +409,17 @@ func resolveFromAzure(ctx context.Context, f *haFile, names []string, o importOp
 		}
 	}
 	if len(problems) > 0 {
-		return usagef("%s", strings.Join(problems, "; "))
+		return problemsError(problems)
 	}
 	return nil
+}
+
+// problemsError is a usage error listing each problem on its own line.
+func problemsError(problems []string) error {
+	if len(problems) == 1 {
+		return usagef("%s", problems[0])
+	}
+	return usagef("%d problems:\n  %s", len(problems), strings.Join(problems, "\n  "))
 }
 
 // writeImported checks the config with monitor/config's own Parse (which
