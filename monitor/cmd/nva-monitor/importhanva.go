@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/netip"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -42,7 +43,7 @@ func cmdImportHANVA(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.StringVar(&o.out, "out", "", "write the config to this file (mode 0600) instead of stdout")
 	fs.StringVar(&o.leaseURL, "lease-url", "", "the leader blob's URL, https://{account}.blob.core.windows.net/{container}/{blob} (required: hanva's lease replaces ZooKeeper)")
 	fs.Var(&o.via, "via", "the NIC name (networkInterfaces[].name, like nic2) whose IP a route table's routes use: NAME for every table, or TABLE=NAME for one (repeatable)")
-	fs.Var(&o.probes, "probe", "NVA=IP: the private IP of the NVA's probeNetworkInterface, for nva-1, nva-2, ... (repeatable; --resolve reads it instead)")
+	fs.Var(&o.probes, "probe", "NVA=IP: the private IP of the NVA's probeNetworkInterface; NVAs are named after their NICs (nva1-nic1, nva1-nic2: nva1) when unambiguous, else nva-1, nva-2, ... (repeatable; --resolve reads it instead)")
 	fs.BoolVar(&o.resolve, "resolve", false, "read the route tables and the NVAs' NICs from Azure to learn each table's NIC role and each probe IP")
 	fs.StringVar(&o.cloud, "cloud", "", "with --resolve: AzurePublic (default), AzureUSGovernment or AzureChina; also written to the config")
 	fs.StringVar(&o.armEndpoint, "arm-endpoint", "", "with --resolve: Resource Manager endpoint override (Azure Stack Hub, emulators)")
@@ -112,10 +113,7 @@ func importConfig(ctx context.Context, f *haFile, r *haReader, o importOptions) 
 	if len(f.NVAs) < 2 {
 		problems = append(problems, fmt.Sprintf("%s.nvas: has %d NVA(s); hanva needs at least two to fail over between", haSettingsPath, len(f.NVAs)))
 	}
-	names := make([]string, len(f.NVAs))
-	for i := range f.NVAs {
-		names[i] = fmt.Sprintf("nva-%d", i+1)
-	}
+	names := importedNames(f.NVAs)
 	// The file's NIC names are roles shared by the NVAs.
 	roleNames := []string{}
 	for i, n := range f.NVAs {
@@ -193,6 +191,7 @@ func importConfig(ctx context.Context, f *haFile, r *haReader, o importOptions) 
 		for _, nic := range n.NICs {
 			nics[role(nic.Name)] = nic.ID
 		}
+		r.notes = append(r.notes, fmt.Sprintf("MAPPED      %s.nvas[%d]: is NVA %s", haSettingsPath, i, names[i]))
 		cfg.NVAs = append(cfg.NVAs, config.NVA{
 			Name:  names[i],
 			Probe: config.Probe{Address: netip.AddrPortFrom(probeIPs[names[i]], uint16(n.ProbePort)).String(), Kind: config.ProbeTCP},
@@ -475,4 +474,42 @@ func uniq[T any](list []T, key func(T) string) []string {
 		}
 	}
 	return out
+}
+
+// nvaNameRE is hanva's rule for an NVA name (monitor/config's validation).
+var nvaNameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+
+// importedNames names the NVAs after their NICs when that is unambiguous: the
+// part before the last "-" or "_" of the NIC names, when all NICs of an NVA
+// share it (nva1-nic1 and nva1-nic2: nva1), it is a valid NVA name, and the
+// NVAs' names all differ (ignoring case). Otherwise nva-1, nva-2, ... in the
+// file's order.
+func importedNames(nvas []haNVA) []string {
+	names := make([]string, len(nvas))
+	seen := map[string]bool{}
+	derived := true
+	for i, n := range nvas {
+		prefix := ""
+		for j, nic := range n.NICs {
+			base := lastSegment(nic.ID)
+			k := strings.LastIndexAny(base, "-_")
+			if k <= 0 || (j > 0 && !strings.EqualFold(base[:k], prefix)) {
+				prefix = ""
+				break
+			}
+			prefix = base[:k]
+		}
+		if prefix == "" || !nvaNameRE.MatchString(prefix) || seen[strings.ToLower(prefix)] {
+			derived = false
+			break
+		}
+		seen[strings.ToLower(prefix)] = true
+		names[i] = prefix
+	}
+	if !derived {
+		for i := range names {
+			names[i] = fmt.Sprintf("nva-%d", i+1)
+		}
+	}
+	return names
 }

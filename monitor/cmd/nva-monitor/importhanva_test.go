@@ -65,7 +65,7 @@ func importedConfig(t *testing.T, res importResult) *config.Config {
 	return cfg
 }
 
-var manualFlags = []string{"--lease-url", testLeaseURL, "--via", "nic2", "--probe", "nva-1=10.0.1.4", "--probe", "nva-2=10.0.1.5"}
+var manualFlags = []string{"--lease-url", testLeaseURL, "--via", "nic2", "--probe", "nva1=10.0.1.4", "--probe", "nva2=10.0.1.5"}
 
 func TestImportHANVAMapsEveryFieldOfTheTemplate(t *testing.T) {
 	res := runImport(t, append(manualFlags, fixture("hanva-secret.json"))...)
@@ -81,7 +81,7 @@ func TestImportHANVAMapsEveryFieldOfTheTemplate(t *testing.T) {
 	}
 	for i, ip := range []string{"10.0.1.4", "10.0.1.5"} {
 		n := string(rune('1' + i))
-		want.NVAs = append(want.NVAs, config.NVA{Name: "nva-" + n, Probe: config.Probe{Address: ip + ":54321", Kind: "tcp"},
+		want.NVAs = append(want.NVAs, config.NVA{Name: "nva" + n, Probe: config.Probe{Address: ip + ":54321", Kind: "tcp"},
 			NICs: map[string]string{"external": rid("networkInterfaces", "nva"+n+"-nic1"), "internal": rid("networkInterfaces", "nva"+n+"-nic2")}})
 	}
 	raw, err := parseRaw(res.stdout)
@@ -101,6 +101,7 @@ func TestImportHANVAMapsEveryFieldOfTheTemplate(t *testing.T) {
 		"NOT MAPPED  daemon.shutdownAwaitTime: ",
 		"NOT MAPPED  daemon.monitors[0].settings.azure.servicePrincipal (clientId, clientSecret, tenantId): no secret or password of it is copied anywhere: hanva signs in with the monitor VMs' managed identity",
 		"credential.kind: azureCLI",
+		"MAPPED      daemon.monitors[0].settings.nvas[1]: is NVA nva2",
 		"MAPPED      networkInterfaces[].name nic1: is NIC role external",
 		"MAPPED      networkInterfaces[].name nic2: is NIC role internal",
 		"MAPPED      daemon.monitors[0].settings.probePollingInterval: absent, so mspnp/ha-nva's default 3000ms is kept as probe.interval 3s",
@@ -166,7 +167,7 @@ func TestImportHANVAViaPerTableAndOutFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := runImport(t, fixture("hanva-secret.json"), "--lease-url", testLeaseURL, "--via", "rt-app=nic1", "--via", "nic2",
-		"--probe", "nva-1=10.0.1.4", "--probe", "nva-2=10.0.1.5", "--out", out)
+		"--probe", "nva1=10.0.1.4", "--probe", "nva2=10.0.1.5", "--out", out)
 	if res.code != 0 || res.stdout != "" {
 		t.Fatalf("exit %d, stdout %q:\n%s", res.code, res.stdout, res.stderr)
 	}
@@ -219,14 +220,14 @@ func TestImportHANVAExitCodes(t *testing.T) {
 		{"a file that is not JSON names the line", append(manualFlags, notJSON), 2, []string{"not valid JSON near line 3"}},
 		{"a JSON file of another shape names the missing key", append(manualFlags, notHA), 2, []string{"daemon: is missing", "NOT MAPPED  name:"}},
 		{"two monitors entries are refused", append(manualFlags, fixture("hanva-two-monitors.json")), 2, []string{"daemon.monitors: has 2 entries", "split the file"}},
-		{"without --lease-url it names the flag", []string{"--via", "nic2", "--probe", "nva-1=10.0.1.4", "--probe", "nva-2=10.0.1.5", secret}, 2,
+		{"without --lease-url it names the flag", []string{"--via", "nic2", "--probe", "nva1=10.0.1.4", "--probe", "nva2=10.0.1.5", secret}, 2,
 			[]string{"--lease-url is required"}},
-		{"without --via or --resolve it names the table and both fixes", []string{"--lease-url", testLeaseURL, "--probe", "nva-1=10.0.1.4", "--probe", "nva-2=10.0.1.5", secret}, 2,
+		{"without --via or --resolve it names the table and both fixes", []string{"--lease-url", testLeaseURL, "--probe", "nva1=10.0.1.4", "--probe", "nva2=10.0.1.5", secret}, 2,
 			[]string{"route table rt-web: the file does not say which NIC its routes use; pass --resolve to read it from Azure, or --via rt-web=NAME (NAME one of nic1, nic2"}},
-		{"without --probe or --resolve it names the NVA and both fixes", []string{"--lease-url", testLeaseURL, "--via", "nic2", "--probe", "nva-1=10.0.1.4", secret}, 2,
-			[]string{"nva-2 (daemon.monitors[0].settings.nvas[1]): the file names the probed NIC nva2-nic2 but not its IP; pass --resolve to read it from Azure, or --probe nva-2=IP"}},
+		{"without --probe or --resolve it names the NVA and both fixes", []string{"--lease-url", testLeaseURL, "--via", "nic2", "--probe", "nva1=10.0.1.4", secret}, 2,
+			[]string{"nva2 (daemon.monitors[0].settings.nvas[1]): the file names the probed NIC nva2-nic2 but not its IP; pass --resolve to read it from Azure, or --probe nva2=IP"}},
 		{"a --via name not in the file is refused", []string{"--lease-url", testLeaseURL, "--via", "eth0", secret}, 2, []string{`"eth0" is not a networkInterfaces[].name`}},
-		{"a lease URL hanva refuses fails validation", []string{"--lease-url", "https://example.com/x", "--via", "nic2", "--probe", "nva-1=10.0.1.4", "--probe", "nva-2=10.0.1.5", secret}, 2,
+		{"a lease URL hanva refuses fails validation", []string{"--lease-url", "https://example.com/x", "--via", "nic2", "--probe", "nva1=10.0.1.4", "--probe", "nva2=10.0.1.5", secret}, 2,
 			[]string{"lease.url"}},
 		{"a secret in place of an ID is not echoed", append(manualFlags, secretAsID), 2, []string{"routeTables"}},
 	} {
@@ -319,6 +320,34 @@ func TestImportHANVAResolveReadsRolesAndProbeIPsFromAzure(t *testing.T) {
 			// The probe is on nic2 (the 10.0.1.0/24 NICs), port 54321.
 			if a, b := cfg.NVAs[0].Probe.Address, cfg.NVAs[1].Probe.Address; a != "10.0.1.4:54321" || b != "10.0.1.5:54321" {
 				t.Errorf("probe addresses %s, %s; want 10.0.1.4:54321, 10.0.1.5:54321", a, b)
+			}
+		})
+	}
+}
+
+func TestImportHANVANamesNVAsAfterTheirNICsOnlyWhenUnambiguous(t *testing.T) {
+	nics := func(names ...string) haNVA {
+		var n haNVA
+		for _, name := range names {
+			n.NICs = append(n.NICs, haNamedID{Name: "nic", ID: rid("networkInterfaces", name)})
+		}
+		return n
+	}
+	for _, tc := range []struct {
+		name string
+		nvas []haNVA
+		want []string
+	}{
+		{"the shared prefix of each NVA's NIC names", []haNVA{nics("fw1-ext", "fw1-int"), nics("fw2-ext", "fw2-int")}, []string{"fw1", "fw2"}},
+		{"underscores separate too", []haNVA{nics("fwa_nic1"), nics("fwb_nic1")}, []string{"fwa", "fwb"}},
+		{"a prefix that is no valid NVA name falls back", []haNVA{nics("fw_a_nic1"), nics("fw_b_nic1")}, []string{"nva-1", "nva-2"}},
+		{"NICs of one NVA with different prefixes fall back", []haNVA{nics("fw1-ext", "fwx-int"), nics("fw2-ext", "fw2-int")}, []string{"nva-1", "nva-2"}},
+		{"two NVAs with the same prefix fall back", []haNVA{nics("fw-ext1"), nics("FW-ext2")}, []string{"nva-1", "nva-2"}},
+		{"a NIC name without a separator falls back", []haNVA{nics("fw1nic"), nics("fw2-nic")}, []string{"nva-1", "nva-2"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := importedNames(tc.nvas); strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("names %v, want %v", got, tc.want)
 			}
 		})
 	}
