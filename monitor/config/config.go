@@ -60,6 +60,16 @@ type Config struct {
 	RouteTables []RouteTable `yaml:"routeTables,omitempty" json:"routeTables,omitempty"`
 	// PublicIPs ride on the active NVA's NIC of the given role.
 	PublicIPs []PublicIP `yaml:"publicIps,omitempty" json:"publicIps,omitempty"`
+	// FloatingIPs are private addresses that live, as a secondary ipconfig,
+	// on the active NVA's NIC of the given role; route tables point at them
+	// and never change.
+	FloatingIPs []FloatingIP `yaml:"floatingIps,omitempty" json:"floatingIps,omitempty"`
+	// BackendPools are IP-based load balancer backend pools that hold the
+	// active NVA's address of the given role and no other NVA's.
+	BackendPools []BackendPool `yaml:"backendPools,omitempty" json:"backendPools,omitempty"`
+	// DNSRecords are Private DNS A or AAAA record sets that hold the active
+	// NVA's address of the given role and no other NVA's.
+	DNSRecords []DNSRecord `yaml:"dnsRecords,omitempty" json:"dnsRecords,omitempty"`
 
 	// Failback is "never" (default: stay on the survivor) or "preferred".
 	Failback string `yaml:"failback,omitempty" json:"failback,omitempty"`
@@ -179,6 +189,42 @@ type PublicIP struct {
 	// (/subscriptions/…/providers/Microsoft.Network/publicIPAddresses/{name}).
 	ID string `yaml:"id" json:"id"`
 	// Via is the NIC role whose NIC carries the public IP; every NVA needs a
+	// NIC of this role.
+	Via string `yaml:"via" json:"via"`
+}
+
+// FloatingIP is a private IP address that follows the active NVA as a
+// secondary IP configuration of its NIC of role Via.
+type FloatingIP struct {
+	// IP is the address, IPv4 or IPv6, inside the subnet of the NVAs' NICs
+	// of role Via, and not assigned to anything else.
+	IP string `yaml:"ip" json:"ip"`
+	// Via is the NIC role whose NIC carries the address; every NVA needs a
+	// NIC of this role.
+	Via string `yaml:"via" json:"via"`
+	// Name is the name of the ipconfig that carries it. Optional; default
+	// hanva-floating- and the address with '.' and ':' as '-'
+	// (hanva-floating-10-0-2-50).
+	Name string `yaml:"name,omitempty" json:"name,omitempty"`
+}
+
+// BackendPool is an IP-based backend pool of a Standard load balancer.
+type BackendPool struct {
+	// ID is the pool's resource ID
+	// (/subscriptions/…/providers/Microsoft.Network/loadBalancers/{lb}/backendAddressPools/{pool}).
+	ID string `yaml:"id" json:"id"`
+	// Via is the NIC role whose address is the pool's member; every NVA
+	// needs a NIC of this role.
+	Via string `yaml:"via" json:"via"`
+}
+
+// DNSRecord is an A or AAAA record set of an Azure Private DNS zone.
+type DNSRecord struct {
+	// ID is the record set's resource ID
+	// (/subscriptions/…/providers/Microsoft.Network/privateDnsZones/{zone}/A/{name},
+	// or …/AAAA/{name}).
+	ID string `yaml:"id" json:"id"`
+	// Via is the NIC role whose address the record holds; every NVA needs a
 	// NIC of this role.
 	Via string `yaml:"via" json:"via"`
 }

@@ -34,6 +34,15 @@ func Topology(cfg *config.Config) act.Topology {
 	for _, p := range cfg.PublicIPs {
 		t.PublicIPs = append(t.PublicIPs, act.Managed{ID: p.ID, Via: p.Via})
 	}
+	for _, f := range cfg.FloatingIPs {
+		t.FloatingIPs = append(t.FloatingIPs, act.FloatingIP{IP: f.IP, Via: f.Via, Name: f.Name})
+	}
+	for _, p := range cfg.BackendPools {
+		t.BackendPools = append(t.BackendPools, act.Managed{ID: p.ID, Via: p.Via})
+	}
+	for _, r := range cfg.DNSRecords {
+		t.DNSRecords = append(t.DNSRecords, act.Managed{ID: r.ID, Via: r.Via})
+	}
 	return t
 }
 

@@ -4,27 +4,34 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
 
 // Resource kinds in reports and changes.
 const (
-	KindRouteTable = "routeTable"
-	KindPublicIP   = "publicIp"
+	KindRouteTable  = "routeTable"
+	KindPublicIP    = "publicIp"
+	KindFloatingIP  = "floatingIp"
+	KindBackendPool = "backendPool"
+	KindDNSRecord   = "dnsRecord"
 )
 
 // Report says what one Converge did.
 type Report struct {
-	Target    string
-	Started   time.Time
-	Resources []ResourceResult // route tables, then public IPs, in topology order
+	Target  string
+	Started time.Time
+	// Resources are route tables, public IPs, floating IPs, backend pools,
+	// DNS records, each kind in topology order, then stamped NICs.
+	Resources []ResourceResult
 	Duration  time.Duration
 }
 
 // ResourceResult is the outcome for one managed resource.
 type ResourceResult struct {
-	Kind    string // KindRouteTable or KindPublicIP
+	Kind string // KindRouteTable, KindPublicIP, KindFloatingIP, KindBackendPool, KindDNSRecord or KindNIC
+	// ID is the ARM resource ID; for a floating IP, its address.
 	ID      string
 	Changed bool // a write that changed where it points was accepted by ARM
 	// Stamped is true when only its epoch tag was written (ConvergeOptions.Stamp).
@@ -42,18 +49,20 @@ type ResourceResult struct {
 
 // Change is one write a Converge would make.
 type Change struct {
-	Kind        string // KindRouteTable or KindPublicIP
-	ResourceID  string
+	Kind        string // KindRouteTable, KindPublicIP, KindFloatingIP, KindBackendPool or KindDNSRecord
+	ResourceID  string // for a floating IP, its address
 	Description string // e.g. route "default" (0.0.0.0/0) next hop 10.0.1.4 -> 10.0.1.5
 	// Unmatched is true for a route that will NOT be changed because its
 	// next hop has no counterpart on the target; Description says why.
 	Unmatched bool
 }
 
-// Converge makes every managed route table and public IP follow target: all
-// route tables in parallel (one goroutine each) and all public IPs together
-// (one goroutine), each bounded by OperationTimeout. Route tables never wait
-// for the public IPs. It returns a report of every resource and the
+// Converge makes every managed resource follow target: all route tables in
+// parallel (one goroutine each), all public IPs together (one goroutine),
+// all floating IPs together (one goroutine), the backend pools and the DNS
+// records, each bounded by OperationTimeout. Route tables never wait for
+// the two-step NIC moves. Our own writes to one NIC never overlap
+// (Engine.lockNIC). It returns a report of every resource and the
 // errors.Join of the failures.
 //
 // A write fenced by a higher EpochTag (see Options.Epoch) is final: the
@@ -84,24 +93,29 @@ func (e *Engine) ConvergeWith(ctx context.Context, target string, o ConvergeOpti
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	nics := e.newNICCache(ctx)
-	nics.prefetch(e.tableNICs())
+	nics.prefetch(e.roleNICs())
 
 	tables := make([]ResourceResult, len(e.x.tables))
-	var pips []ResourceResult
+	var pips, floats, pools, records, stamped []ResourceResult
 	var wg sync.WaitGroup
 	for i, m := range e.x.tables {
 		wg.Go(func() { tables[i] = e.convergeRouteTable(ctx, m, target, nics, start, stop, o.Stamp) })
 	}
-	var stamped []ResourceResult
+	var moves sync.WaitGroup // NIC writes of the public and floating IPs, before the NICs are stamped
+	moves.Go(func() { pips = e.convergePublicIPs(ctx, target, start, stop) })
+	moves.Go(func() { floats = e.convergeFloatingIPs(ctx, target, start, stop) })
 	wg.Go(func() {
-		pips = e.convergePublicIPs(ctx, target, start, stop)
+		moves.Wait()
 		if o.Stamp {
 			stamped = e.stampNICs(ctx, start, stop)
 		}
 	})
+	wg.Go(func() { pools = e.convergeBackendPools(ctx, target, nics, start, stop, o.Stamp) })
+	wg.Go(func() { records = e.convergeDNSRecords(ctx, target, nics, start, stop, o.Stamp) })
 	wg.Wait()
 
-	rep := &Report{Target: target, Started: start, Resources: append(append(tables, pips...), stamped...), Duration: e.now().Sub(start)}
+	all := slices.Concat(tables, pips, floats, pools, records, stamped)
+	rep := &Report{Target: target, Started: start, Resources: all, Duration: e.now().Sub(start)}
 	var errs []error
 	for _, r := range rep.Resources {
 		if r.Err != nil {
@@ -111,11 +125,12 @@ func (e *Engine) ConvergeWith(ctx context.Context, target string, o ConvergeOpti
 	return rep, errors.Join(errs...)
 }
 
-// tableNICs lists the NICs whose IPs the route tables need.
-func (e *Engine) tableNICs() []nicRef {
+// roleNICs lists the NICs whose addresses the route tables, backend pools
+// and DNS records need.
+func (e *Engine) roleNICs() []nicRef {
 	var refs []nicRef
 	seen := map[string]bool{}
-	for _, m := range e.x.tables {
+	for _, m := range slices.Concat(e.x.tables, e.x.pools, e.x.dns) {
 		for _, n := range e.x.topo.NVAs {
 			ref, _ := e.x.nic(n.Name, m.via)
 			if !seen[ref.res.key()] {
@@ -137,7 +152,7 @@ func (e *Engine) Plan(ctx context.Context, target string) ([]Change, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.opts.OperationTimeout)
 	defer cancel()
 	nics := e.newNICCache(ctx)
-	nics.prefetch(e.tableNICs())
+	nics.prefetch(e.roleNICs())
 
 	tableChanges := make([][]Change, len(e.x.tables))
 	pipChanges := make([][]Change, len(e.x.pips))
@@ -215,10 +230,15 @@ func (e *Engine) Plan(ctx context.Context, target string) ([]Change, error) {
 			}
 		})
 	}
+	var more [3][]Change
+	var moreErrs [3]error
+	wg.Go(func() { more[0], moreErrs[0] = e.planFloatingIPs(ctx, target, nics) })
+	wg.Go(func() { more[1], moreErrs[1] = e.planBackendPools(ctx, target, nics) })
+	wg.Go(func() { more[2], moreErrs[2] = e.planDNSRecords(ctx, target, nics) })
 	wg.Wait()
 	var out []Change
-	for _, c := range append(tableChanges, pipChanges...) {
+	for _, c := range append(append(tableChanges, pipChanges...), more[:]...) {
 		out = append(out, c...)
 	}
-	return out, errors.Join(errs...)
+	return out, errors.Join(append(errs, moreErrs[:]...)...)
 }

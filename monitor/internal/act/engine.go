@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/privatedns/armprivatedns"
 )
 
 // Defaults for Options.
@@ -54,12 +56,14 @@ type Engine struct {
 	log  *slog.Logger
 	now  func() time.Time
 
-	clients map[string]*armnetwork.ClientFactory // by lower-case subscription ID
-	cred    azcore.TokenCredential               // for a subscription the topology does not name (effective.go)
-	copts   *arm.ClientOptions
-	gate    gate
-	backoff backoff
-	badTags badTags // invalid epoch tags already logged
+	clients    map[string]*armnetwork.ClientFactory    // by lower-case subscription ID
+	dnsClients map[string]*armprivatedns.ClientFactory // by lower-case subscription ID (dns.go)
+	nicLocks   nicLocks
+	cred       azcore.TokenCredential // for a subscription the topology does not name (effective.go)
+	copts      *arm.ClientOptions
+	gate       gate
+	backoff    backoff
+	badTags    badTags // invalid epoch tags already logged
 }
 
 // New checks the topology and builds the ARM clients (one set per
@@ -77,14 +81,15 @@ func New(topo Topology, cred azcore.TokenCredential, clientOpts *arm.ClientOptio
 		opts.OperationTimeout = DefaultOperationTimeout
 	}
 	e := &Engine{
-		x:       x,
-		opts:    opts,
-		log:     opts.Logger,
-		now:     opts.Clock,
-		clients: map[string]*armnetwork.ClientFactory{},
-		cred:    cred,
-		copts:   clientOpts,
-		backoff: defaultBackoff,
+		x:          x,
+		opts:       opts,
+		log:        opts.Logger,
+		now:        opts.Clock,
+		clients:    map[string]*armnetwork.ClientFactory{},
+		dnsClients: map[string]*armprivatedns.ClientFactory{},
+		cred:       cred,
+		copts:      clientOpts,
+		backoff:    defaultBackoff,
 	}
 	if e.log == nil {
 		e.log = slog.Default()
@@ -96,7 +101,7 @@ func New(topo Topology, cred azcore.TokenCredential, clientOpts *arm.ClientOptio
 	for _, n := range x.nics {
 		subs = append(subs, n.res.sub)
 	}
-	for _, m := range append(append([]managed(nil), x.tables...), x.pips...) {
+	for _, m := range slices.Concat(x.tables, x.pips, x.pools) {
 		subs = append(subs, m.res.sub)
 	}
 	for _, sub := range subs {
@@ -110,7 +115,50 @@ func New(topo Topology, cred azcore.TokenCredential, clientOpts *arm.ClientOptio
 		}
 		e.clients[key] = f
 	}
+	for _, m := range x.dns {
+		key := idKey(m.res.sub)
+		if e.dnsClients[key] != nil {
+			continue
+		}
+		f, err := armprivatedns.NewClientFactory(m.res.sub, cred, clientOpts)
+		if err != nil {
+			return nil, fmt.Errorf("create private DNS clients for subscription %s: %w", m.res.sub, err)
+		}
+		e.dnsClients[key] = f
+	}
 	return e, nil
+}
+
+// nicLocks keeps the engine's own writes to one NIC from overlapping: a
+// public IP move, a floating IP move and an epoch stamp of the same NIC
+// would otherwise fail each other's If-Match (412) or meet 409
+// AnotherOperationInProgress, and wait out a backoff for nothing.
+type nicLocks struct {
+	mu sync.Mutex
+	m  map[string]chan struct{}
+}
+
+// lockNIC waits until no other goroutine of the engine writes r, and
+// returns the unlock. Hold it from the read to the end of the write's
+// operation.
+func (e *Engine) lockNIC(ctx context.Context, r resource) (unlock func(), err error) {
+	l := &e.nicLocks
+	l.mu.Lock()
+	if l.m == nil {
+		l.m = map[string]chan struct{}{}
+	}
+	ch := l.m[r.key()]
+	if ch == nil {
+		ch = make(chan struct{}, 1)
+		l.m[r.key()] = ch
+	}
+	l.mu.Unlock()
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 func (e *Engine) client(r resource) *armnetwork.ClientFactory { return e.clients[idKey(r.sub)] }

@@ -193,6 +193,11 @@ func (e *Engine) stampNICs(ctx context.Context, start time.Time, stop context.Ca
 		wg.Go(func() {
 			r := ResourceResult{Kind: KindNIC, ID: ref.res.id}
 			r.Attempts, r.Err = e.retry(ctx, ref.res.name, func(ctx context.Context) error {
+				unlock, err := e.lockNIC(ctx, ref.res)
+				if err != nil {
+					return err
+				}
+				defer unlock()
 				n, err := e.getNIC(ctx, ref.res)
 				if errors.Is(err, azure.ErrNotFound) {
 					return nil // nothing to fence

@@ -171,7 +171,7 @@ func (e *Engine) roleIPs(ctx context.Context, nics *nicCache, role, target strin
 			ips.to = info
 		}
 		for _, c := range info.ipcs {
-			if c.addr.IsValid() {
+			if c.addr.IsValid() && !e.x.floatAddrs[c.addr] {
 				ips.owner[c.addr] = hopOwner{nva: n.Name, nic: ref.res.name, role: role, ipc: c}
 			}
 		}

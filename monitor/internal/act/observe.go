@@ -11,9 +11,12 @@ import (
 
 // Observed is what ARM says now about the managed resources.
 type Observed struct {
-	NICs        map[string]NICState // by NIC ID as in the topology
-	RouteTables []RouteTableState   // in topology order
-	PublicIPs   []PublicIPState     // in topology order
+	NICs         map[string]NICState // by NIC ID as in the topology
+	RouteTables  []RouteTableState   // in topology order
+	PublicIPs    []PublicIPState     // in topology order
+	FloatingIPs  []FloatingIPState   // in topology order
+	BackendPools []BackendPoolState  // in topology order
+	DNSRecords   []DNSRecordState    // in topology order
 
 	order []string // NVA names in topology order
 }
@@ -90,22 +93,82 @@ func (o *Observed) MaxEpoch() int64 {
 	for _, n := range o.NICs {
 		top = max(top, n.Epoch)
 	}
+	for _, p := range o.BackendPools {
+		top = max(top, p.Epoch)
+	}
+	for _, r := range o.DNSRecords {
+		top = max(top, r.Epoch)
+	}
 	return top
 }
 
-// Unreadable lists the managed route tables and public IPs that could not
-// be read, with why.
+// Unreadable lists the managed resources that could not be read, with
+// why, by ManagedState.ID.
 func (o *Observed) Unreadable() map[string]error {
 	out := map[string]error{}
-	for _, rt := range o.RouteTables {
-		if rt.Err != nil {
-			out[rt.ID] = rt.Err
+	for _, m := range o.Managed() {
+		if m.Err != nil {
+			out[m.ID] = m.Err
 		}
 	}
+	return out
+}
+
+// ManagedState is any managed resource as read, whatever its kind: where it
+// sends traffic. Kind-specific detail is in the Observed field of its kind.
+type ManagedState struct {
+	Kind string // KindRouteTable, KindPublicIP, KindFloatingIP, KindBackendPool or KindDNSRecord
+	// ID is the ARM resource ID; for a floating IP, its address.
+	ID, Via string
+	// PointsAt lists the NVAs it sends traffic to, in topology order: one
+	// when converged, none when it points nowhere (a detached public IP, an
+	// empty pool), several when split.
+	PointsAt []string
+	// Epoch is the epoch carried by what a converge of it writes: the route
+	// table's or load balancer's tag, the tag of the NIC holding the public
+	// or floating IP, the record set's metadata. 0 if none.
+	Epoch int64
+	// Idle is true for a route table none of whose NVA routes a failover
+	// could move (none at all, or all Unmatched): it counts neither way in
+	// Active, as a repair could not change it.
+	Idle bool
+	// Err is why it could not be read (then it counts neither way in
+	// Active).
+	Err error
+}
+
+// Managed lists every managed resource as read: route tables, public IPs,
+// floating IPs, backend pools and DNS records, each kind in topology order.
+func (o *Observed) Managed() []ManagedState {
+	var out []ManagedState
+	for _, rt := range o.RouteTables {
+		out = append(out, ManagedState{Kind: KindRouteTable, ID: rt.ID, Via: rt.Via, PointsAt: rt.PointsAt,
+			Epoch: rt.Epoch, Idle: rt.Err == nil && len(rt.PointsAt) == 0, Err: rt.Err})
+	}
 	for _, p := range o.PublicIPs {
-		if p.Err != nil {
-			out[p.ID] = p.Err
+		m := ManagedState{Kind: KindPublicIP, ID: p.ID, Via: p.Via, Err: p.Err}
+		if p.AttachedTo != "" {
+			m.PointsAt = []string{p.AttachedTo}
 		}
+		for id, n := range o.NICs {
+			if p.NIC != "" && sameID(id, p.NIC) {
+				m.Epoch = n.Epoch
+			}
+		}
+		out = append(out, m)
+	}
+	for _, f := range o.FloatingIPs {
+		m := ManagedState{Kind: KindFloatingIP, ID: f.IP, Via: f.Via, Epoch: f.Epoch, Err: f.Err}
+		if f.HeldBy != "" {
+			m.PointsAt = []string{f.HeldBy}
+		}
+		out = append(out, m)
+	}
+	for _, p := range o.BackendPools {
+		out = append(out, ManagedState{Kind: KindBackendPool, ID: p.ID, Via: p.Via, PointsAt: p.PointsAt, Epoch: p.Epoch, Err: p.Err})
+	}
+	for _, r := range o.DNSRecords {
+		out = append(out, ManagedState{Kind: KindDNSRecord, ID: r.ID, Via: r.Via, PointsAt: r.PointsAt, Epoch: r.Epoch, Err: r.Err})
 	}
 	return out
 }
@@ -113,31 +176,22 @@ func (o *Observed) Unreadable() map[string]error {
 // Active returns the NVA most managed resources point at (ties go to the
 // first NVA in topology order; "" when none points anywhere) and whether the
 // resources disagree: split is true when they point at different NVAs, or
-// when one points nowhere (a detached public IP, a table without NVA routes)
-// or at several NVAs at once. A table without NVA routes has nothing to
-// fail over and counts neither way (a repair could not change it), nor does
-// a route whose next hop has no counterpart on some NVA (Unmatched).
+// when one points nowhere (a detached public or floating IP, an empty
+// backend pool or record set) or at several NVAs at once. A table without
+// NVA routes has nothing to fail over and counts neither way (a repair
+// could not change it), nor does a route whose next hop has no counterpart
+// on some NVA (Unmatched).
 func (o *Observed) Active() (name string, split bool) {
 	votes := map[string]int{}
-	for _, rt := range o.RouteTables {
-		if rt.Err != nil || len(rt.PointsAt) == 0 {
+	for _, m := range o.Managed() {
+		if m.Err != nil || m.Idle {
 			continue
 		}
-		if len(rt.PointsAt) != 1 {
+		if len(m.PointsAt) != 1 {
 			split = true
 			continue
 		}
-		votes[rt.PointsAt[0]]++
-	}
-	for _, p := range o.PublicIPs {
-		if p.Err != nil {
-			continue
-		}
-		if p.AttachedTo == "" {
-			split = true
-			continue
-		}
-		votes[p.AttachedTo]++
+		votes[m.PointsAt[0]]++
 	}
 	if len(votes) > 1 {
 		split = true
@@ -163,6 +217,7 @@ func (e *Engine) Observe(ctx context.Context) (*Observed, error) {
 		nicRefs[i] = x.nics[idKey(id)]
 	}
 	nicInfos := make([]nicInfo, len(nicRefs))
+	nicErrs := make([]error, len(nicRefs))
 	tables := make([]RouteTableState, len(x.tables))
 	tableHops := make([][]Route, len(x.tables))
 	pips := make([]PublicIPState, len(x.pips))
@@ -182,6 +237,7 @@ func (e *Engine) Observe(ctx context.Context) (*Observed, error) {
 				return err
 			})
 			if err != nil {
+				nicErrs[i] = err
 				fail(err)
 			}
 		})
@@ -244,6 +300,12 @@ func (e *Engine) Observe(ctx context.Context) (*Observed, error) {
 			}
 		})
 	}
+	// Backend pools and DNS records are read now, and told which NVA each
+	// address belongs to once the NICs are read.
+	var finishPools func(map[netip.Addr]hopOwner) []BackendPoolState
+	var finishDNS func(map[netip.Addr]hopOwner) []DNSRecordState
+	wg.Go(func() { finishPools = e.observeBackendPools(ctx) })
+	wg.Go(func() { finishDNS = e.observeDNSRecords(ctx) })
 	wg.Wait()
 
 	obs := &Observed{NICs: map[string]NICState{}, RouteTables: tables, PublicIPs: pips}
@@ -255,9 +317,31 @@ func (e *Engine) Observe(ctx context.Context) (*Observed, error) {
 		obs.NICs[ref.res.id] = NICState{ID: ref.res.id, NVA: ref.nva, Role: ref.role,
 			PrivateIP: info.privateIP, PrivateIPs: info.privateIPs, IPForwarding: info.ipForwarding, Exists: info.exists, Epoch: info.epoch}
 		for _, c := range info.ipcs {
-			if c.addr.IsValid() {
+			if c.addr.IsValid() && !x.floatAddrs[c.addr] {
 				ipOwner[c.addr] = hopOwner{nva: ref.nva, nic: ref.res.name, role: ref.role, ipc: c}
 			}
+		}
+	}
+	nicRead := map[string]error{}
+	for i, ref := range nicRefs {
+		nicRead[ref.res.key()] = nicErrs[i]
+	}
+	obs.FloatingIPs = e.observeFloatingIPs(byNIC, nicRead)
+	obs.BackendPools = finishPools(ipOwner)
+	obs.DNSRecords = finishDNS(ipOwner)
+	for _, f := range obs.FloatingIPs {
+		if f.Err != nil {
+			errs = append(errs, f.Err)
+		}
+	}
+	for _, p := range obs.BackendPools {
+		if p.Err != nil {
+			errs = append(errs, p.Err)
+		}
+	}
+	for _, r := range obs.DNSRecords {
+		if r.Err != nil {
+			errs = append(errs, r.Err)
 		}
 	}
 	for _, n := range x.topo.NVAs {

@@ -85,6 +85,11 @@ func (e *Engine) stepFor(v pipView, target string) (pipStep, error) {
 // them, in one PUT, leaving everything else of the NIC as read.
 func (e *Engine) detach(ctx context.Context, nic nicRef, pips []managed) (attempts int, accepted bool, err error) {
 	attempts, err = e.retry(ctx, nic.res.name, func(ctx context.Context) error {
+		unlock, err := e.lockNIC(ctx, nic.res)
+		if err != nil {
+			return err
+		}
+		defer unlock()
 		for {
 			n, err := e.getNIC(ctx, nic.res)
 			if err != nil {
@@ -138,6 +143,11 @@ func pipTarget(ipcs []ipconfig, from string, v6 bool) *ipconfig {
 // leaving everything else of the NIC as read.
 func (e *Engine) attach(ctx context.Context, nic nicRef, pip managed, v pipView) (attempts int, accepted bool, err error) {
 	attempts, err = e.retry(ctx, nic.res.name, func(ctx context.Context) error {
+		unlock, err := e.lockNIC(ctx, nic.res)
+		if err != nil {
+			return err
+		}
+		defer unlock()
 		for {
 			n, err := e.getNIC(ctx, nic.res)
 			if err != nil {

@@ -3,6 +3,7 @@ package act
 import (
 	"fmt"
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -10,11 +11,30 @@ import (
 )
 
 // Topology is what the engine manages: the NVAs (in order of preference) and
-// the route tables and public IPs that follow the active one.
+// the resources that follow the active one.
 type Topology struct {
 	NVAs        []NVA
 	RouteTables []Managed
 	PublicIPs   []Managed
+	// FloatingIPs are private addresses that live, as a secondary ipconfig,
+	// on the active NVA's NIC of their role (floating.go).
+	FloatingIPs []FloatingIP
+	// BackendPools are IP-based backend pools of load balancers
+	// (.../loadBalancers/{lb}/backendAddressPools/{pool}) that hold the
+	// active NVA's address of their role and no other NVA's (pool.go).
+	BackendPools []Managed
+	// DNSRecords are Private DNS A or AAAA record sets
+	// (.../privateDnsZones/{zone}/A/{name}) that hold the active NVA's
+	// address of their role and no other NVA's (dns.go).
+	DNSRecords []Managed
+}
+
+// FloatingIP is a private IP address that follows the active NVA: it is a
+// secondary ipconfig, named Name, of the active NVA's NIC of role Via.
+type FloatingIP struct {
+	IP   string // the address, IPv4 or IPv6
+	Via  string // NIC role
+	Name string // ipconfig name; "" for the default (DefaultFloatingIPConfigName)
 }
 
 // NVA is one appliance: its name and its NICs by role ("internal",
@@ -37,6 +57,12 @@ type resource struct {
 	sub   string
 	group string
 	name  string
+	// parent is the name of the parent resource of a child resource (the
+	// load balancer of a backend pool, the zone of a record set); "" for a
+	// top-level one.
+	parent string
+	// recordType is A or AAAA for a Private DNS record set.
+	recordType string
 }
 
 func (r resource) key() string { return idKey(r.id) }
@@ -59,7 +85,11 @@ func parseResource(id, typ string) (resource, error) {
 	if rid.SubscriptionID == "" || rid.ResourceGroupName == "" {
 		return resource{}, fmt.Errorf("parse resource ID %q: subscription or resource group missing", id)
 	}
-	return resource{id: id, sub: rid.SubscriptionID, group: rid.ResourceGroupName, name: rid.Name}, nil
+	r := resource{id: id, sub: rid.SubscriptionID, group: rid.ResourceGroupName, name: rid.Name}
+	if strings.Contains(typ, "/") && rid.Parent != nil {
+		r.parent = rid.Parent.Name
+	}
+	return r, nil
 }
 
 // nicRef is an NVA NIC: which NVA, which role.
@@ -83,6 +113,13 @@ type index struct {
 	nicIDs []string          // every NVA NIC ID, in NVA order then role order
 	tables []managed
 	pips   []managed
+	floats []floating // floating.go
+	pools  []managed  // pool.go: res is the pool, res.parent its load balancer
+	dns    []managed  // dns.go: res is the record set, res.parent its zone, res.recordType A or AAAA
+	// floatAddrs are the managed floating addresses: they are never NVA
+	// next hops to rewrite (routes point at them and never change), nor an
+	// NVA's own address in a pool or record set.
+	floatAddrs map[netip.Addr]bool
 }
 
 // nic returns the NIC of role of the named NVA.
@@ -128,6 +165,15 @@ func newIndex(t Topology) (*index, error) {
 		return nil, err
 	}
 	if x.pips, err = x.managed("public IP", t.PublicIPs, "publicIPAddresses"); err != nil {
+		return nil, err
+	}
+	if err := x.parseFloatingIPs(t.FloatingIPs); err != nil {
+		return nil, err
+	}
+	if err := x.parseBackendPools(t.BackendPools); err != nil {
+		return nil, err
+	}
+	if err := x.parseDNSRecords(t.DNSRecords); err != nil {
 		return nil, err
 	}
 	// A public IP rides on the primary ipconfig of its IP version of the
