@@ -174,6 +174,13 @@ func (d *daemon) finishJob(ctx context.Context, t *term, res convergeResult) {
 		}
 	}
 	d.m.Failover(j.reason, res.err, total, end)
+	if res.report != nil {
+		for _, r := range res.report.Resources {
+			if r.Changed && r.Err == nil && r.Kind != act.KindNIC {
+				d.m.ResourceConverged(r.Kind, res.report.Started.Add(r.Duration).Sub(tl.Decision))
+			}
+		}
+	}
 	attrs := []any{report.KeyFrom, j.from, report.KeyTo, j.target, report.KeyReason, j.reason,
 		report.KeyDuration, tl.Total, slog.Group("timeline",
 			"first_failed_probe", fmtTime(tl.FirstFailedProbe), "decision", fmtTime(tl.Decision),
@@ -286,20 +293,16 @@ func (d *daemon) adoptable(obs *act.Observed, y string) string {
 	if ours == 0 || d.cfg.Lease.Kind != config.LeaseBlob {
 		return "" // a lone monitor writes no epoch tags
 	}
-	for _, rt := range obs.RouteTables {
-		if rt.Err == nil && rt.NVARoutes > 0 && rt.Epoch < ours {
-			return fmt.Sprintf("route table %s carries epoch %d, below ours (%d): written by an older leader", lastSegment(rt.ID), rt.Epoch, ours)
-		}
-	}
-	for _, p := range obs.PublicIPs {
-		if p.Err != nil || p.NIC == "" {
+	for _, m := range obs.Managed() {
+		if m.Err != nil || m.Idle || len(m.PointsAt) == 0 || m.Epoch >= ours {
 			continue
 		}
-		for id, n := range obs.NICs {
-			if strings.EqualFold(id, p.NIC) && n.Epoch < ours {
-				return fmt.Sprintf("nic %s holding public IP %s carries epoch %d, below ours (%d): written by an older leader",
-					lastSegment(id), lastSegment(p.ID), n.Epoch, ours)
-			}
+		switch m.Kind {
+		case act.KindPublicIP, act.KindFloatingIP:
+			return fmt.Sprintf("the nic holding %s %s carries epoch %d, below ours (%d): written by an older leader",
+				kindLabel(m.Kind), lastSegment(m.ID), m.Epoch, ours)
+		default:
+			return fmt.Sprintf("%s %s carries epoch %d, below ours (%d): written by an older leader", kindLabel(m.Kind), lastSegment(m.ID), m.Epoch, ours)
 		}
 	}
 	return ""
@@ -310,4 +313,21 @@ func lastSegment(id string) string {
 		return id[i+1:]
 	}
 	return id
+}
+
+// kindLabel names a kind of managed resource in messages.
+func kindLabel(kind string) string {
+	switch kind {
+	case act.KindRouteTable:
+		return "route table"
+	case act.KindPublicIP:
+		return "public IP"
+	case act.KindFloatingIP:
+		return "floating IP"
+	case act.KindBackendPool:
+		return "backend pool"
+	case act.KindDNSRecord:
+		return "DNS record"
+	}
+	return kind
 }

@@ -165,7 +165,8 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 
 	d.log.Info("nva-monitor starting", report.KeyEvent, report.EventStarting,
 		"version", version.Version, "listen", ln.Addr().String(), "nvas", d.policy.NVAs,
-		"route_tables", len(cfg.RouteTables), "public_ips", len(cfg.PublicIPs))
+		"route_tables", len(cfg.RouteTables), "public_ips", len(cfg.PublicIPs), "floating_ips", len(cfg.FloatingIPs),
+		"backend_pools", len(cfg.BackendPools), "dns_records", len(cfg.DNSRecords))
 
 	err = d.loop(ctx)
 	d.log.Info("nva-monitor stopping", report.KeyEvent, report.EventStopping)
@@ -302,7 +303,7 @@ func (d *daemon) took(o observation) bool {
 		return false
 	}
 	unreadable := o.obs.Unreadable()
-	total := len(o.obs.RouteTables) + len(o.obs.PublicIPs)
+	total := len(o.obs.Managed())
 	d.m.Unreadable(len(unreadable))
 	readable := map[string]bool{}
 	for _, id := range managedIDs(o.obs) {
@@ -338,11 +339,8 @@ func (d *daemon) took(o observation) bool {
 
 func managedIDs(obs *act.Observed) []string {
 	var ids []string
-	for _, rt := range obs.RouteTables {
-		ids = append(ids, rt.ID)
-	}
-	for _, p := range obs.PublicIPs {
-		ids = append(ids, p.ID)
+	for _, m := range obs.Managed() {
+		ids = append(ids, m.ID)
 	}
 	return ids
 }

@@ -41,7 +41,9 @@ type NVAStatus struct {
 
 // ResourceStatus is where one managed resource points.
 type ResourceStatus struct {
-	Kind     string   `json:"kind"`
+	// Kind is routeTable, publicIp, floatingIp, backendPool or dnsRecord.
+	Kind string `json:"kind"`
+	// ID is the ARM resource ID; for a floating IP, its address.
 	ID       string   `json:"id"`
 	Via      string   `json:"via"`
 	PointsAt []string `json:"pointsAt"`
@@ -49,6 +51,8 @@ type ResourceStatus struct {
 	// Unmatched are the routes no failover to some NVA can move: their next
 	// hop has no counterpart on that NVA's NIC (act.Unmatched).
 	Unmatched []string `json:"unmatched,omitempty"`
+	// Err is why it could not be read at the last observation.
+	Err string `json:"err,omitempty"`
 }
 
 // FailoverRecord is the last failover (or repair) and its timeline.
@@ -102,22 +106,22 @@ func ResourcesOf(obs *act.Observed) []ResourceStatus { return resourcesOf(obs) }
 
 func resourcesOf(obs *act.Observed) []ResourceStatus {
 	var out []ResourceStatus
-	for _, rt := range obs.RouteTables {
-		pa := append([]string(nil), rt.PointsAt...)
+	for i, m := range obs.Managed() { // route tables first, in the order of obs.RouteTables
+		pa := append([]string(nil), m.PointsAt...)
 		sort.Strings(pa)
-		var un []string
-		for _, u := range rt.Unmatched {
-			un = append(un, fmt.Sprintf("route %q (%s) next hop %s on %s: a failover to %s leaves it alone: %s",
-				u.Route, u.AddressPrefix, u.NextHop, u.From, u.To, u.Reason))
+		r := ResourceStatus{Kind: m.Kind, ID: m.ID, Via: m.Via, PointsAt: pa}
+		if m.Kind == act.KindRouteTable {
+			rt := obs.RouteTables[i]
+			r.Mixed = rt.Mixed
+			for _, u := range rt.Unmatched {
+				r.Unmatched = append(r.Unmatched, fmt.Sprintf("route %q (%s) next hop %s on %s: a failover to %s leaves it alone: %s",
+					u.Route, u.AddressPrefix, u.NextHop, u.From, u.To, u.Reason))
+			}
 		}
-		out = append(out, ResourceStatus{Kind: "routeTable", ID: rt.ID, Via: rt.Via, PointsAt: pa, Mixed: rt.Mixed, Unmatched: un})
-	}
-	for _, p := range obs.PublicIPs {
-		var pa []string
-		if p.AttachedTo != "" {
-			pa = []string{p.AttachedTo}
+		if m.Err != nil {
+			r.Err = m.Err.Error()
 		}
-		out = append(out, ResourceStatus{Kind: "publicIp", ID: p.ID, Via: p.Via, PointsAt: pa})
+		out = append(out, r)
 	}
 	return out
 }

@@ -82,13 +82,13 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stdout, "A failover to %s would make %d change(s) (dry run, nothing was changed):\n", *to, len(writes))
 	}
 	for _, c := range writes {
-		fmt.Fprintf(stdout, "  %-10s %s\n             %s\n", c.Kind, c.ResourceID, c.Description)
+		fmt.Fprintf(stdout, "  %-12s %s\n               %s\n", c.Kind, c.ResourceID, c.Description)
 	}
 	if len(stuck) > 0 {
 		fmt.Fprintf(stdout, "UNMATCHED: %d route(s) would be left alone, their next hop has no counterpart on %s (docs/monitor.md#next-hop-matching):\n", len(stuck), *to)
 	}
 	for _, c := range stuck {
-		fmt.Fprintf(stdout, "  %-10s %s\n             %s\n", c.Kind, c.ResourceID, c.Description)
+		fmt.Fprintf(stdout, "  %-12s %s\n               %s\n", c.Kind, c.ResourceID, c.Description)
 	}
 	return nil
 }
@@ -307,6 +307,9 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		if r.Mixed {
 			at += "  MIXED next-hop roles"
+		}
+		if r.Err != "" {
+			at = "UNREADABLE: " + r.Err
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", shortID(r.ID), r.Kind, r.Via, at)
 	}

@@ -60,7 +60,8 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	c := &checker{w: stdout}
-	c.ok("config %s: %d NVAs, %d route tables, %d public IPs", *path, len(cfg.NVAs), len(cfg.RouteTables), len(cfg.PublicIPs))
+	c.ok("config %s: %d NVAs, %d route tables, %d public IPs, %d floating IPs, %d backend pools, %d DNS records", *path, len(cfg.NVAs),
+		len(cfg.RouteTables), len(cfg.PublicIPs), len(cfg.FloatingIPs), len(cfg.BackendPools), len(cfg.DNSRecords))
 	if *offline {
 		return nil
 	}
@@ -109,6 +110,14 @@ func checkObserved(c *checker, cfg *config.Config, obs *act.Observed) {
 	forwardRoles := map[string]bool{}
 	for _, rt := range cfg.RouteTables {
 		forwardRoles[rt.Via] = true
+	}
+	// Route tables point at a floating IP or a load balancer's frontend,
+	// and the packets reach the NVA's NIC with other destinations.
+	for _, f := range cfg.FloatingIPs {
+		forwardRoles[f.Via] = true
+	}
+	for _, p := range cfg.BackendPools {
+		forwardRoles[p.Via] = true
 	}
 	ids := make([]string, 0, len(obs.NICs))
 	for id := range obs.NICs {
@@ -161,10 +170,60 @@ func checkObserved(c *checker, cfg *config.Config, obs *act.Observed) {
 			c.ok("public IP %s (%s) on %s", shortID(p.ID), p.Address, p.AttachedTo)
 		}
 	}
+	checkSteering(c, obs)
 	if active, split := obs.Active(); active == "" {
 		c.warn("no managed resource points at an NVA yet: the daemon will pick the first healthy one")
 	} else if split {
 		c.warn("resources disagree on the active NVA: the daemon repairs this toward %s", active)
+	}
+}
+
+// maxDNSTTL is the TTL above which validate warns: clients and resolvers
+// keep an answer for up to its TTL, so a failover reaches them that much
+// later (docs/monitor.md#dns-records).
+const maxDNSTTL = 60
+
+// checkSteering checks the floating IPs, backend pools and DNS records.
+func checkSteering(c *checker, obs *act.Observed) {
+	for _, f := range obs.FloatingIPs {
+		switch {
+		case f.Err != nil:
+			c.fail("floating IP %s: cannot read the %s NICs: %v", f.IP, f.Via, f.Err)
+		case f.HeldBy == "":
+			c.warn("floating IP %s is on no %s NIC of an NVA: the daemon adds it, as ipconfig %s, to the active NVA's", f.IP, f.Via, f.Name)
+		default:
+			c.ok("floating IP %s on %s (%s/%s)", f.IP, f.HeldBy, shortID(f.NIC), f.IPConfig)
+		}
+	}
+	for _, p := range obs.BackendPools {
+		switch {
+		case p.Err != nil:
+			c.fail("backend pool %s: %v", shortID(p.ID), p.Err)
+		case len(p.PointsAt) == 0:
+			c.warn("backend pool %s holds no NVA's %s address: the daemon adds the active NVA's", shortID(p.ID), p.Via)
+		case len(p.PointsAt) > 1:
+			c.warn("backend pool %s holds several NVAs (%s): the load balancer spreads flows over them until the daemon leaves only the active one",
+				shortID(p.ID), strings.Join(p.PointsAt, ", "))
+		default:
+			c.ok("backend pool %s: %s (%s)", shortID(p.ID), p.PointsAt[0], strings.Join(p.Members, ", "))
+		}
+	}
+	for _, r := range obs.DNSRecords {
+		switch {
+		case r.Err != nil:
+			c.fail("DNS record %s: %v", shortID(r.ID), r.Err)
+		case len(r.PointsAt) == 0:
+			c.warn("DNS record %s holds no NVA's %s address: the daemon sets the active NVA's", shortID(r.ID), r.Via)
+		case len(r.PointsAt) > 1:
+			c.warn("DNS record %s holds several NVAs (%s): clients pick any until the daemon leaves only the active one",
+				shortID(r.ID), strings.Join(r.PointsAt, ", "))
+		default:
+			c.ok("DNS record %s (%s, TTL %d s): %s", shortID(r.ID), r.Type, r.TTL, r.PointsAt[0])
+		}
+		if r.Err == nil && r.TTL > maxDNSTTL {
+			c.warn("DNS record %s has a TTL of %d s: clients may keep the failed NVA's address that long after a failover; lower it to 10-30 s",
+				shortID(r.ID), r.TTL)
+		}
 	}
 }
 

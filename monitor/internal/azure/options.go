@@ -275,6 +275,7 @@ func init() {
 		"publicIPAddresses", "operations", "permissions", "roleAssignments",
 		"virtualMachines", "resourceGroups", "subscriptions", "locations",
 		"virtualNetworks", "subnets", "networkSecurityGroups", "providers",
+		"loadBalancers", "backendAddressPools", "privateDnsZones", "A", "AAAA",
 	} {
 		knownTypes[strings.ToLower(t)] = t
 	}

@@ -309,6 +309,10 @@ func TestResourceType(t *testing.T) {
 		{rtPath + "/providers/Microsoft.Authorization/permissions", "permissions"},
 		{"/subscriptions/s/resourceGroups/g", "resourceGroups"},
 		{"/subscriptions/s/providers/Microsoft.Network", "providers"},
+		{"/subscriptions/s/resourceGroups/g/providers/Microsoft.Network/loadBalancers/lb/backendAddressPools/p", "backendAddressPools"},
+		{"/subscriptions/s/resourceGroups/g/providers/Microsoft.Network/loadBalancers/lb", "loadBalancers"},
+		{"/subscriptions/s/resourceGroups/g/providers/Microsoft.Network/privateDnsZones/z.example/A/proxy", "A"},
+		{"/subscriptions/s/resourceGroups/g/providers/Microsoft.Network/privateDnsZones/z.example", "privateDnsZones"},
 		{"/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/sites/app", "other"},
 		{"/", "other"},
 	}

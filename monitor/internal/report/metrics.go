@@ -38,6 +38,7 @@ type Metrics struct {
 	views         *prometheus.CounterVec
 	staleViews    *prometheus.CounterVec
 	unreadable    prometheus.Gauge
+	resourceTime  *prometheus.HistogramVec
 }
 
 // NewMetrics builds the metrics and registers them, with the Go and process
@@ -74,6 +75,12 @@ func NewMetrics(instance, version string) *Metrics {
 		Help:    "Time from the failover decision until every managed route table and public IP was converged.",
 		Buckets: []float64{.25, .5, 1, 2, 5, 10, 20, 30, 60, 120, 300},
 	})
+	m.resourceTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: namespace, Name: "resource_converge_seconds",
+		Help: "Time from a failover decision until one managed resource that had to change was converged, by kind " +
+			"(routeTable, publicIp, floatingIp, backendPool, dnsRecord): how long each way of steering traffic takes.",
+		Buckets: []float64{.25, .5, 1, 2, 5, 10, 20, 30, 60, 120, 300},
+	}, []string{"kind"})
 	m.lastFailover = prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "last_failover_timestamp_seconds",
 		Help: "Unix time the last failover completed; 0 if none since start.",
@@ -133,7 +140,7 @@ func NewMetrics(instance, version string) *Metrics {
 		Help: "Managed route tables and public IPs the last read of Azure could not read (403, 404, errors). Nonzero: they are left out of decisions and cannot be converged; the log line resource_unreadable names them.",
 	})
 	m.reg.MustRegister(m.staleViews, m.unreadable, m.probes, m.probeLatency, m.probeUp, m.nvaHealthy, m.activeNVA,
-		m.failovers, m.failoverTime, m.lastFailover, m.allDown, m.holds, m.armRequests,
+		m.failovers, m.failoverTime, m.resourceTime, m.lastFailover, m.allDown, m.holds, m.armRequests,
 		m.splitRepairs, m.convergeError, m.isLeader, m.epoch, m.renewals, m.leaderChanges, m.views, info,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -206,6 +213,12 @@ func (m *Metrics) Failover(reason string, err error, took time.Duration, at time
 	m.failovers.WithLabelValues(reason, result).Inc()
 	m.failoverTime.Observe(took.Seconds())
 	m.lastFailover.Set(float64(at.UnixNano()) / 1e9)
+}
+
+// ResourceConverged records how long after a failover decision one
+// managed resource of kind was converged.
+func (m *Metrics) ResourceConverged(kind string, after time.Duration) {
+	m.resourceTime.WithLabelValues(kind).Observe(after.Seconds())
 }
 
 // ConvergeError records a converge run (other than a failover) that failed.
