@@ -34,6 +34,20 @@
 //     one NIC run one after the other. A public IP attached to anything that is not an NVA NIC is
 //     an error and is never touched. 400 PublicIPAddressInUse on attach sends
 //     it back to a fresh read and detach.
+//   - Private DNS records: an A or AAAA record set in a private zone
+//     (docs/azure-behaviour.md#private-dns). Owned are its records that are
+//     addresses of NVA NICs of its via role, and its metadata key EpochTag
+//     (record sets carry metadata, not tags). Each other NVA's address is
+//     replaced in place by the target's counterpart (the rule of route
+//     tables; A holds IPv4 only, AAAA IPv6 only), or removed when that is a
+//     record already; a record set left without the target's address gets
+//     the target's primary address of its version. Records that are no NVA
+//     address of the role, the TTL and every other metadata key go back as
+//     read. One synchronous PUT with If-Match (412: re-read, recompute),
+//     fenced and stamped through the metadata like tags. A missing record
+//     set is an error (not_found), never created: the deployment owns it.
+//     Logs dns_record_converged (dns_record, zone, type, nva, changed,
+//     records, attempts, duration) and converge_failed (dns_record, ...).
 //   - Concurrency: every route table has its own goroutine and all public IPs
 //     share one, so route tables never wait for the two-step public IP move.
 //     With an LRO latency L, all route tables converge in about L whatever

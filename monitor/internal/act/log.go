@@ -16,6 +16,7 @@ const (
 	keyErr        = "err"
 	keyAttempt    = "attempt"
 	keyEpoch      = "epoch"
+	keyDNSRecord  = "dns_record"
 )
 
 // Event names, one per kind of line.
@@ -29,6 +30,8 @@ const (
 	// EventRouteUnmatched is a route left alone: its next hop is an NVA
 	// address with no counterpart on the target (see Unmatched).
 	EventRouteUnmatched = "route_unmatched"
+	// EventDNSRecordConverged is a Private DNS record set converged.
+	EventDNSRecordConverged = "dns_record_converged"
 )
 
 const levelRetry = slog.LevelWarn
