@@ -1,6 +1,7 @@
 package act
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -494,5 +495,27 @@ func TestDNSObserveAndActive(t *testing.T) {
 	obs, err = e.eng.Observe(ctx)
 	if !errors.Is(err, azure.ErrNotFound) || !errors.Is(obs.Unreadable()[egressID], azure.ErrNotFound) {
 		t.Errorf("Observe of a missing record set: %v, unreadable %v", err, obs.Unreadable())
+	}
+}
+
+func TestDNSRecordWriteRefusedByBeforeWrite(t *testing.T) {
+	refused := errors.New("lease lost")
+	e := proxyEnv(t, Options{BeforeWrite: func(context.Context) error { return refused }}, nil)
+	before := resourceJSON(t, e.srv, proxyID)
+	rep, err := e.eng.Converge(testCtx(t), "nva-2")
+	if !errors.Is(err, refused) {
+		t.Fatalf("Converge: err %v, want the BeforeWrite refusal", err)
+	}
+	if r := rep.Resources[0]; r.Changed || r.Attempts != 1 {
+		t.Errorf("result %+v, want one attempt and no change", r)
+	}
+	if got := putsTo(e.srv, "/A/proxy"); len(got) != 0 {
+		t.Errorf("PUTs %v, want none", got)
+	}
+	if after := resourceJSON(t, e.srv, proxyID); !reflect.DeepEqual(before, after) {
+		t.Errorf("record set changed: %s", jsonString(after))
+	}
+	if lines := e.logs.events(EventConvergeFailed); len(lines) != 1 || lines[0][keyReason] != "fenced" {
+		t.Errorf("converge_failed lines %v", lines)
 	}
 }
