@@ -4,9 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
+
+	"github.com/hanva/hanva/monitor/internal/azure"
 )
 
 // Floating private IPs (Topology.FloatingIPs): a static private address
@@ -77,29 +83,596 @@ func (x *index) parseFloatingIPs(list []FloatingIP) error {
 	return nil
 }
 
+// errNotYet is the error of a kind that does not converge yet (pool.go,
+// dns.go).
 var errNotYet = errors.New("not implemented yet")
 
-func (e *Engine) convergeFloatingIPs(ctx context.Context, target string, start time.Time, stop context.CancelCauseFunc) []ResourceResult {
-	var out []ResourceResult
-	for _, f := range e.x.floats {
-		out = append(out, ResourceResult{Kind: KindFloatingIP, ID: f.ip, Attempts: 1, Err: errNotYet})
-	}
-	return out
+// codePrivateIPAddressIsAllocated is ARM refusing an ipconfig whose static
+// private IP another ipconfig still holds in the subnet
+// (docs/azure-behaviour.md#nic-validation).
+const codePrivateIPAddressIsAllocated = "PrivateIPAddressIsAllocated"
+
+// errAllocated tells whether err is ARM refusing an attach because the
+// floating address is still allocated to another ipconfig.
+func errAllocated(err error) bool {
+	return errors.Is(err, azure.ErrBadRequest) && strings.EqualFold(azure.Code(err), codePrivateIPAddressIsAllocated)
 }
 
-func (e *Engine) planFloatingIPs(ctx context.Context, target string, nics *nicCache) ([]Change, error) {
-	if len(e.x.floats) > 0 {
-		return nil, errNotYet
+// roleNIC is an NVA NIC of one role as read, whole, for a PUT.
+type roleNIC struct {
+	ref    nicRef
+	nic    armnetwork.Interface
+	exists bool // false: 404
+}
+
+// readRoleNICs reads the NIC of role of every NVA, in parallel. A missing
+// NIC is not an error (exists false).
+func (e *Engine) readRoleNICs(ctx context.Context, role string) ([]roleNIC, error) {
+	nvas := e.x.topo.NVAs
+	out := make([]roleNIC, len(nvas))
+	errs := make([]error, len(nvas))
+	var wg sync.WaitGroup
+	for i, n := range nvas {
+		wg.Go(func() {
+			ref, _ := e.x.nic(n.Name, role)
+			nic, err := e.getNIC(ctx, ref.res)
+			switch {
+			case errors.Is(err, azure.ErrNotFound):
+				out[i] = roleNIC{ref: ref}
+			case err != nil:
+				errs[i] = err
+			default:
+				out[i] = roleNIC{ref: ref, nic: nic, exists: true}
+			}
+		})
 	}
-	return nil, nil
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+// holding returns the ipconfig of nic whose private IP is a, or nil.
+func holding(nic *armnetwork.Interface, a netip.Addr) *armnetwork.InterfaceIPConfiguration {
+	if nic.Properties == nil {
+		return nil
+	}
+	for _, ipc := range nic.Properties.IPConfigurations {
+		if ipc == nil || ipc.Properties == nil {
+			continue
+		}
+		if b, ok := parseHop(deref(ipc.Properties.PrivateIPAddress)); ok && b == a {
+			return ipc
+		}
+	}
+	return nil
+}
+
+// removable refuses to remove an ipconfig that holds a floating IP but is
+// more than that: the NIC's primary ipconfig (Azure refuses a NIC without
+// one, and the NVA's own address would go), or one carrying anything the
+// monitor does not own (a public IP, load balancer or application gateway
+// pools, inbound NAT rules, application security groups, a gateway load
+// balancer, virtual network taps, an IP prefix). The monitor removes only
+// an ipconfig that carries nothing but the address.
+func removable(f floating, nic string, n *armnetwork.Interface, ipc *armnetwork.InterfaceIPConfiguration) error {
+	p := ipc.Properties
+	var what []string
+	if deref(p.Primary) || len(n.Properties.IPConfigurations) == 1 {
+		what = append(what, "it is the nic's primary ipconfig")
+	}
+	if p.PublicIPAddress != nil {
+		what = append(what, "public IP "+deref(p.PublicIPAddress.ID))
+	}
+	for _, c := range []struct {
+		n    int
+		name string
+	}{
+		{len(p.LoadBalancerBackendAddressPools), "load balancer backend pools"},
+		{len(p.LoadBalancerInboundNatRules), "inbound NAT rules"},
+		{len(p.ApplicationGatewayBackendAddressPools), "application gateway backend pools"},
+		{len(p.ApplicationSecurityGroups), "application security groups"},
+		{len(p.VirtualNetworkTaps), "virtual network taps"},
+	} {
+		if c.n > 0 {
+			what = append(what, c.name)
+		}
+	}
+	if p.GatewayLoadBalancer != nil {
+		what = append(what, "a gateway load balancer")
+	}
+	if p.PrivateIPAddressPrefixLength != nil {
+		what = append(what, "an IP prefix")
+	}
+	if len(what) > 0 {
+		return permanent(fmt.Errorf("floating IP %s is on ipconfig %s/%s, which carries more than the address (%s): leaving it alone",
+			f.ip, nic, deref(ipc.Name), strings.Join(what, ", ")))
+	}
+	return nil
+}
+
+// floatStep is what one floating IP needs to be on the target.
+type floatStep struct {
+	from    *roleNIC // detach from this NVA NIC first; nil when on none
+	fromIPC string   // the ipconfig holding it there
+	to      *roleNIC // then attach to the target's NIC of its role
+	done    bool     // already on the target's NIC
+}
+
+// stepForFloat decides from the NICs of the floating IP's role as read.
+func (e *Engine) stepForFloat(f floating, nics []roleNIC, target string) (floatStep, error) {
+	want, _ := e.x.nic(target, f.via)
+	var s floatStep
+	for i := range nics {
+		rn := &nics[i]
+		if rn.ref.res.key() == want.res.key() {
+			s.to = rn
+		}
+		if !rn.exists {
+			continue
+		}
+		if ipc := holding(&rn.nic, f.addr); ipc != nil && s.from == nil {
+			s.from, s.fromIPC = rn, deref(ipc.Name)
+		}
+	}
+	if s.to == nil || !s.to.exists {
+		return floatStep{}, permanent(fmt.Errorf("read nic %q of nva %q: not found", want.res.name, target))
+	}
+	if s.from == nil {
+		return s, nil
+	}
+	if s.from == s.to {
+		return floatStep{to: s.to, done: true}, nil
+	}
+	if err := removable(f, s.from.ref.res.name, &s.from.nic, holding(&s.from.nic, f.addr)); err != nil {
+		return floatStep{}, err
+	}
+	return s, nil
+}
+
+// floatConfig returns the ipconfig that carries f on nic: name f.name,
+// Static, f's address and IP version, not primary, in the subnet of the
+// nic's primary ipconfig of that IP version. All ipconfigs of a NIC must be
+// in one subnet ("IPConfigurations on a Nic cannot belong to different
+// subnets", Azure/azure-sdk-for-java#1865, docs/azure-behaviour.md#nic-validation;
+// https://learn.microsoft.com/azure/virtual-network/ip-services/virtual-network-multiple-ip-addresses-portal
+// adds secondary addresses from the NIC's subnet). nil when nic already
+// holds the address.
+func floatConfig(f floating, nic string, n *armnetwork.Interface) (*armnetwork.InterfaceIPConfiguration, error) {
+	if holding(n, f.addr) != nil {
+		return nil, nil
+	}
+	ipcs := readIPConfigs(n)
+	if c := named(ipcs, f.name); c != nil {
+		return nil, permanent(fmt.Errorf("add floating IP %s to nic %q: it already has an ipconfig %q (address %v): leaving it alone", f.ip, nic, c.name, c.addr))
+	}
+	v6 := f.addr.Is6()
+	prim := primaryOf(ipcs, v6)
+	var subnet string
+	if prim != nil {
+		for _, c := range n.Properties.IPConfigurations {
+			if c != nil && c.Properties != nil && strings.EqualFold(deref(c.Name), prim.name) && c.Properties.Subnet != nil {
+				subnet = deref(c.Properties.Subnet.ID)
+			}
+		}
+	}
+	if subnet == "" {
+		return nil, permanent(fmt.Errorf("add floating IP %s to nic %q: it has no %s ipconfig in a subnet to take the address from", f.ip, nic, version(v6)))
+	}
+	name, addr, primary, static := f.name, f.addr.String(), false, armnetwork.IPAllocationMethodStatic
+	ver := armnetwork.IPVersionIPv4
+	if v6 {
+		ver = armnetwork.IPVersionIPv6
+	}
+	return &armnetwork.InterfaceIPConfiguration{
+		Name: &name,
+		Properties: &armnetwork.InterfaceIPConfigurationPropertiesFormat{
+			Primary:                   &primary,
+			PrivateIPAddress:          &addr,
+			PrivateIPAddressVersion:   &ver,
+			PrivateIPAllocationMethod: &static,
+			Subnet:                    &armnetwork.Subnet{ID: &subnet},
+		},
+	}, nil
+}
+
+// detachFloats removes the ipconfigs of nic holding the given floating IPs,
+// in one PUT, leaving everything else of the NIC as read. A NIC that is
+// gone has nothing to let go.
+func (e *Engine) detachFloats(ctx context.Context, nic nicRef, fs []floating) (attempts int, accepted bool, err error) {
+	attempts, err = e.retry(ctx, nic.res.name, func(ctx context.Context) error {
+		unlock, err := e.lockNIC(ctx, nic.res)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		for {
+			n, err := e.getNIC(ctx, nic.res)
+			if errors.Is(err, azure.ErrNotFound) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			drop := map[*armnetwork.InterfaceIPConfiguration]bool{}
+			for _, f := range fs {
+				if ipc := holding(&n, f.addr); ipc != nil {
+					if err := removable(f, nic.res.name, &n, ipc); err != nil {
+						return err
+					}
+					drop[ipc] = true
+				}
+			}
+			if len(drop) == 0 {
+				if n.Properties != nil && !terminal(n.Properties.ProvisioningState) {
+					if err := sleep(ctx, e.opts.PollInterval); err != nil {
+						return err
+					}
+					continue
+				}
+				return nil
+			}
+			var keep []*armnetwork.InterfaceIPConfiguration
+			for _, ipc := range n.Properties.IPConfigurations {
+				if !drop[ipc] {
+					keep = append(keep, ipc)
+				}
+			}
+			n.Properties.IPConfigurations = keep
+			ok, err := e.putNIC(ctx, nic.res, n)
+			accepted = accepted || ok
+			return err
+		}
+	})
+	return attempts, accepted, err
+}
+
+// attachFloats adds an ipconfig for each of fs that nic does not hold yet
+// (floatConfig), in one PUT, leaving everything else of the NIC as read.
+func (e *Engine) attachFloats(ctx context.Context, nic nicRef, fs []floating) (attempts int, accepted bool, err error) {
+	attempts, err = e.retry(ctx, nic.res.name, func(ctx context.Context) error {
+		unlock, err := e.lockNIC(ctx, nic.res)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		for {
+			n, err := e.getNIC(ctx, nic.res)
+			if errors.Is(err, azure.ErrNotFound) {
+				return permanent(fmt.Errorf("read nic %q of nva %q: %w", nic.res.name, nic.nva, err))
+			}
+			if err != nil {
+				return err
+			}
+			var add []*armnetwork.InterfaceIPConfiguration
+			for _, f := range fs {
+				c, err := floatConfig(f, nic.res.name, &n)
+				if err != nil {
+					return err
+				}
+				if c != nil {
+					add = append(add, c)
+				}
+			}
+			if len(add) == 0 {
+				if n.Properties != nil && !terminal(n.Properties.ProvisioningState) {
+					if err := sleep(ctx, e.opts.PollInterval); err != nil {
+						return err
+					}
+					continue
+				}
+				return nil
+			}
+			n.Properties.IPConfigurations = append(n.Properties.IPConfigurations, add...)
+			ok, err := e.putNIC(ctx, nic.res, n)
+			accepted = accepted || ok
+			return err
+		}
+	})
+	return attempts, accepted, err
+}
+
+// allocatedStrikes is how many attaches in a row, each after a fresh read
+// finding the address on no NVA NIC of its role, ARM may refuse with
+// PrivateIPAddressIsAllocated before the floating IP fails for good: the
+// address is then held by a NIC the monitor does not manage. The second
+// strike allows for someone re-attaching it to an NVA between our read and
+// our write. A floating IP this Converge detached itself is retried until
+// OperationTimeout instead (Azure may free the address late,
+// docs/azure-behaviour.md#nic-validation).
+const allocatedStrikes = 2
+
+// convergeFloatingIPs moves every managed floating IP to the target's NIC
+// of its role: PUT the old NVA NIC without its ipconfig, wait for that
+// operation, then PUT the target's NIC with it
+// (docs/azure-behaviour.md#nic-validation: Azure refuses the address on a
+// second NIC while the first holds it). Detaches are grouped so that each
+// old NIC gets one PUT, and so are the attaches to each target NIC; NICs in
+// parallel. An attach refused with 400 PrivateIPAddressIsAllocated sends
+// the floating IP back to a fresh read and detach (alone, if it was
+// attached in a group). A fenced NIC write stops the rest of the Converge
+// through stop.
+func (e *Engine) convergeFloatingIPs(ctx context.Context, target string, start time.Time, stop context.CancelCauseFunc) []ResourceResult {
+	fs := e.x.floats
+	results := make([]ResourceResult, len(fs))
+	for i, f := range fs {
+		results[i] = ResourceResult{Kind: KindFloatingIP, ID: f.ip, Attempts: 1}
+	}
+	if len(fs) == 0 {
+		return results
+	}
+	ctx, cancel := context.WithTimeout(ctx, e.opts.OperationTimeout)
+	defer cancel()
+
+	solo := make([]bool, len(fs))   // attach alone: a grouped attach was refused as allocated
+	ours := make([]bool, len(fs))   // on an NVA NIC during this Converge
+	strikes := make([]int, len(fs)) // PrivateIPAddressIsAllocated in a row, on no NVA NIC
+	var mu sync.Mutex               // guards results and the slices above from the phase goroutines
+	finish := func(i int) {
+		r := &results[i]
+		r.Duration = e.now().Sub(start)
+		f := fs[i]
+		if r.Err = settle(ctx, r.Err, stop); r.Err != nil {
+			if errAllocated(r.Err) {
+				r.Err = fmt.Errorf("%s is allocated elsewhere, not on an nva nic of role %q: %w", f.ip, f.via, r.Err)
+			}
+			r.Err = fmt.Errorf("converge floating IP %s to nva %q: %w", f.ip, target, r.Err)
+			attrs := []slog.Attr{attrEvent(EventConvergeFailed),
+				attrStr(keyFloatingIP, f.ip), attrStr(keyNVA, target), attrStr(keyReason, failureReason(r.Err)), attrErr(r.Err),
+				attrInt("attempts", r.Attempts), attrDur(keyDuration, r.Duration)}
+			e.log.LogAttrs(ctx, slog.LevelError, EventConvergeFailed, append(attrs, fenceAttrs(r.Err)...)...)
+			return
+		}
+		if r.Changed {
+			e.log.LogAttrs(ctx, slog.LevelInfo, EventFloatingIPMoved, attrEvent(EventFloatingIPMoved),
+				attrStr(keyFloatingIP, f.ip), attrStr(keyNVA, target),
+				attrInt("attempts", r.Attempts), attrDur(keyDuration, r.Duration))
+		}
+	}
+
+	pending := make([]int, len(fs))
+	for i := range pending {
+		pending[i] = i
+	}
+	for round := 1; len(pending) > 0; round++ {
+		if round > 1 {
+			if err := sleep(ctx, e.backoff.delay(round-1)); err != nil {
+				for _, i := range pending {
+					results[i].Err = giveUp(results[i].Err, err, results[i].Attempts)
+					finish(i)
+				}
+				return results
+			}
+			for _, i := range pending {
+				results[i].Attempts++
+			}
+		}
+
+		// Read the NICs of every role with a pending floating IP, and decide.
+		byRole := map[string][]int{}
+		var roles []string
+		for _, i := range pending {
+			if _, seen := byRole[fs[i].via]; !seen {
+				roles = append(roles, fs[i].via)
+			}
+			byRole[fs[i].via] = append(byRole[fs[i].via], i)
+		}
+		steps := make([]floatStep, len(fs))
+		var wg sync.WaitGroup
+		for _, role := range roles {
+			wg.Go(func() {
+				group := byRole[role]
+				n, err := e.retry(ctx, "nics of role "+role, func(ctx context.Context) error {
+					nics, err := e.readRoleNICs(ctx, role)
+					if err != nil {
+						return err
+					}
+					for _, i := range group {
+						steps[i], results[i].Err = e.stepForFloat(fs[i], nics, target)
+					}
+					return nil
+				})
+				mu.Lock()
+				defer mu.Unlock()
+				for _, i := range group {
+					results[i].Attempts += n - 1
+					if err != nil {
+						results[i].Err = err
+					}
+				}
+			})
+		}
+		wg.Wait()
+		detachFrom := map[string][]int{}
+		var nicOrder []string
+		var attaching, next []int
+		for _, i := range pending {
+			switch s := steps[i]; {
+			case results[i].Err != nil, s.done:
+				finish(i)
+			case s.from != nil:
+				ours[i] = true
+				k := s.from.ref.res.key()
+				if _, seen := detachFrom[k]; !seen {
+					nicOrder = append(nicOrder, k)
+				}
+				detachFrom[k] = append(detachFrom[k], i)
+			default:
+				attaching = append(attaching, i)
+			}
+		}
+
+		// Detach: one PUT per old NIC, NICs in parallel.
+		for _, k := range nicOrder {
+			group := detachFrom[k]
+			wg.Go(func() {
+				nic := steps[group[0]].from.ref
+				gfs := make([]floating, len(group))
+				for j, i := range group {
+					gfs[j] = fs[i]
+				}
+				n, accepted, err := e.detachFloats(ctx, nic, gfs)
+				mu.Lock()
+				defer mu.Unlock()
+				for _, i := range group {
+					r := &results[i]
+					r.Attempts += n - 1
+					r.Changed = r.Changed || accepted
+					if err != nil {
+						r.Err = err
+						finish(i)
+						continue
+					}
+					e.log.LogAttrs(ctx, slog.LevelInfo, EventFloatingIPDetached, attrEvent(EventFloatingIPDetached),
+						attrStr(keyFloatingIP, fs[i].ip), attrStr(keyNVA, nic.nva), attrStr("nic", nic.res.name),
+						attrStr("ipconfig", steps[i].fromIPC), attrDur(keyDuration, e.now().Sub(start)))
+					attaching = append(attaching, i)
+				}
+			})
+		}
+		wg.Wait()
+
+		// Attach: per target NIC, one PUT for the floating IPs attached
+		// together, then one for each that must go alone; NICs in parallel.
+		attachTo := map[string][]int{}
+		nicOrder = nicOrder[:0]
+		for _, i := range attaching {
+			k := steps[i].to.ref.res.key()
+			if _, seen := attachTo[k]; !seen {
+				nicOrder = append(nicOrder, k)
+			}
+			attachTo[k] = append(attachTo[k], i)
+		}
+		attachSome := func(nic nicRef, group []int) {
+			gfs := make([]floating, len(group))
+			for j, i := range group {
+				gfs[j] = fs[i]
+			}
+			n, accepted, err := e.attachFloats(ctx, nic, gfs)
+			mu.Lock()
+			defer mu.Unlock()
+			for _, i := range group {
+				r := &results[i]
+				r.Attempts += n - 1
+				r.Changed = r.Changed || accepted
+				r.Err = err
+				if errAllocated(err) && ctx.Err() == nil {
+					// Still allocated (re-attached by someone, our detach
+					// not visible yet, or held by a NIC that is not an
+					// NVA's): read again, detach again.
+					switch {
+					case len(group) > 1:
+						solo[i] = true
+					case !ours[i]:
+						strikes[i]++
+					}
+					if strikes[i] < allocatedStrikes {
+						e.log.LogAttrs(ctx, levelRetry, EventRetry, attrEvent(EventRetry),
+							attrStr("resource", fs[i].ip), attrErr(err), attrInt(keyAttempt, r.Attempts))
+						next = append(next, i)
+						continue
+					}
+					r.Err = permanent(err)
+				}
+				if err == nil {
+					strikes[i] = 0
+				}
+				finish(i)
+			}
+		}
+		for _, k := range nicOrder {
+			var together, alone []int
+			for _, i := range attachTo[k] {
+				if solo[i] {
+					alone = append(alone, i)
+				} else {
+					together = append(together, i)
+				}
+			}
+			nic := steps[attachTo[k][0]].to.ref
+			wg.Go(func() {
+				if len(together) > 0 {
+					attachSome(nic, together)
+				}
+				for _, i := range alone {
+					attachSome(nic, []int{i})
+				}
+			})
+		}
+		wg.Wait()
+		pending = next
+	}
+	return results
+}
+
+// planFloatingIPs lists the NIC writes convergeFloatingIPs would make now.
+func (e *Engine) planFloatingIPs(ctx context.Context, target string, _ *nicCache) ([]Change, error) {
+	if len(e.x.floats) == 0 {
+		return nil, nil
+	}
+	var out []Change
+	var errs []error
+	byRole := map[string][]roleNIC{}
+	for _, f := range e.x.floats {
+		var ch []Change
+		_, err := e.retry(ctx, f.ip, func(ctx context.Context) error {
+			nics, ok := byRole[f.via]
+			if !ok {
+				var err error
+				if nics, err = e.readRoleNICs(ctx, f.via); err != nil {
+					return err
+				}
+				byRole[f.via] = nics
+			}
+			s, err := e.stepForFloat(f, nics, target)
+			if err != nil || s.done {
+				return err
+			}
+			c, err := floatConfig(f, s.to.ref.res.name, &s.to.nic)
+			if err != nil {
+				return err
+			}
+			if s.from != nil {
+				ch = append(ch, Change{Kind: KindFloatingIP, ResourceID: f.ip,
+					Description: fmt.Sprintf("detach floating IP %s from nic %s/%s%s", f.ip, s.from.ref.res.name, s.fromIPC,
+						e.fenceNote(e.epochOf(s.from.ref.res, s.from.nic.Tags)))})
+			}
+			ch = append(ch, Change{Kind: KindFloatingIP, ResourceID: f.ip,
+				Description: fmt.Sprintf("attach floating IP %s to nic %s/%s in subnet %s%s", f.ip, s.to.ref.res.name, f.name,
+					deref(c.Properties.Subnet.ID), e.fenceNote(e.epochOf(s.to.ref.res, s.to.nic.Tags)))})
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("plan floating IP %s: %w", f.ip, err))
+			continue
+		}
+		out = append(out, ch...)
+	}
+	return out, errors.Join(errs...)
 }
 
 // observeFloatingIPs finds each floating IP on the NVA NICs of its role as
 // Observe read them (byNIC and nicErr by resource key).
 func (e *Engine) observeFloatingIPs(byNIC map[string]nicInfo, nicErr map[string]error) []FloatingIPState {
-	var out []FloatingIPState
-	for _, f := range e.x.floats {
-		out = append(out, FloatingIPState{IP: f.ip, Via: f.via, Name: f.name, Err: errNotYet})
+	out := make([]FloatingIPState, len(e.x.floats))
+	for i, f := range e.x.floats {
+		s := FloatingIPState{IP: f.ip, Via: f.via, Name: f.name}
+		var unread []error
+		for _, n := range e.x.topo.NVAs {
+			ref, _ := e.x.nic(n.Name, f.via)
+			if err := nicErr[ref.res.key()]; err != nil {
+				unread = append(unread, err)
+				continue
+			}
+			info := byNIC[ref.res.key()]
+			for _, c := range info.ipcs {
+				if c.addr == f.addr && s.NIC == "" {
+					s.NIC, s.IPConfig, s.HeldBy, s.Epoch = ref.res.id, c.name, n.Name, info.epoch
+				}
+			}
+		}
+		if s.NIC == "" && len(unread) > 0 {
+			s.Err = fmt.Errorf("find floating IP %s: %w", f.ip, errors.Join(unread...))
+		}
+		out[i] = s
 	}
 	return out
 }
