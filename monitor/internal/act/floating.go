@@ -216,16 +216,30 @@ func (e *Engine) stepForFloat(f floating, nics []roleNIC, target string) (floatS
 	if s.to == nil || !s.to.exists {
 		return floatStep{}, permanent(fmt.Errorf("read nic %q of nva %q: not found", want.res.name, target))
 	}
-	if s.from == nil {
-		return s, nil
-	}
 	if s.from == s.to {
 		return floatStep{to: s.to, done: true}, nil
 	}
-	if err := removable(f, s.from.ref.res.name, &s.from.nic, holding(&s.from.nic, f.addr)); err != nil {
-		return floatStep{}, err
+	if s.from != nil {
+		if err := removable(f, s.from.ref.res.name, &s.from.nic, holding(&s.from.nic, f.addr)); err != nil {
+			return floatStep{}, err
+		}
 	}
 	return s, nil
+}
+
+// fenceStep fences both writes of a move, as read, before the first is
+// sent, so that a fenced target NIC does not leave the address on no NIC at
+// all. (Each PUT is fenced again by putNIC.)
+func (e *Engine) fenceStep(s floatStep) error {
+	for _, rn := range []*roleNIC{s.from, s.to} {
+		if rn == nil || s.done {
+			continue
+		}
+		if ours, theirs := e.epoch(), e.epochOf(rn.ref.res, rn.nic.Tags); ours > 0 && theirs > ours {
+			return permanent(fmt.Errorf("update nic %q: %w", rn.ref.res.name, &fencedError{theirs: theirs, ours: ours}))
+		}
+	}
+	return nil
 }
 
 // floatConfig returns the ipconfig that carries f on nic: name f.name,
@@ -411,8 +425,8 @@ func (e *Engine) convergeFloatingIPs(ctx context.Context, target string, start t
 		r.Duration = e.now().Sub(start)
 		f := fs[i]
 		if r.Err = settle(ctx, r.Err, stop); r.Err != nil {
-			if errAllocated(r.Err) {
-				r.Err = fmt.Errorf("%s is allocated elsewhere, not on an nva nic of role %q: %w", f.ip, f.via, r.Err)
+			if errAllocated(r.Err) { // retried until OperationTimeout
+				r.Err = fmt.Errorf("%s is still allocated elsewhere: %w", f.ip, r.Err)
 			}
 			r.Err = fmt.Errorf("converge floating IP %s to nva %q: %w", f.ip, target, r.Err)
 			attrs := []slog.Attr{attrEvent(EventConvergeFailed),
@@ -467,6 +481,9 @@ func (e *Engine) convergeFloatingIPs(ctx context.Context, target string, start t
 					}
 					for _, i := range group {
 						steps[i], results[i].Err = e.stepForFloat(fs[i], nics, target)
+						if results[i].Err == nil {
+							results[i].Err = e.fenceStep(steps[i])
+						}
 					}
 					return nil
 				})
@@ -570,7 +587,9 @@ func (e *Engine) convergeFloatingIPs(ctx context.Context, target string, start t
 						next = append(next, i)
 						continue
 					}
-					r.Err = permanent(err)
+					// Refused, not failed: the monitor does not take an
+					// address from a NIC it does not manage.
+					r.Err = permanent(fmt.Errorf("%s is allocated elsewhere, not on an nva nic of role %q: leaving it alone (%v)", fs[i].ip, fs[i].via, err))
 				}
 				if err == nil {
 					strikes[i] = 0
