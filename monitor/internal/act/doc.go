@@ -34,6 +34,21 @@
 //     one NIC run one after the other. A public IP attached to anything that is not an NVA NIC is
 //     an error and is never touched. 400 PublicIPAddressInUse on attach sends
 //     it back to a fresh read and detach.
+//   - Floating IPs (floating.go): a static private address that lives as a
+//     secondary ipconfig (FloatingIP.Name, default FloatingIPConfigName) on
+//     the target's NIC of its role; route tables point at it and never
+//     change. A move is the public IP's: PUT the NVA NIC holding it without
+//     that ipconfig, wait, then PUT the target's NIC with it (Static, not
+//     primary, in the subnet of the NIC's primary ipconfig of its IP
+//     version: a NIC's ipconfigs share one subnet,
+//     docs/azure-behaviour.md#nic-validation). One PUT per NIC per round,
+//     both NICs fenced before the first write. 400
+//     PrivateIPAddressIsAllocated on attach sends it back to a fresh read and
+//     detach; when no NVA NIC of the role holds the address, twice in a row
+//     means another NIC does: refused (unsafe), as is an ipconfig that is the
+//     NIC's primary or carries anything but the address (public IP, pools,
+//     NAT rules, ASGs). Logs floating_ip_detached and floating_ip_moved
+//     (floating_ip, nva, ...), converge_failed with floating_ip.
 //   - Private DNS records: an A or AAAA record set in a private zone
 //     (docs/azure-behaviour.md#private-dns). Owned are its records that are
 //     addresses of NVA NICs of its via role, and its metadata key EpochTag

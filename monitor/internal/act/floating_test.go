@@ -454,3 +454,68 @@ func TestAFloatingIPAndAPublicIPOnOneNICMoveInOneConverge(t *testing.T) {
 		}
 	}
 }
+
+func TestAnAddressHeldElsewhereDoesNotKeepTheOthersFromMoving(t *testing.T) {
+	e := floatEnv(t, floatSeed{
+		floats: []FloatingIP{{IP: floatA, Via: "external", Name: "vip-a"}, {IP: floatB, Via: "external", Name: "vip-b"}},
+		on: map[string][]string{
+			nva1Ext.name: {secondary("vip-a", "external", floatA, "")},
+			jump.name:    {secondary("vip-b", "external", floatB, "")},
+		},
+	})
+	rep, err := e.eng.Converge(testCtx(t), "nva-2")
+	if err == nil {
+		t.Fatal("Converge succeeded, want floatB refused")
+	}
+	res := floatResults(rep)
+	if r := res[floatA]; r.Err != nil || !r.Changed {
+		t.Errorf("%s result %+v, want moved", floatA, r)
+	}
+	if r := res[floatB]; r.Err == nil || !strings.Contains(r.Err.Error(), "allocated elsewhere") || r.Changed {
+		t.Errorf("%s result %+v, want refused as allocated elsewhere", floatB, r)
+	}
+	// Both attached in one PUT first; refused for floatB, so each alone:
+	// floatA's accepted, floatB's refused twice (allocatedStrikes).
+	got := writeLog(e.srv)
+	refused := "nva2-ext:" + codePrivateIPAddressIsAllocated
+	if len(got) < 2 || !reflect.DeepEqual(got[:2], []string{"nva1-ext:", refused}) {
+		t.Errorf("writes %v, want a detach, then one refused attach of both", got)
+	} else {
+		rest := slices.Sorted(slices.Values(got[2:]))
+		if want := []string{"nva2-ext:", refused, refused}; !reflect.DeepEqual(rest, want) {
+			t.Errorf("writes after the grouped attach %v, want (in some order) %v", got[2:], want)
+		}
+	}
+	if got := ipconfigNames(t, e.srv, nva2Ext.name); !reflect.DeepEqual(got, []string{"ipconfig1", "ipconfig2", "vip-a"}) {
+		t.Errorf("nva2-ext ipconfigs %v", got)
+	}
+	if got := ipconfigNames(t, e.srv, jump.name); !slices.Contains(got, "vip-b") {
+		t.Errorf("jump-nic ipconfigs %v, want vip-b left alone", got)
+	}
+}
+
+func TestAnIPv6FloatingIPMovesInTheSubnetOfThePrimaryIPv6IPConfig(t *testing.T) {
+	const vip6 = "fd00:db8:0:1::50"
+	e := newEnv(t, envOpts{custom: func(t testing.TB, srv *armsim.Server) Topology {
+		topo := dualStack(dualOpts{})(t, srv)
+		addIPConfig(t, srv, "nva1-int", `{"name":"vip6","properties":{"privateIPAddress":"`+vip6+`","privateIPAddressVersion":"IPv6",
+			"privateIPAllocationMethod":"Static","subnet":{"id":"`+vnetID+`/subnets/internal"}}}`)
+		seed(t, srv, rtID(1), `{"location":"westeurope","properties":{"routes":[
+			{"name":"only6","properties":{"addressPrefix":"::/0","nextHopType":"VirtualAppliance","nextHopIpAddress":"`+nva1Int6+`"}},
+			{"name":"vip6","properties":{"addressPrefix":"fd00:7::/64","nextHopType":"VirtualAppliance","nextHopIpAddress":"`+vip6+`"}}]}}`)
+		topo.FloatingIPs = []FloatingIP{{IP: vip6, Via: "internal", Name: "vip6"}}
+		return topo
+	}})
+	if _, err := e.eng.Converge(testCtx(t), "nva-2"); err != nil {
+		t.Fatalf("Converge: %v", err)
+	}
+	got := path(t, resourceJSON(t, e.srv, nicID("nva2-int")), "properties", "ipConfigurations", "name=vip6", "properties")
+	p, _ := got.(map[string]any)
+	if p == nil || p["privateIPAddress"] != vip6 || p["privateIPAddressVersion"] != "IPv6" ||
+		!reflect.DeepEqual(p["subnet"], map[string]any{"id": vnetID + "/subnets/internal"}) {
+		t.Errorf("nva2-int vip6 %v, want %s, IPv6, subnet internal", got, vip6)
+	}
+	if h := hops(t, e, rtID(1)); h["only6"] != nva2Int6 || h["vip6"] != vip6 {
+		t.Errorf("rt-1 next hops %v: want only6 moved to %s and vip6 left on the floating IP", h, nva2Int6)
+	}
+}
