@@ -11,31 +11,70 @@ const (
 	TypeNetworkInterface = "Microsoft.Network/networkInterfaces"
 	TypeRouteTable       = "Microsoft.Network/routeTables"
 	TypePublicIPAddress  = "Microsoft.Network/publicIPAddresses"
+
+	// Child resources: one level below a top-level resource.
+	TypeBackendAddressPool   = "Microsoft.Network/loadBalancers/backendAddressPools"
+	TypePrivateDNSARecord    = "Microsoft.Network/privateDnsZones/A"
+	TypePrivateDNSAAAARecord = "Microsoft.Network/privateDnsZones/AAAA"
 )
 
 // ResourceID is a parsed Azure Resource Manager ID of a top-level resource:
 //
 //	/subscriptions/{Subscription}/resourceGroups/{ResourceGroup}/providers/{Provider}/{Type}/{Name}
 //
+// or of a child resource one level below one (ParseChildResourceID):
+//
+//	/subscriptions/{Subscription}/resourceGroups/{ResourceGroup}/providers/{Provider}/{ParentType}/{ParentName}/{Type}/{Name}
+//
+// like a load balancer's backend pool (…/loadBalancers/{lb}/backendAddressPools/{pool})
+// or a Private DNS record set (…/privateDnsZones/{zone}/A/{name}).
 // Values keep the case they were written in; ARM compares IDs
 // case-insensitively, and so do Equal and IsType.
 type ResourceID struct {
 	Subscription  string // a GUID
 	ResourceGroup string
 	Provider      string // e.g. "Microsoft.Network"
-	Type          string // e.g. "networkInterfaces"
-	Name          string
+	// ParentType and ParentName are the top-level resource of a child
+	// resource, e.g. "loadBalancers" and "lb-nva"; both "" for a top-level one.
+	ParentType string
+	ParentName string
+	Type       string // e.g. "networkInterfaces", or "backendAddressPools" for a child
+	Name       string
 }
 
 // String returns the ID in its canonical spelling
 // (/subscriptions/…/resourceGroups/…/providers/…).
 func (r ResourceID) String() string {
-	return "/subscriptions/" + r.Subscription + "/resourceGroups/" + r.ResourceGroup +
-		"/providers/" + r.Provider + "/" + r.Type + "/" + r.Name
+	s := "/subscriptions/" + r.Subscription + "/resourceGroups/" + r.ResourceGroup + "/providers/" + r.Provider + "/"
+	if r.IsChild() {
+		s += r.ParentType + "/" + r.ParentName + "/"
+	}
+	return s + r.Type + "/" + r.Name
 }
 
-// FullType returns Provider/Type, e.g. "Microsoft.Network/networkInterfaces".
-func (r ResourceID) FullType() string { return r.Provider + "/" + r.Type }
+// IsChild reports whether r is a child resource (it has a parent).
+func (r ResourceID) IsChild() bool { return r.ParentType != "" }
+
+// Parent returns the top-level resource a child resource belongs to (the
+// load balancer of a backend pool, the zone of a record set); a top-level
+// resource is returned unchanged.
+func (r ResourceID) Parent() ResourceID {
+	if !r.IsChild() {
+		return r
+	}
+	return ResourceID{Subscription: r.Subscription, ResourceGroup: r.ResourceGroup, Provider: r.Provider,
+		Type: r.ParentType, Name: r.ParentName}
+}
+
+// FullType returns Provider/Type, e.g. "Microsoft.Network/networkInterfaces",
+// or Provider/ParentType/Type for a child resource, e.g.
+// "Microsoft.Network/loadBalancers/backendAddressPools".
+func (r ResourceID) FullType() string {
+	if r.IsChild() {
+		return r.Provider + "/" + r.ParentType + "/" + r.Type
+	}
+	return r.Provider + "/" + r.Type
+}
 
 // IsType reports whether r is of the full type t (e.g. TypeRouteTable),
 // ignoring case.
@@ -58,8 +97,26 @@ func (e *resourceIDError) Error() string {
 // ParseResourceID parses the ID of a top-level ARM resource. The fixed
 // segments ("subscriptions", "resourceGroups", "providers") are matched
 // ignoring case. The error says which part is wrong. IDs of child resources
-// (…/routeTables/rt/routes/r) are refused.
-func ParseResourceID(id string) (ResourceID, error) {
+// (…/routeTables/rt/routes/r) are refused; ParseChildResourceID reads those.
+func ParseResourceID(id string) (ResourceID, error) { return parseResourceID(id, depthTop) }
+
+// ParseChildResourceID parses the ID of a child resource one level below a
+// top-level one, like a backend pool
+// (…/providers/Microsoft.Network/loadBalancers/{lb}/backendAddressPools/{pool},
+// type TypeBackendAddressPool) or a Private DNS record set
+// (…/providers/Microsoft.Network/privateDnsZones/{zone}/A/{name}, type
+// TypePrivateDNSARecord). A top-level ID, or one more than a level deeper,
+// is refused, and the error says which part is wrong.
+func ParseChildResourceID(id string) (ResourceID, error) { return parseResourceID(id, depthChild) }
+
+// How deep an ID parseResourceID accepts.
+const (
+	depthTop   = iota // top-level only
+	depthChild        // one level of child only
+	depthAny          // either
+)
+
+func parseResourceID(id string, depth int) (ResourceID, error) {
 	fail := func(format string, args ...any) (ResourceID, error) {
 		return ResourceID{}, &resourceIDError{ID: id, Reason: fmt.Sprintf(format, args...)}
 	}
@@ -123,11 +180,31 @@ func ParseResourceID(id string) (ResourceID, error) {
 	if r.Name = at(7); r.Name == "" {
 		return fail("the resource name is missing after the type %q", r.Type)
 	}
-	if len(seg) > 8 {
-		return fail("it continues after the name %q with %q; only top-level resource IDs are accepted",
-			r.Name, "/"+strings.Join(seg[8:], "/"))
+	if depth == depthTop {
+		if len(seg) > 8 {
+			return fail("it continues after the name %q with %q; only top-level resource IDs are accepted",
+				r.Name, "/"+strings.Join(seg[8:], "/"))
+		}
+		return r, nil
 	}
-	return r, nil
+	if len(seg) == 8 {
+		if depth == depthAny {
+			return r, nil
+		}
+		return fail("it ends after the name %q of the %s/%s; a child resource ID continues with /{type}/{name}, "+
+			"like /backendAddressPools/{pool} after a load balancer", r.Name, r.Provider, r.Type)
+	}
+	child := r
+	child.ParentType, child.ParentName = r.Type, r.Name
+	child.Type = at(8) // not empty: the ID has no "//" and does not end with "/"
+	if child.Name = at(9); child.Name == "" {
+		return fail("the child resource name is missing after the type %q", child.Type)
+	}
+	if len(seg) > 10 {
+		return fail("it continues after the child resource name %q with %q; only IDs one level below a top-level resource are accepted",
+			child.Name, "/"+strings.Join(seg[10:], "/"))
+	}
+	return child, nil
 }
 
 // isGUID reports whether s looks like 8-4-4-4-12 hexadecimal digits.
