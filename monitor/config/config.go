@@ -2,7 +2,9 @@ package config
 
 import (
 	"maps"
+	"net/netip"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -206,6 +208,22 @@ type FloatingIP struct {
 	// hanva-floating- and the address with '.' and ':' as '-'
 	// (hanva-floating-10-0-2-50).
 	Name string `yaml:"name,omitempty" json:"name,omitempty"`
+}
+
+// IPConfigName returns the name of the ipconfig that carries f: Name, or
+// by default FloatingIPNamePrefix and the address (as netip writes it) with
+// every '.' and ':' as '-' (10.0.2.50 -> hanva-floating-10-0-2-50,
+// fd00:0:0:2::50 -> hanva-floating-fd00-0-0-2--50). An IP that does not
+// parse is used as written.
+func (f FloatingIP) IPConfigName() string {
+	if f.Name != "" {
+		return f.Name
+	}
+	ip := f.IP
+	if a, err := netip.ParseAddr(ip); err == nil {
+		ip = a.Unmap().WithZone("").String()
+	}
+	return FloatingIPNamePrefix + strings.NewReplacer(".", "-", ":", "-").Replace(ip)
 }
 
 // BackendPool is an IP-based backend pool of a Standard load balancer.

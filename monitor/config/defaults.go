@@ -171,6 +171,10 @@ func setDuration(p *Duration, v time.Duration) {
 	}
 }
 
+// FloatingIPNamePrefix starts the default ipconfig name of a floating IP
+// (FloatingIP.IPConfigName); the address follows it.
+const FloatingIPNamePrefix = "hanva-floating-"
+
 // EpochTag is the ARM tag in which the leader stamps its epoch on every route
 // table and NIC it writes. Deployment tools that manage those resources
 // (hanva's Pulumi components) must leave it alone: they ignore changes to it.

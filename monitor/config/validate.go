@@ -480,10 +480,24 @@ func (v *validator) probeAddress(field, addr string) bool {
 	return false
 }
 
-// exampleID shows how an ID of the full type t is written.
+// exampleID shows how an ID of the full type t is written; t may be a child
+// type, like TypeBackendAddressPool.
 func exampleID(t string) string {
-	return "/subscriptions/{subscription}/resourceGroups/{group}/providers/" + t + "/{name}"
+	prefix := "/subscriptions/{subscription}/resourceGroups/{group}/providers/"
+	parts := strings.Split(t, "/")
+	if len(parts) != 3 {
+		return prefix + t + "/{name}"
+	}
+	parent := map[string]string{"loadBalancers": "{loadBalancer}", "privateDnsZones": "{zone}"}[parts[1]]
+	if parent == "" {
+		parent = "{parent}"
+	}
+	return prefix + parts[0] + "/" + parts[1] + "/" + parent + "/" + parts[2] + "/{name}"
 }
+
+// isChildType reports whether the full type t is a child type
+// (Provider/ParentType/Type).
+func isChildType(t string) bool { return strings.Count(t, "/") == 2 }
 
 // resourceID checks that id is a well-formed ID of the full type t.
 func (v *validator) resourceID(field, id, t string) (ResourceID, bool) {
@@ -491,7 +505,26 @@ func (v *validator) resourceID(field, id, t string) (ResourceID, bool) {
 		v.add(field, "is required; write the %s resource ID, like %q", t, exampleID(t))
 		return ResourceID{}, false
 	}
-	r, err := ParseResourceID(id)
+	r, ok := v.wellFormedID(field, id, t)
+	if !ok {
+		return ResourceID{}, false
+	}
+	if !r.IsType(t) {
+		v.add(field, "%q is a %s, not a %s; write it like %q", id, r.FullType(), t, exampleID(t))
+		return ResourceID{}, false
+	}
+	return r, true
+}
+
+// wellFormedID checks that id parses, and says how an ID of the full type t
+// is written if it does not. For a child type t it accepts a top-level ID
+// too, so that the caller can say which type it is.
+func (v *validator) wellFormedID(field, id, t string) (ResourceID, bool) {
+	depth := depthTop
+	if isChildType(t) {
+		depth = depthAny
+	}
+	r, err := parseResourceID(id, depth)
 	if err != nil {
 		reason := err.Error()
 		if e, ok := err.(*resourceIDError); ok {
@@ -500,11 +533,33 @@ func (v *validator) resourceID(field, id, t string) (ResourceID, bool) {
 		v.add(field, "%q is not a well-formed resource ID: %s; write it like %q", id, reason, exampleID(t))
 		return ResourceID{}, false
 	}
-	if !r.IsType(t) {
-		v.add(field, "%q is a %s, not a %s; write it like %q", id, r.FullType(), t, exampleID(t))
+	return r, true
+}
+
+// dnsRecordID checks that id is the ID of an A or AAAA record set of an
+// Azure Private DNS zone, the only kinds of record that hold an address.
+func (v *validator) dnsRecordID(field, id string) (ResourceID, bool) {
+	example := exampleID(TypePrivateDNSARecord)
+	if id == "" {
+		v.add(field, "is required; write the resource ID of a Private DNS A or AAAA record set, like %q", example)
 		return ResourceID{}, false
 	}
-	return r, true
+	r, ok := v.wellFormedID(field, id, TypePrivateDNSARecord)
+	switch {
+	case !ok:
+		return ResourceID{}, false
+	case r.IsType(TypePrivateDNSARecord) || r.IsType(TypePrivateDNSAAAARecord):
+		return r, true
+	case r.IsChild() && strings.EqualFold(r.Provider+"/"+r.ParentType, "Microsoft.Network/privateDnsZones"):
+		v.add(field, "%q is a %s record set; only A and AAAA record sets are supported (the monitor writes the active NVA's "+
+			"address into the record set); use an A or AAAA record set, like %q", id, r.Type, example)
+	case r.IsChild() && strings.EqualFold(r.Provider+"/"+r.ParentType, "Microsoft.Network/dnsZones"):
+		v.add(field, "%q is a record set of a public DNS zone (Microsoft.Network/dnsZones); only Azure Private DNS zones "+
+			"(Microsoft.Network/privateDnsZones) are supported; write it like %q", id, example)
+	default:
+		v.add(field, "%q is a %s, not a Private DNS A or AAAA record set; write it like %q", id, r.FullType(), example)
+	}
+	return ResourceID{}, false
 }
 
 // instanceNIC checks the monitor's own NIC: a NIC ID, and none of the NVAs'.
@@ -528,11 +583,13 @@ func (v *validator) instanceNIC(d *Config) {
 	}
 }
 
-// managed checks the route tables and public IPs the monitor moves.
+// managed checks the resources the monitor moves: route tables, public IPs,
+// floating IPs, backend pools and DNS records.
 func (v *validator) managed(d *Config) {
-	if len(d.RouteTables) == 0 && len(d.PublicIPs) == 0 {
-		v.add("routeTables", "neither routeTables nor publicIps lists anything, so a failover would have nothing to move; "+
-			"list at least one route table or public IP")
+	if len(d.RouteTables)+len(d.PublicIPs)+len(d.FloatingIPs)+len(d.BackendPools)+len(d.DNSRecords) == 0 {
+		v.add("routeTables", "none of routeTables, publicIps, floatingIps, backendPools and dnsRecords lists anything, "+
+			"so a failover would have nothing to move; list at least one route table, public IP, floating IP, backend pool "+
+			"or DNS record")
 	}
 	seen := map[string]int{}
 	for i, rt := range d.RouteTables {
@@ -558,6 +615,158 @@ func (v *validator) managed(d *Config) {
 		}
 		v.via(f+".via", pip.Via, "public IP rides on", d.NVAs)
 	}
+	v.floatingIPs(d)
+	seen = map[string]int{}
+	for i, p := range d.BackendPools {
+		f := fmt.Sprintf("backendPools[%d]", i)
+		if id, ok := v.resourceID(f+".id", p.ID, TypeBackendAddressPool); ok {
+			if j, dup := seen[strings.ToLower(id.String())]; dup {
+				v.add(f+".id", "%q is already listed as backendPools[%d]; list each backend pool once", p.ID, j)
+			} else {
+				seen[strings.ToLower(id.String())] = i
+			}
+		}
+		v.via(f+".via", p.Via, "backend pool holds the address of", d.NVAs)
+	}
+	seen = map[string]int{}
+	for i, r := range d.DNSRecords {
+		f := fmt.Sprintf("dnsRecords[%d]", i)
+		if id, ok := v.dnsRecordID(f+".id", r.ID); ok {
+			if j, dup := seen[strings.ToLower(id.String())]; dup {
+				v.add(f+".id", "%q is already listed as dnsRecords[%d]; list each record set once", r.ID, j)
+			} else {
+				seen[strings.ToLower(id.String())] = i
+			}
+		}
+		v.via(f+".via", r.Via, "DNS record holds the address of", d.NVAs)
+	}
+}
+
+// ipconfigNameRE is Azure's rule for the names of Microsoft.Network
+// resources and their children, which ipconfigs follow: 1-80 letters,
+// digits, underscores, periods and hyphens, starting with a letter or digit
+// and ending with a letter, digit or underscore
+// (https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftnetwork).
+var ipconfigNameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?$`)
+
+// floatingIPs checks the floating IPs: each a plain unicast address, listed
+// once, not an NVA's probe address, on a role every NVA has, with an ipconfig
+// name Azure accepts and no other floating IP of that role uses.
+func (v *validator) floatingIPs(d *Config) {
+	probes := map[netip.Addr]int{} // probe address -> NVA index
+	for i, n := range d.NVAs {
+		if ap, err := netip.ParseAddrPort(n.Probe.Address); err == nil {
+			probes[ap.Addr().Unmap()] = i
+		}
+	}
+	seen := map[netip.Addr]int{}
+	names := map[string]int{} // role + "/" + lower-case ipconfig name -> index
+	for i, fl := range d.FloatingIPs {
+		f := fmt.Sprintf("floatingIps[%d]", i)
+		addr, ok := v.floatingAddress(f+".ip", fl.IP)
+		if ok {
+			if j, dup := seen[addr]; dup {
+				if other := d.FloatingIPs[j].IP; other == fl.IP {
+					v.add(f+".ip", "%q is already listed as floatingIps[%d]; list each floating IP once", fl.IP, j)
+				} else {
+					v.add(f+".ip", "%q is the same address as floatingIps[%d] (%q); list each floating IP once", fl.IP, j, other)
+				}
+				ok = false
+			} else {
+				seen[addr] = i
+			}
+		}
+		if j, isProbe := probes[addr]; ok && isProbe {
+			v.add(f+".ip", "%q is the probe address of NVA %s; a floating IP moves to whichever NVA is active, so a probe "+
+				"of it cannot tell the NVAs apart: probe each NVA at an address of its own, and use another address as the floating IP",
+				fl.IP, nvaLabel(j, d.NVAs[j]))
+		}
+		v.via(f+".via", fl.Via, "floating IP lives on", d.NVAs)
+
+		if fl.Name != "" && !ipconfigNameRE.MatchString(fl.Name) {
+			fix := `like "vip-` + fl.Via + `"`
+			if ok {
+				fix += fmt.Sprintf(", or leave name out for the default %q", FloatingIP{IP: fl.IP}.IPConfigName())
+			}
+			v.add(f+".name", "%q is not a valid ipconfig name; Azure allows 1-80 letters, digits, underscores, periods and "+
+				"hyphens, starting with a letter or digit and ending with a letter, digit or underscore; write one %s", fl.Name, fix)
+			continue
+		}
+		if fl.Via == "" || (fl.Name == "" && !ok) {
+			continue // no role, or no address for a default name: nothing to compare
+		}
+		name := fl.IPConfigName()
+		key := fl.Via + "/" + strings.ToLower(name)
+		if j, dup := names[key]; dup {
+			this, theirs := fmt.Sprintf("%q", name), ""
+			if fl.Name == "" {
+				this = fmt.Sprintf("the default ipconfig name for %s, %q,", fl.IP, name)
+			}
+			if d.FloatingIPs[j].Name == "" {
+				theirs = " (its default)"
+			}
+			v.add(f+".name", "%s is also the ipconfig name of floatingIps[%d]%s on role %q (names are compared ignoring case); "+
+				"one NIC cannot hold two ipconfigs of the same name: give each floating IP of a role its own name",
+				this, j, theirs, fl.Via)
+			continue
+		}
+		names[key] = i
+	}
+}
+
+// floatingAddress checks a floating IP's address: one IPv4 or IPv6 unicast
+// address, written plainly. It returns the address if it is good.
+func (v *validator) floatingAddress(field, s string) (netip.Addr, bool) {
+	if s == "" {
+		v.add(field, "is required; write the private address that follows the active NVA, like ip: 10.0.2.50")
+		return netip.Addr{}, false
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		switch p, perr := netip.ParsePrefix(s); {
+		case perr == nil:
+			v.add(field, "%q is a prefix, but a floating IP is one address; write the address alone, like %q", s, p.Addr().String())
+			return netip.Addr{}, false
+		case strings.Contains(s, "/"):
+			v.add(field, "%q is not an IP address (nor a prefix, which would not do either); write one address, like \"10.0.2.50\"", s)
+			return netip.Addr{}, false
+		}
+		if ap, err := netip.ParseAddrPort(s); err == nil {
+			v.add(field, "%q has a port, but a floating IP is an address only; write %q", s, ap.Addr().String())
+			return netip.Addr{}, false
+		}
+		v.add(field, "%q is not an IP address; write an IPv4 or IPv6 address, like \"10.0.2.50\" or \"fd00:0:0:2::50\"", s)
+		return netip.Addr{}, false
+	}
+	switch {
+	case a.Zone() != "":
+		v.add(field, "%q has a zone (%%%s), which addresses in Azure never have; write %q", s, a.Zone(), a.WithZone("").String())
+	case a.Is4In6():
+		v.add(field, "%q is an IPv4-mapped IPv6 address; write it as IPv4, %q", s, a.Unmap().String())
+	case !a.IsGlobalUnicast():
+		v.add(field, "%q is %s address, which cannot be a private IP of an Azure NIC; write an unused address of the subnet "+
+			"of the NVAs' NICs of this role, like \"10.0.2.50\"", s, addressClass(a))
+	default:
+		return a, true
+	}
+	return netip.Addr{}, false
+}
+
+// addressClass names the kind of a non-unicast or special address, with its article.
+func addressClass(a netip.Addr) string {
+	switch {
+	case a.IsUnspecified():
+		return "the unspecified"
+	case a.IsLoopback():
+		return "a loopback"
+	case a.IsMulticast():
+		return "a multicast"
+	case a.IsLinkLocalUnicast():
+		return "a link-local"
+	case a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return "the broadcast"
+	}
+	return "a special"
 }
 
 // via checks that every NVA has a NIC of the role.
@@ -583,7 +792,7 @@ func (v *validator) via(field, role, what string, nvas []NVA) {
 		return
 	}
 	for _, i := range lacking {
-		v.add(field, "NVA %s has no NIC of role %q (it has %s); every NVA needs a NIC of each role that a route table or public IP uses",
+		v.add(field, "NVA %s has no NIC of role %q (it has %s); every NVA needs a NIC of each role that a via names",
 			nvaLabel(i, nvas[i]), role, listOrNone(slices.Sorted(maps.Keys(nvas[i].NICs))))
 	}
 }

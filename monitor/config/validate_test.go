@@ -14,6 +14,8 @@ const (
 	testNIC  = testNet + "networkInterfaces/"
 	testRT   = testNet + "routeTables/"
 	testPIP  = testNet + "publicIPAddresses/"
+	testPool = testNet + "loadBalancers/lb-nva/backendAddressPools/"
+	testZone = testNet + "privateDnsZones/corp.example/"
 	testTok  = "/run/hanva/token"
 	testGUID = "11111111-2222-3333-4444-555555555555"
 )
@@ -210,8 +212,8 @@ func TestValidateReportsEachMistakeAtItsField(t *testing.T) {
 			"publicIps[0].via", "is required"},
 		{"a public IP via a role one NVA lacks is refused", func(c *Config) { delete(c.NVAs[0].NICs, "external") },
 			"publicIps[0].via", `NVA "nva-1" (nvas[0]) has no NIC of role "external" (it has internal)`},
-		{"nothing to fail over is refused", func(c *Config) { c.RouteTables, c.PublicIPs = nil, nil },
-			"routeTables", "neither routeTables nor publicIps lists anything"},
+		{"nothing to fail over is refused, naming every list", func(c *Config) { c.RouteTables, c.PublicIPs = nil, nil },
+			"routeTables", "none of routeTables, publicIps, floatingIps, backendPools and dnsRecords lists anything"},
 		{"an unknown failback policy is refused", func(c *Config) { c.Failback = "always" },
 			"failback", `"always" is not a known failback policy; use one of never, preferred`},
 		{"a negative failback holdoff is refused", func(c *Config) { c.FailbackHoldoff = Duration(-time.Second) },
@@ -375,5 +377,205 @@ func TestRolesListsEveryRoleOnceInOrder(t *testing.T) {
 	c.NVAs[1].NICs["mgmt"] = testNIC + "nva-2-mgmt"
 	if got, want := c.Roles(), []string{"external", "internal", "mgmt"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("Roles() = %q, want %q", got, want)
+	}
+}
+
+// withEveryKind adds one resource of each newer kind to validConfig: a
+// floating IP via internal, a backend pool via internal, and an A record via
+// internal.
+func withEveryKind() *Config {
+	c := validConfig()
+	c.FloatingIPs = []FloatingIP{{IP: "10.0.2.50", Via: "internal"}}
+	c.BackendPools = []BackendPool{{ID: testPool + "nvas", Via: "internal"}}
+	c.DNSRecords = []DNSRecord{{ID: testZone + "A/proxy", Via: "internal"}}
+	return c
+}
+
+func TestValidateReportsEachMistakeInTheNewerKindsAtItsField(t *testing.T) {
+	tests := []struct {
+		name     string
+		mutate   func(c *Config)
+		field    string
+		fragment string
+	}{
+		// floatingIps
+		{"a floating IP without an address is refused", func(c *Config) { c.FloatingIPs[0].IP = "" },
+			"floatingIps[0].ip", "is required; write the private address that follows the active NVA, like ip: 10.0.2.50"},
+		{"a floating IP that is a prefix says to write the address alone", func(c *Config) { c.FloatingIPs[0].IP = "10.0.2.50/32" },
+			"floatingIps[0].ip", `"10.0.2.50/32" is a prefix, but a floating IP is one address; write the address alone, like "10.0.2.50"`},
+		{"a floating IP with a port says to drop it", func(c *Config) { c.FloatingIPs[0].IP = "10.0.2.50:22" },
+			"floatingIps[0].ip", `has a port, but a floating IP is an address only; write "10.0.2.50"`},
+		{"a floating IP with a zone says to drop it", func(c *Config) { c.FloatingIPs[0].IP = "fd00::50%eth0" },
+			"floatingIps[0].ip", `"fd00::50%eth0" has a zone (%eth0), which addresses in Azure never have; write "fd00::50"`},
+		{"a floating IP that is a host name is refused", func(c *Config) { c.FloatingIPs[0].IP = "vip.corp.example" },
+			"floatingIps[0].ip", `"vip.corp.example" is not an IP address; write an IPv4 or IPv6 address`},
+		{"an IPv4-mapped floating IP says to write IPv4", func(c *Config) { c.FloatingIPs[0].IP = "::ffff:10.0.2.50" },
+			"floatingIps[0].ip", `is an IPv4-mapped IPv6 address; write it as IPv4, "10.0.2.50"`},
+		{"a loopback floating IP is refused", func(c *Config) { c.FloatingIPs[0].IP = "127.0.0.1" },
+			"floatingIps[0].ip", `"127.0.0.1" is a loopback address, which cannot be a private IP of an Azure NIC`},
+		{"a multicast floating IP is refused", func(c *Config) { c.FloatingIPs[0].IP = "ff02::1" },
+			"floatingIps[0].ip", `"ff02::1" is a multicast address`},
+		{"an unspecified floating IP is refused", func(c *Config) { c.FloatingIPs[0].IP = "0.0.0.0" },
+			"floatingIps[0].ip", `"0.0.0.0" is the unspecified address`},
+		{"a floating IP listed twice is refused", func(c *Config) {
+			c.FloatingIPs = append(c.FloatingIPs, FloatingIP{IP: "10.0.2.50", Via: "external"})
+		}, "floatingIps[1].ip", `"10.0.2.50" is already listed as floatingIps[0]; list each floating IP once`},
+		{"a floating IP spelled differently but the same address is refused", func(c *Config) {
+			c.FloatingIPs = []FloatingIP{{IP: "fd00:0:0:2::50", Via: "internal"}, {IP: "FD00::2:0:0:0:50", Via: "internal"}}
+		}, "floatingIps[1].ip", `"FD00::2:0:0:0:50" is the same address as floatingIps[0] ("fd00:0:0:2::50"); list each floating IP once`},
+		{"a floating IP that is an NVA's probe address is refused", func(c *Config) { c.FloatingIPs[0].IP = "10.0.1.5" },
+			"floatingIps[0].ip", `"10.0.1.5" is the probe address of NVA "nva-2" (nvas[1]); a floating IP moves to whichever NVA is active`},
+		{"a floating IP without via is refused", func(c *Config) { c.FloatingIPs[0].Via = "" },
+			"floatingIps[0].via", "is required; name the NIC role this floating IP lives on, like via: internal"},
+		{"a floating IP via a role no NVA has suggests the closest", func(c *Config) { c.FloatingIPs[0].Via = "Internal" },
+			"floatingIps[0].via", `no NVA has a NIC of role "Internal"; the roles are external, internal (did you mean "internal"?)`},
+		{"a floating IP via a role one NVA lacks names that NVA", func(c *Config) {
+			c.FloatingIPs[0].Via = "mgmt"
+			c.NVAs[0].NICs["mgmt"] = testNIC + "nva-1-mgmt"
+		}, "floatingIps[0].via", `NVA "nva-2" (nvas[1]) has no NIC of role "mgmt"`},
+		{"an ipconfig name with a space is refused", func(c *Config) { c.FloatingIPs[0].Name = "floating vip" },
+			"floatingIps[0].name", `"floating vip" is not a valid ipconfig name; Azure allows 1-80 letters, digits, underscores, periods and hyphens`},
+		{"an ipconfig name ending in a hyphen is refused", func(c *Config) { c.FloatingIPs[0].Name = "vip-" },
+			"floatingIps[0].name", `ending with a letter, digit or underscore; write one like "vip-internal", or leave name out for the default "hanva-floating-10-0-2-50"`},
+		{"an ipconfig name starting with an underscore is refused", func(c *Config) { c.FloatingIPs[0].Name = "_vip" },
+			"floatingIps[0].name", "starting with a letter or digit"},
+		{"an ipconfig name of 81 characters is refused", func(c *Config) { c.FloatingIPs[0].Name = strings.Repeat("v", 81) },
+			"floatingIps[0].name", "Azure allows 1-80"},
+		{"two floating IPs of one role with the same name are refused, ignoring case", func(c *Config) {
+			c.FloatingIPs = []FloatingIP{{IP: "10.0.2.50", Via: "internal", Name: "vip"}, {IP: "10.0.2.51", Via: "internal", Name: "VIP"}}
+		}, "floatingIps[1].name", `"VIP" is also the ipconfig name of floatingIps[0] on role "internal" (names are compared ignoring case); one NIC cannot hold two ipconfigs of the same name: give each floating IP of a role its own name`},
+		{"a name that is another floating IP's default name is refused", func(c *Config) {
+			c.FloatingIPs = []FloatingIP{{IP: "10.0.2.50", Via: "internal", Name: "hanva-floating-10-0-2-51"}, {IP: "10.0.2.51", Via: "internal"}}
+		}, "floatingIps[1].name", `the default ipconfig name for 10.0.2.51, "hanva-floating-10-0-2-51", is also the ipconfig name of floatingIps[0] on role "internal"`},
+		{"a name that is another floating IP's default name is refused where it is written", func(c *Config) {
+			c.FloatingIPs = []FloatingIP{{IP: "10.0.2.51", Via: "internal"}, {IP: "10.0.2.50", Via: "internal", Name: "hanva-floating-10-0-2-51"}}
+		}, "floatingIps[1].name", `"hanva-floating-10-0-2-51" is also the ipconfig name of floatingIps[0] (its default) on role "internal"`},
+		{"an ipconfig name starting with a hyphen gets a valid one suggested", func(c *Config) {
+			c.FloatingIPs[0] = FloatingIP{IP: "10.0.2.50", Via: "internal", Name: "-vip"}
+		}, "floatingIps[0].name", `write one like "vip-internal", or leave name out`},
+
+		// backendPools
+		{"a backend pool without an ID is refused", func(c *Config) { c.BackendPools[0].ID = "" },
+			"backendPools[0].id", `is required; write the Microsoft.Network/loadBalancers/backendAddressPools resource ID, like "/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Network/loadBalancers/{loadBalancer}/backendAddressPools/{name}"`},
+		{"a load balancer ID in backendPools names its type", func(c *Config) { c.BackendPools[0].ID = testNet + "loadBalancers/lb-nva" },
+			"backendPools[0].id", `is a Microsoft.Network/loadBalancers, not a Microsoft.Network/loadBalancers/backendAddressPools`},
+		{"a route table ID in backendPools names its type", func(c *Config) { c.BackendPools[0].ID = testRT + "rt-web" },
+			"backendPools[0].id", `is a Microsoft.Network/routeTables, not a Microsoft.Network/loadBalancers/backendAddressPools`},
+		{"a frontend IP configuration in backendPools names its type", func(c *Config) {
+			c.BackendPools[0].ID = testNet + "loadBalancers/lb-nva/frontendIPConfigurations/fe"
+		}, "backendPools[0].id", `is a Microsoft.Network/loadBalancers/frontendIPConfigurations, not a Microsoft.Network/loadBalancers/backendAddressPools`},
+		{"a backend pool member's ID is refused", func(c *Config) { c.BackendPools[0].ID = testPool + "nvas/loadBalancerBackendAddresses/a" },
+			"backendPools[0].id", `is not a well-formed resource ID: it continues after the child resource name "nvas"`},
+		{"a backend pool ID with a bad subscription is refused", func(c *Config) {
+			c.BackendPools[0].ID = strings.Replace(testPool+"nvas", testSub, "prod", 1)
+		}, "backendPools[0].id", `the subscription ID "prod" is not a GUID`},
+		{"a backend pool listed twice is refused, ignoring case", func(c *Config) {
+			c.BackendPools = append(c.BackendPools, BackendPool{ID: strings.ToUpper(testPool + "nvas"), Via: "internal"})
+		}, "backendPools[1].id", "is already listed as backendPools[0]; list each backend pool once"},
+		{"a backend pool without via is refused", func(c *Config) { c.BackendPools[0].Via = "" },
+			"backendPools[0].via", "is required; name the NIC role this backend pool holds the address of, like via: internal"},
+		{"a backend pool via a role one NVA lacks names that NVA", func(c *Config) {
+			c.BackendPools[0].Via = "mgmt"
+			c.NVAs[1].NICs["mgmt"] = testNIC + "nva-2-mgmt"
+		}, "backendPools[0].via", `NVA "nva-1" (nvas[0]) has no NIC of role "mgmt" (it has external, internal)`},
+
+		// dnsRecords
+		{"a DNS record without an ID is refused", func(c *Config) { c.DNSRecords[0].ID = "" },
+			"dnsRecords[0].id", "is required; write the resource ID of a Private DNS A or AAAA record set, like " +
+				`"/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Network/privateDnsZones/{zone}/A/{name}"`},
+		{"a CNAME record set says only A and AAAA are supported", func(c *Config) { c.DNSRecords[0].ID = testZone + "CNAME/proxy" },
+			"dnsRecords[0].id", "is a CNAME record set; only A and AAAA record sets are supported"},
+		{"a public DNS zone's record set says only Private DNS is supported", func(c *Config) {
+			c.DNSRecords[0].ID = testNet + "dnsZones/corp.example/A/proxy"
+		}, "dnsRecords[0].id", "is a record set of a public DNS zone (Microsoft.Network/dnsZones); only Azure Private DNS zones"},
+		{"a Private DNS zone's ID says what it is", func(c *Config) { c.DNSRecords[0].ID = testNet + "privateDnsZones/corp.example" },
+			"dnsRecords[0].id", "is a Microsoft.Network/privateDnsZones, not a Private DNS A or AAAA record set"},
+		{"a malformed DNS record ID says which part is wrong", func(c *Config) { c.DNSRecords[0].ID = testZone + "A" },
+			"dnsRecords[0].id", `is not a well-formed resource ID: the child resource name is missing after the type "A"`},
+		{"a DNS record listed twice is refused", func(c *Config) {
+			c.DNSRecords = append(c.DNSRecords, DNSRecord{ID: testZone + "a/PROXY", Via: "internal"})
+		}, "dnsRecords[1].id", "is already listed as dnsRecords[0]; list each record set once"},
+		{"a DNS record without via is refused", func(c *Config) { c.DNSRecords[0].Via = "" },
+			"dnsRecords[0].via", "is required; name the NIC role this DNS record holds the address of, like via: internal"},
+		{"a DNS record via a role no NVA has is refused", func(c *Config) { c.DNSRecords[0].Via = "dmz" },
+			"dnsRecords[0].via", `no NVA has a NIC of role "dmz"; the roles are external, internal`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := withEveryKind()
+			tt.mutate(c)
+			assertOnly(t, problems(t, c.Validate()), tt.field, tt.fragment)
+		})
+	}
+}
+
+func TestValidateAcceptsTheNewerKinds(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(c *Config)
+	}{
+		{"one of each kind beside route tables and public IPs", func(c *Config) {}},
+		{"floating IPs only", func(c *Config) {
+			c.RouteTables, c.PublicIPs, c.BackendPools, c.DNSRecords = nil, nil, nil, nil
+		}},
+		{"backend pools only", func(c *Config) {
+			c.RouteTables, c.PublicIPs, c.FloatingIPs, c.DNSRecords = nil, nil, nil, nil
+		}},
+		{"DNS records only", func(c *Config) {
+			c.RouteTables, c.PublicIPs, c.FloatingIPs, c.BackendPools = nil, nil, nil, nil
+		}},
+		{"an IPv6 floating IP", func(c *Config) { c.FloatingIPs[0].IP = "fd00:0:0:2::50" }},
+		{"a floating IP in public address space used privately", func(c *Config) { c.FloatingIPs[0].IP = "100.64.2.50" }},
+		{"a named floating IP", func(c *Config) { c.FloatingIPs[0].Name = "vip_1.internal-a_" }},
+		{"an ipconfig name of 80 characters", func(c *Config) { c.FloatingIPs[0].Name = strings.Repeat("v", 80) }},
+		{"two floating IPs on one role with their default names", func(c *Config) {
+			c.FloatingIPs = append(c.FloatingIPs, FloatingIP{IP: "10.0.2.51", Via: "internal"})
+		}},
+		{"the same ipconfig name on two roles", func(c *Config) {
+			c.FloatingIPs = []FloatingIP{{IP: "10.0.2.50", Via: "internal", Name: "vip"}, {IP: "10.0.3.50", Via: "external", Name: "vip"}}
+		}},
+		{"an AAAA record set", func(c *Config) { c.DNSRecords[0].ID = testZone + "AAAA/proxy" }},
+		{"the A and AAAA record sets of one name", func(c *Config) {
+			c.DNSRecords = append(c.DNSRecords, DNSRecord{ID: testZone + "AAAA/proxy", Via: "internal"})
+		}},
+		{"a record set at the zone apex", func(c *Config) { c.DNSRecords[0].ID = testZone + "A/@" }},
+		{"a record type in lower case", func(c *Config) { c.DNSRecords[0].ID = testZone + "a/proxy" }},
+		{"two pools of one load balancer", func(c *Config) {
+			c.BackendPools = append(c.BackendPools, BackendPool{ID: testPool + "nvas-external", Via: "external"})
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := withEveryKind()
+			tt.mutate(c)
+			if err := c.Validate(); err != nil {
+				t.Fatalf("want valid, got:\n%v", err)
+			}
+		})
+	}
+}
+
+func TestFloatingIPConfigNameDefaultsToThePrefixAndTheAddress(t *testing.T) {
+	tests := []struct {
+		f    FloatingIP
+		want string
+	}{
+		{FloatingIP{IP: "10.0.2.50"}, "hanva-floating-10-0-2-50"},
+		{FloatingIP{IP: "fd00:0:0:2::50"}, "hanva-floating-fd00-0-0-2--50"},
+		{FloatingIP{IP: "FD00:0000::0050"}, "hanva-floating-fd00--50"}, // as netip writes it
+		{FloatingIP{IP: "10.0.2.50", Name: "vip"}, "vip"},
+	}
+	for _, tt := range tests {
+		if got := tt.f.IPConfigName(); got != tt.want {
+			t.Errorf("%+v.IPConfigName() = %q, want %q", tt.f, got, tt.want)
+		}
+		if !ipconfigNameRE.MatchString(tt.f.IPConfigName()) {
+			t.Errorf("the default name %q is not a valid ipconfig name", tt.f.IPConfigName())
+		}
+	}
+	// The longest default name, of an IPv6 address written out in full, fits Azure's 80.
+	long := FloatingIP{IP: "fd00:1111:2222:3333:4444:5555:6666:7777"}.IPConfigName()
+	if !ipconfigNameRE.MatchString(long) {
+		t.Errorf("the default name %q (%d characters) is not a valid ipconfig name", long, len(long))
 	}
 }
