@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -438,5 +439,111 @@ func TestADecoderErrorTheSchemaMissedStillBecomesAValidationError(t *testing.T) 
 	}
 	if !reflect.DeepEqual(ps, want) {
 		t.Fatalf("got %+v, want %+v", ps, want)
+	}
+}
+
+// kindsYAML is baseYAML with one floating IP, backend pool and DNS record
+// added after publicIps (lines 21-29); listen and pollInterval follow.
+var kindsYAML = strings.Replace(baseYAML, "listen:", `floatingIps:
+  - ip: 10.0.1.50
+    via: internal
+backendPools:
+  - id: `+testPool+`nvas
+    via: internal
+dnsRecords:
+  - id: `+testZone+`A/proxy
+    via: internal
+listen:`, 1)
+
+func TestParseReadsTheNewerKinds(t *testing.T) {
+	c, err := Parse([]byte(kindsYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []FloatingIP{{IP: "10.0.1.50", Via: "internal"}}; !reflect.DeepEqual(c.FloatingIPs, want) {
+		t.Errorf("floatingIps = %+v, want %+v", c.FloatingIPs, want)
+	}
+	if want := []BackendPool{{ID: testPool + "nvas", Via: "internal"}}; !reflect.DeepEqual(c.BackendPools, want) {
+		t.Errorf("backendPools = %+v, want %+v", c.BackendPools, want)
+	}
+	if want := []DNSRecord{{ID: testZone + "A/proxy", Via: "internal"}}; !reflect.DeepEqual(c.DNSRecords, want) {
+		t.Errorf("dnsRecords = %+v, want %+v", c.DNSRecords, want)
+	}
+}
+
+func TestParseReportsProblemsInTheNewerKindsWithFieldAndLine(t *testing.T) {
+	tests := []struct {
+		name     string
+		old, new string
+		field    string
+		line     int
+		fragment string
+	}{
+		{"Azure's name for backend pools suggests backendPools", "backendPools:", "backendAddressPools:",
+			"backendAddressPools", 24, `unknown key (did you mean "backendPools"?)`},
+		{"a key spelled with IPs suggests floatingIps", "floatingIps:", "floatingIPs:",
+			"floatingIPs", 21, `unknown key (did you mean "floatingIps"?)`},
+		{"Azure's name for record sets suggests dnsRecords", "dnsRecords:", "privateDnsRecords:",
+			"privateDnsRecords", 27, `unknown key (did you mean "dnsRecords"?)`},
+		{"address for a floating IP suggests ip", "  - ip: 10.0.1.50", "  - address: 10.0.1.50\n    ip: 10.0.1.50",
+			"floatingIps[0].address", 22, `unknown key (did you mean "ip"?)`},
+		{"ipConfigName for a floating IP suggests name", "    via: internal\nbackendPools:", "    via: internal\n    ipConfigName: vip\nbackendPools:",
+			"floatingIps[0].ipConfigName", 24, `unknown key (did you mean "name"?)`},
+		{"role for a record suggests via", "  - id: " + testZone + "A/proxy\n    via: internal", "  - id: " + testZone + "A/proxy\n    role: internal\n    via: internal",
+			"dnsRecords[0].role", 29, `unknown key (did you mean "via"?)`},
+		{"ip at the top level says where it belongs", "listen:", "ip: 10.0.1.50\nlisten:",
+			"ip", 30, `"ip" belongs under floatingIps[]`},
+		{"a floating IP without ip is named at its item's line", "  - ip: 10.0.1.50\n", "  - name: vip\n",
+			"floatingIps[0].ip", 22, "required key is missing; add it, like ip: 10.0.2.50"},
+		{"a backend pool without id shows a pool's ID", "  - id: " + testPool + "nvas\n    via: internal", "  - via: internal",
+			"backendPools[0].id", 25, "required key is missing; add it, like id: /subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Network/loadBalancers/{loadBalancer}/backendAddressPools/{name}"},
+		{"a DNS record without via is named at its item's line", "    via: internal\nlisten:", "listen:",
+			"dnsRecords[0].via", 28, "required key is missing; add it, like via: internal"},
+		{"floating IPs written as a mapping are refused", "floatingIps:\n  - ip: 10.0.1.50\n    via: internal", "floatingIps:\n  ip: 10.0.1.50",
+			"floatingIps", 22, "is a mapping, but it must be a list"},
+		{"a validation problem in a floating IP is on its line", "  - ip: 10.0.1.50", "  - ip: 10.0.1.50/24",
+			"floatingIps[0].ip", 22, `is a prefix, but a floating IP is one address`},
+		{"a validation problem in a record is on its line", "A/proxy", "TXT/proxy",
+			"dnsRecords[0].id", 28, "is a TXT record set; only A and AAAA record sets are supported"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !strings.Contains(kindsYAML, tt.old) {
+				t.Fatalf("kindsYAML has no %q", tt.old)
+			}
+			_, err := Parse([]byte(strings.Replace(kindsYAML, tt.old, tt.new, 1)))
+			ps := problems(t, err)
+			assertOnly(t, ps, tt.field, tt.fragment)
+			for _, p := range ps {
+				if p.Line != tt.line {
+					t.Errorf("problem %q is at line %d, want %d", p.String(), p.Line, tt.line)
+				}
+			}
+		})
+	}
+}
+
+// Every word keyAliases suggests a key for must be unknown where it applies,
+// and the key suggested must be one allowed there.
+func TestKeyAliasesPointAtKeysOfTheirMapping(t *testing.T) {
+	locations := keyLocations()
+	for path, aliases := range keyAliases {
+		where := path
+		if where == "" {
+			where = "the top level"
+		}
+		for alias, key := range aliases {
+			if alias != strings.ToLower(alias) {
+				t.Errorf("alias %q under %s is not lower case", alias, where)
+			}
+			if !slices.Contains(locations[key], where) {
+				t.Errorf("alias %q under %s suggests %q, which is not a key there (it is under %q)", alias, where, key, locations[key])
+			}
+			for k, ws := range locations {
+				if strings.EqualFold(k, alias) && slices.Contains(ws, where) {
+					t.Errorf("alias %q under %s is a key there already", alias, where)
+				}
+			}
+		}
 	}
 }

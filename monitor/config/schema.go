@@ -255,6 +255,9 @@ func unknownKeyHint(key string, keys []string, path string) string {
 	if s := didYouMean(key, keys); s != "" {
 		return s
 	}
+	if meant := keyAliases[templatePath(path)][strings.ToLower(key)]; meant != "" {
+		return fmt.Sprintf(" (did you mean %q?)", meant)
+	}
 	if where := keyLocations()[key]; len(where) > 0 {
 		return fmt.Sprintf("; %q belongs under %s", key, strings.Join(where, " or "))
 	}
@@ -263,6 +266,30 @@ func unknownKeyHint(key string, keys []string, path string) string {
 		where = "at the top level"
 	}
 	return fmt.Sprintf("; the keys allowed %s are %s", where, strings.Join(keys, ", "))
+}
+
+// keyAliases maps, by the template path of a mapping, words an operator
+// coming from Azure's own names or other HA products may write (lower case)
+// to the key meant, where they are too far from it for suggest to find.
+var keyAliases = map[string]map[string]string{
+	"": {
+		"backendaddresspools": "backendPools", "loadbalancers": "backendPools", "lbpools": "backendPools",
+		"loadbalancerpools": "backendPools", "pools": "backendPools",
+		"privatednsrecords": "dnsRecords", "dnsrecordsets": "dnsRecords", "recordsets": "dnsRecords",
+		"privatednszones": "dnsRecords", "dnszones": "dnsRecords", "records": "dnsRecords",
+		"privateips": "floatingIps", "secondaryips": "floatingIps", "vips": "floatingIps", "virtualips": "floatingIps",
+		"floatingaddresses": "floatingIps", "ipconfigurations": "floatingIps",
+		"routes": "routeTables", "udrs": "routeTables", "publicipaddresses": "publicIps",
+	},
+	"floatingIps[]": {
+		"address": "ip", "ipaddress": "ip", "privateipaddress": "ip", "privateip": "ip",
+		"ipconfig": "name", "ipconfigname": "name", "ipconfiguration": "name", "ipconfigurationname": "name",
+		"role": "via", "nic": "via",
+	},
+	"routeTables[]":  {"role": "via", "nic": "via"},
+	"publicIps[]":    {"role": "via", "nic": "via"},
+	"backendPools[]": {"role": "via", "nic": "via", "pool": "id", "poolid": "id", "backendaddresspool": "id"},
+	"dnsRecords[]":   {"role": "via", "nic": "via", "record": "id", "recordset": "id", "recordsetid": "id"},
 }
 
 // keyLocations maps every key of the schema to the template paths of the
@@ -312,7 +339,13 @@ func requiredExample(tp string) string {
 		return "id: " + exampleID(TypeRouteTable)
 	case "publicIps[].id":
 		return "id: " + exampleID(TypePublicIPAddress)
-	case "routeTables[].via":
+	case "backendPools[].id":
+		return "id: " + exampleID(TypeBackendAddressPool)
+	case "dnsRecords[].id":
+		return "id: " + exampleID(TypePrivateDNSARecord)
+	case "floatingIps[].ip":
+		return "ip: 10.0.2.50"
+	case "routeTables[].via", "floatingIps[].via", "backendPools[].via", "dnsRecords[].via":
 		return "via: internal"
 	case "publicIps[].via":
 		return "via: external"
