@@ -30,6 +30,19 @@
 //	}
 //	yamlBytes, err := cfg.Marshal()
 //
+// Route tables and public IPs are two of five ways to steer traffic to the
+// active NVA; a Config lists at least one resource of any of them. The other
+// three are floating private IPs (a secondary ipconfig that moves between the
+// NVAs' NICs of a role), IP-based backend pools of a load balancer, and A or
+// AAAA record sets of a Private DNS zone. The last two are child resources,
+// whose IDs ParseChildResourceID reads:
+//
+//	cfg.FloatingIPs = []config.FloatingIP{{IP: "10.0.1.50", Via: "internal"}} // ipconfig hanva-floating-10-0-1-50
+//	cfg.BackendPools = []config.BackendPool{{ID: lb + "/backendAddressPools/nva-active", Via: "internal"}}
+//	cfg.DNSRecords = []config.DNSRecord{{ID: zone + "/A/proxy", Via: "internal"}}
+//	pool, err := config.ParseChildResourceID(cfg.BackendPools[0].ID)
+//	// pool.IsType(config.TypeBackendAddressPool); pool.Parent() is the load balancer
+//
 // Several monitors share one NVA pair: each lists them all in Monitors, has
 // its own Instance among them (by default its host name), and one blob lease
 // elects the monitor that writes to ARM. Whoever builds the storage client
