@@ -37,6 +37,14 @@ const (
 	EventDNSRecordConverged = "dns_record_converged"
 )
 
+// Backend pools (pool.go).
+const (
+	// EventBackendPoolConverged is a backend pool converged.
+	EventBackendPoolConverged = "backend_pool_converged"
+	keyBackendPool            = "backend_pool"
+	keyLoadBalancer           = "load_balancer"
+)
+
 const levelRetry = slog.LevelWarn
 
 func attrEvent(name string) slog.Attr     { return slog.String(keyEvent, name) }
