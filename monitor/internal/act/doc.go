@@ -63,6 +63,22 @@
 //     set is an error (not_found), never created: the deployment owns it.
 //     Logs dns_record_converged (dns_record, zone, type, nva, changed,
 //     records, attempts, duration) and converge_failed (dns_record, ...).
+//   - Backend pools (pool.go): IP-based pools of a load balancer
+//     (loadBalancerBackendAddresses with ipAddress and virtualNetwork,
+//     https://learn.microsoft.com/azure/load-balancer/backend-pool-management).
+//     A member whose ipAddress is an address of another NVA's NIC of the
+//     pool's role is replaced in place (entry name and virtualNetwork kept)
+//     by its counterpart on the target, by the rule of route next hops, or
+//     removed when that address is a member already; a pool without any NVA
+//     member gets the target's primary IPv4 address (IPv6 if it has none).
+//     Other members, pools, frontends, rules and probes go back as read. A
+//     pool has no ETag or tags of its own, so the load balancer is read and
+//     written whole: ONE PUT per load balancer for all its managed pools,
+//     If-Match: <its etag>, epoch tag on the load balancer; 412 re-reads.
+//     A NIC-based pool (membership on the NICs' ipconfigs) is refused
+//     (reason unsafe), a missing one is not_found. Log:
+//     backend_pool_converged (backend_pool, load_balancer, nva, changed,
+//     attempts, duration).
 //   - Concurrency: every route table has its own goroutine and all public IPs
 //     share one, so route tables never wait for the two-step public IP move.
 //     With an LRO latency L, all route tables converge in about L whatever

@@ -398,3 +398,29 @@ func TestBackendPoolObserveUnreadable(t *testing.T) {
 		t.Errorf("Active %q, want none", active)
 	}
 }
+
+func TestBackendPoolMemberWithoutCounterpartIsLeftAlone(t *testing.T) {
+	// nva-1's secondary address 10.0.1.14 (ipconfig2) is a member, and
+	// nva-2's internal NIC has no ipconfig2: no address is guessed.
+	e := newEnv(t, envOpts{custom: func(t testing.TB, srv *armsim.Server) Topology {
+		seedTopology(t, srv, seedOpts{})
+		seed(t, srv, nicID(nva2Int.name), `{"location":"westeurope","properties":{"enableIPForwarding":true,
+			"ipConfigurations":[{"name":"ipconfig1","properties":{"primary":true,"privateIPAddress":"`+nva2Int.ip+`",
+			"privateIPAllocationMethod":"Static","subnet":{"id":"`+vnetID+`/subnets/internal"}}}]}}`)
+		seed(t, srv, lbID, lbJSON(`{}`, poolJSON("nva-pool", "fw-a=10.0.1.14", "scanner=10.0.1.99")))
+		topo := topology(0)
+		topo.PublicIPs = nil
+		topo.BackendPools = []Managed{{ID: poolID("nva-pool"), Via: "internal"}}
+		return topo
+	}})
+	rep, err := e.eng.Converge(testCtx(t), "nva-2")
+	if err == nil || !strings.Contains(err.Error(), `no IPv4 ipconfig named "ipconfig2"`) || failureReason(rep.Resources[0].Err) != "unsafe" {
+		t.Fatalf("Converge error %v, want the missing counterpart, reason unsafe", err)
+	}
+	if n := writeRequests(e.srv); n != 0 {
+		t.Errorf("%d write requests, want none", n)
+	}
+	if got := members(t, e.srv, "nva-pool"); !reflect.DeepEqual(got, []string{"fw-a=10.0.1.14", "scanner=10.0.1.99"}) {
+		t.Errorf("members %v, want as seeded", got)
+	}
+}
