@@ -24,6 +24,33 @@ var (
 	// (Network Interfaces - Get Effective Route Table,
 	// https://learn.microsoft.com/rest/api/virtualnetwork/network-interfaces/get-effective-route-table).
 	InstanceNICActions = []string{"Microsoft.Network/networkInterfaces/effectiveRouteTable/action"}
+
+	// FloatingIPActions are what moving a floating private IP needs on each
+	// NVA NIC of its role: read the NIC, and write it to add or remove the
+	// secondary ipconfig (Microsoft.Network operations in
+	// https://learn.microsoft.com/azure/role-based-access-control/permissions/networking).
+	FloatingIPActions = []string{"Microsoft.Network/networkInterfaces/read", "Microsoft.Network/networkInterfaces/write"}
+	// SubnetJoinActions are what a write needs on a subnet it references:
+	// the floating IP's new ipconfig, and a load balancer's frontend, name
+	// their subnet, and ARM checks join on it (LinkedAuthorizationFailed
+	// otherwise; "Joins a virtual network", same page).
+	SubnetJoinActions = []string{"Microsoft.Network/virtualNetworks/subnets/join/action"}
+	// LoadBalancerActions are what keeping the active NVA in an IP-based
+	// backend pool needs on its load balancer: the monitor reads the load
+	// balancer and writes it whole (one PUT, If-Match, epoch tag), same page.
+	LoadBalancerActions = []string{"Microsoft.Network/loadBalancers/read", "Microsoft.Network/loadBalancers/write"}
+	// VirtualNetworkLBJoinActions are what an IP-based pool member needs on
+	// the virtual network it names (members are ipAddress + virtualNetwork,
+	// https://learn.microsoft.com/azure/load-balancer/backend-pool-management):
+	// "Joins a load balancer to virtual networks" (same permissions page).
+	VirtualNetworkLBJoinActions = []string{"Microsoft.Network/virtualNetworks/joinLoadBalancer/action"}
+	// DNSRecordActions are what keeping the active NVA in a Private DNS A
+	// record set needs on the record set (Microsoft.Network privateDnsZones
+	// operations, same page; Azure RBAC can be granted on one record set:
+	// https://learn.microsoft.com/azure/dns/dns-protect-private-zones-recordsets).
+	DNSRecordActions = []string{"Microsoft.Network/privateDnsZones/A/read", "Microsoft.Network/privateDnsZones/A/write"}
+	// DNSRecordAAAAActions are the same for an AAAA record set.
+	DNSRecordAAAAActions = []string{"Microsoft.Network/privateDnsZones/AAAA/read", "Microsoft.Network/privateDnsZones/AAAA/write"}
 )
 
 // Permission is one entry of the permissions API's answer.
