@@ -255,6 +255,26 @@ func checkAccess(ctx context.Context, c *checker, client *arm.Client, cfg *confi
 	for _, p := range cfg.PublicIPs {
 		check("public IP", p.ID, access.PublicIPActions)
 	}
+	// Floating IPs need nothing beyond the NVA NICs' actions checked above.
+	seen = map[string]bool{}
+	for _, p := range cfg.BackendPools {
+		id, err := config.ParseChildResourceID(p.ID)
+		if err != nil {
+			continue // refused when the config was loaded
+		}
+		lb := id.Parent().String()
+		if !seen[strings.ToLower(lb)] {
+			seen[strings.ToLower(lb)] = true
+			check("load balancer", lb, access.LoadBalancerActions)
+		}
+	}
+	for _, r := range cfg.DNSRecords {
+		want := access.DNSRecordActions
+		if id, err := config.ParseChildResourceID(r.ID); err == nil && id.IsType(config.TypePrivateDNSAAAARecord) {
+			want = access.DNSRecordAAAAActions
+		}
+		check("DNS record", r.ID, want)
+	}
 	if cfg.InstanceNIC != "" {
 		check("monitor NIC", cfg.InstanceNIC, access.InstanceNICActions)
 	}

@@ -75,12 +75,13 @@ func (e *Engine) Converge(ctx context.Context, target string) (*Report, error) {
 // ConvergeOptions tune ConvergeWith.
 type ConvergeOptions struct {
 	// Stamp also writes the epoch tag (Options.Epoch) on every managed route
-	// table and every NVA NIC that carries a lower one, changing nothing
-	// else, If-Match guarded: a new leader does this when it takes over, so
+	// table, load balancer of a managed pool, managed DNS record set and NVA
+	// NIC that carries a lower one, changing nothing else, If-Match guarded: a new leader does this when it takes over, so
 	// that a write an older leader built before the takeover and that is
 	// still on its way fails its If-Match instead of landing (its ETag is
-	// stale once the stamp is accepted). Route tables are stamped in the
-	// same PUT as their change, if any; NICs after the public IPs moved.
+	// stale once the stamp is accepted). Route tables, load balancers and
+	// record sets are stamped in the same write as their change, if any;
+	// NICs after the public and floating IPs moved.
 	Stamp bool
 }
 

@@ -40,10 +40,11 @@ type Options struct {
 	// Retry-After, polls) always use real timers.
 	Clock func() time.Time
 	// Epoch returns the leader's current epoch. It is called right before
-	// every route table and NIC write: a resource whose EpochTag is higher
-	// is not written (ErrFenced, and the rest of the Converge stops);
-	// otherwise the write sets EpochTag to it. Nil, or a value <= 0: no
-	// tag is written and nothing is fenced.
+	// every write (route table, NIC, load balancer, DNS record set): a
+	// resource whose EpochTag (a tag; the metadata key of a record set) is
+	// higher is not written (ErrFenced, and the rest of the Converge
+	// stops); otherwise the write sets EpochTag to it. Nil, or a value
+	// <= 0: no tag is written and nothing is fenced.
 	Epoch func() int64
 }
 
