@@ -2,8 +2,10 @@ package components
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
+	"github.com/pulumi/pulumi-azure-native-sdk/network/v2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -57,6 +59,25 @@ type HaNvaArgs struct {
 	// Default: {"web": "web-udr"} when RouteTables is defaulted.
 	RouteTableSubnets map[string]string
 
+	// Steering lists the ways traffic follows the active NVA (SteerRoutes,
+	// SteerPublicIP, SteerFloatingIP, SteerLoadBalancer, SteerDNS).
+	// Optional; default {"routes", "publicIp"}: the monitor rewrites the
+	// route tables' next hops and moves the public IP. Exactly one of
+	// "routes", "floatingIp" and "loadBalancer" decides what the route
+	// tables point at; "dns" may join any of them; the public IP always
+	// follows the active NVA. With "floatingIp" or "loadBalancer" every
+	// route table goes via internal and points at a fixed address in
+	// dmz-internal (the middle of the subnet: 10.0.0.112 for the floating
+	// IP, 10.0.0.113 for the frontend in the seed plan) that never moves
+	// when NvaCount or MonitorCount grow.
+	Steering []string `pulumi:"steering"`
+	// DNSZoneName is the Private DNS zone of SteerDNS; default "hanva.internal".
+	DNSZoneName string `pulumi:"dnsZoneName"`
+	// DNSRecordName is the A record of SteerDNS in that zone; default "nva".
+	DNSRecordName string `pulumi:"dnsRecordName"`
+	// DNSTTL is the record's TTL in seconds, 1 or more; default 10.
+	DNSTTL int `pulumi:"dnsTtl"`
+
 	// MonitorCount is how many monitor VMs; default 2.
 	MonitorCount int `pulumi:"monitorCount"`
 	// MonitorVMSize is the monitor VM size; default the Monitor's.
@@ -81,6 +102,19 @@ type HaNva struct {
 	Monitor     *Monitor
 	// ActiveNVA is the NVA everything points at after the first deploy.
 	ActiveNVA string
+	// Steering is HaNvaArgs.Steering with the default applied.
+	Steering []string
+	// FloatingIP is the floating private IP ("" without SteerFloatingIP).
+	FloatingIP string
+	// LoadBalancer is the NVAs' internal load balancer and
+	// LoadBalancerFrontendIP its frontend (nil, "" without SteerLoadBalancer).
+	LoadBalancer           *network.LoadBalancer
+	LoadBalancerFrontendIP string
+	// DNSZone, DNSRecord and DNSName (record.zone) are the Private DNS zone
+	// and record (nil, "" without SteerDNS).
+	DNSZone   *network.PrivateZone
+	DNSRecord *network.PrivateRecordSet
+	DNSName   string
 }
 
 // NewHaNva stands up the whole topology.
@@ -106,6 +140,10 @@ func NewHaNva(ctx *pulumi.Context, name string, args *HaNvaArgs, opts ...pulumi.
 	}
 	if a.ProbeKind == "" {
 		a.ProbeKind = "http"
+	}
+	steer, err := planSteering(a.Steering, a.RouteTables == nil || len(a.RouteTables) > 0)
+	if err != nil {
+		return nil, err
 	}
 	if a.RouteTables == nil {
 		a.RouteTables = []RouteTableSpec{{Name: "web-udr", Via: RoleInternal, Routes: []RouteSpec{{Name: "default", AddressPrefix: "0.0.0.0/0"}}}}
@@ -155,8 +193,12 @@ func NewHaNva(ctx *pulumi.Context, name string, args *HaNvaArgs, opts ...pulumi.
 	if err != nil {
 		return nil, err
 	}
+	steered, err := a.planSteered(steer, plan[SubnetDmzInternal], monitorCount)
+	if err != nil {
+		return nil, err
+	}
 
-	c := &HaNva{}
+	c := &HaNva{Steering: steered.steering, FloatingIP: steered.floatingIP, LoadBalancerFrontendIP: steered.frontendIP}
 	if err := ctx.RegisterComponentResource(HaNvaType, name, c, opts...); err != nil {
 		return nil, err
 	}
@@ -173,8 +215,17 @@ func NewHaNva(ctx *pulumi.Context, name string, args *HaNvaArgs, opts ...pulumi.
 	if nextHop[RoleInternal], err = HostIP(plan[SubnetDmzInternal], firstHost); err != nil {
 		return nil, fmt.Errorf("components: HaNvaArgs.DmzInternalPrefix: %w", err)
 	}
+	// A floating IP or a load balancer's frontend follows the active NVA
+	// itself: the route tables point at it and never change.
+	switch {
+	case steer.floating:
+		nextHop[RoleInternal] = steered.floatingIP
+	case steer.loadBalancer:
+		nextHop[RoleInternal] = steered.frontendIP
+	}
 	rts, err := NewRouteTables(ctx, name+"-routes", &RouteTablesArgs{
 		ResourceGroupName: a.ResourceGroupName, Location: a.Location, Tables: a.RouteTables, NextHop: nextHop,
+		FixedNextHops: steer.floating || steer.loadBalancer,
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -200,9 +251,36 @@ func NewHaNva(ctx *pulumi.Context, name string, args *HaNvaArgs, opts ...pulumi.
 		ExternalPrefix: plan[SubnetDmzExternal], InternalPrefix: plan[SubnetDmzInternal],
 		FirstHost: firstHost, ProbePort: a.ProbePort, ForwardTo: a.ForwardTo, CustomData: a.NvaCustomData,
 		Readiness: a.NvaReadiness, ProbeKind: a.ProbeKind, ProbePath: a.ProbePath,
+		FloatingIP: steered.floatingIP,
 	}, parent)
 	if err != nil {
 		return nil, err
+	}
+	firstInternal := nvas.NVAs[0].IPs[RoleInternal]
+	var pools []ManagedResource
+	var vnets []pulumi.StringInput
+	if steer.loadBalancer {
+		lb, err := newNvaLoadBalancer(ctx, name, a.ResourceGroupName, a.Location, net.DmzInternalSubnetID, net.VNetID,
+			steered.frontendIP, firstInternal, a.ProbePort, a.ProbeKind, orDefault(a.ProbePath, "/"), parent)
+		if err != nil {
+			return nil, err
+		}
+		c.LoadBalancer = lb.lb
+		pools = []ManagedResource{{ID: lb.poolID, Via: RoleInternal}}
+		vnets = []pulumi.StringInput{net.VNetID}
+	}
+	var records []DNSRecordResource
+	if steer.dns {
+		dns, err := newNvaDNS(ctx, name, a.ResourceGroupName, net.VNetID, steered.dnsZone, steered.dnsRecord, steered.dnsTTL, firstInternal, parent)
+		if err != nil {
+			return nil, err
+		}
+		c.DNSZone, c.DNSRecord, c.DNSName = dns.zone, dns.record, dns.fqdn
+		records = []DNSRecordResource{{ID: dns.record.ID().ToStringOutput(), Via: RoleInternal, RecordType: "A"}}
+	}
+	var floats []FloatingIPResource
+	if steer.floating {
+		floats = []FloatingIPResource{{IP: steered.floatingIP, Via: RoleInternal, Name: FloatingIPConfigName(steered.floatingIP)}}
 	}
 
 	var monitored []MonitoredNVA
@@ -222,6 +300,9 @@ func NewHaNva(ctx *pulumi.Context, name string, args *HaNvaArgs, opts ...pulumi.
 	}
 	var managedTables []ManagedResource
 	for _, spec := range a.RouteTables {
+		if !steer.routes {
+			break // they point at a fixed address: nothing for the monitor to rewrite
+		}
 		managedTables = append(managedTables, ManagedResource{ID: rts.Tables[spec.Name].ID().ToStringOutput(), Via: spec.Via})
 	}
 	mon, err := NewMonitor(ctx, name+"-monitor", &MonitorArgs{
@@ -233,7 +314,11 @@ func NewHaNva(ctx *pulumi.Context, name string, args *HaNvaArgs, opts ...pulumi.
 		NVAs:                    monitored,
 		RouteTables:             managedTables,
 		PublicIPs:               []ManagedResource{{ID: nvas.PublicIPID, Via: RoleExternal}},
+		FloatingIPs:             floats,
+		BackendPools:            pools,
+		DNSRecords:              records,
 		SubnetIDs:               []pulumi.StringInput{net.DmzExternalSubnetID, net.DmzInternalSubnetID},
+		VirtualNetworkIDs:       vnets,
 		NetworkSecurityGroupIDs: nsgs,
 		Settings:                a.Monitor,
 		BinaryPath:              a.MonitorBinaryPath, StorageAccountName: a.StorageAccountName,
@@ -243,14 +328,27 @@ func NewHaNva(ctx *pulumi.Context, name string, args *HaNvaArgs, opts ...pulumi.
 	}
 	c.Network, c.RouteTables, c.NVAs, c.Monitor = net, rts, nvas, mon
 	c.ActiveNVA = nvas.NVAs[0].Name
-	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
+	outs := pulumi.Map{
 		"vnetId":          net.VNetID,
 		"publicIpAddress": nvas.PublicIPAddress,
 		"routeTableIds":   rts.IDs,
 		"leaseBlobUrl":    mon.LeaseBlobURL,
 		"monitorConfig":   mon.Config,
 		"activeNva":       pulumi.String(c.ActiveNVA),
-	}); err != nil {
+		"steering":        pulumi.ToStringArray(c.Steering),
+	}
+	if c.FloatingIP != "" {
+		outs["floatingIp"] = pulumi.String(c.FloatingIP)
+	}
+	if c.LoadBalancer != nil {
+		outs["loadBalancerId"] = c.LoadBalancer.ID()
+		outs["loadBalancerFrontendIp"] = pulumi.String(c.LoadBalancerFrontendIP)
+	}
+	if c.DNSRecord != nil {
+		outs["dnsRecordId"] = c.DNSRecord.ID()
+		outs["dnsName"] = pulumi.String(c.DNSName)
+	}
+	if err := ctx.RegisterResourceOutputs(c, outs); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -300,4 +398,83 @@ func monitorAddresses(prefix string, firstHost, nvas, monitors int) ([]string, e
 		ips = append(ips, ip)
 	}
 	return ips, nil
+}
+
+// steered is what HaNvaArgs' steering options plan: the addresses and the
+// DNS names, checked.
+type steered struct {
+	steering   []string
+	floatingIP string // "" unless SteerFloatingIP
+	frontendIP string // "" unless SteerLoadBalancer
+	dnsZone    string
+	dnsRecord  string
+	dnsTTL     int
+}
+
+// planSteered places the floating IP and the load balancer's frontend in
+// dmz-internal (steeringHosts), refuses NVA and monitor counts that would
+// reach them and route tables that do not go via internal, and checks the
+// DNS names.
+func (a *HaNvaArgs) planSteered(steer steeringPlan, internal string, monitors int) (steered, error) {
+	st := steered{steering: slices.Clone(a.Steering)}
+	if len(st.steering) == 0 {
+		st.steering = []string{SteerRoutes, SteerPublicIP}
+	}
+	if !slices.Contains(st.steering, SteerPublicIP) {
+		st.steering = append(st.steering, SteerPublicIP)
+	}
+	prefix, err := parseSubnetPrefix(internal)
+	if err != nil {
+		return st, fmt.Errorf("components: HaNvaArgs.DmzInternalPrefix: %w", err)
+	}
+	floatHost, frontHost := steeringHosts(prefix)
+	hosts := map[string]int{}
+	if steer.floating {
+		hosts["floating IP"] = floatHost
+	}
+	if steer.loadBalancer {
+		hosts["load balancer frontend"] = frontHost
+	}
+	if err := checkSteeringHosts(prefix, DefaultNvaFirstHost, a.NvaCount, monitors, hosts); err != nil {
+		return st, err
+	}
+	if steer.floating {
+		st.floatingIP, _ = HostIP(internal, floatHost) // checked above
+	}
+	if steer.loadBalancer {
+		st.frontendIP, _ = HostIP(internal, frontHost)
+	}
+	if steer.floating || steer.loadBalancer {
+		for i, spec := range a.RouteTables {
+			if spec.Via != RoleInternal {
+				return st, fmt.Errorf("components: HaNvaArgs.RouteTables[%d].Via: %q; with steering %q or %q every route table points at "+
+					"the fixed address in %s, so it must go via %q", i, spec.Via, SteerFloatingIP, SteerLoadBalancer, SubnetDmzInternal, RoleInternal)
+			}
+		}
+	}
+	st.dnsZone, st.dnsRecord, st.dnsTTL = orDefault(a.DNSZoneName, DefaultDNSZoneName), orDefault(a.DNSRecordName, DefaultDNSRecordName), a.DNSTTL
+	if st.dnsTTL == 0 {
+		st.dnsTTL = DefaultDNSTTL
+	}
+	if !steer.dns {
+		for _, f := range []struct {
+			field string
+			set   bool
+		}{{"DNSZoneName", a.DNSZoneName != ""}, {"DNSRecordName", a.DNSRecordName != ""}, {"DNSTTL", a.DNSTTL != 0}} {
+			if f.set {
+				return st, fmt.Errorf("components: HaNvaArgs.%s: only used with steering %q; add it to Steering or leave %s unset", f.field, SteerDNS, f.field)
+			}
+		}
+		return st, nil
+	}
+	if len(st.dnsZone) > 253 || !dnsZoneRE.MatchString(st.dnsZone) {
+		return st, fmt.Errorf("components: HaNvaArgs.DNSZoneName: %q is not a Private DNS zone name; write two or more labels of letters, digits and '-', like %q", st.dnsZone, DefaultDNSZoneName)
+	}
+	if !dnsRecordRE.MatchString(st.dnsRecord) {
+		return st, fmt.Errorf("components: HaNvaArgs.DNSRecordName: %q is not a record name in the zone; write a label of letters, digits and '-', like %q", st.dnsRecord, DefaultDNSRecordName)
+	}
+	if st.dnsTTL < 1 {
+		return st, fmt.Errorf("components: HaNvaArgs.DNSTTL: %d seconds; use 1 or more (default %d: clients re-resolve soon after a failover)", st.dnsTTL, DefaultDNSTTL)
+	}
+	return st, nil
 }

@@ -53,6 +53,33 @@ type ManagedResource struct {
 	Via string `pulumi:"via"`
 }
 
+// FloatingIPResource is a floating private IP that follows the active NVA
+// as a secondary IP configuration of its NIC of role Via.
+type FloatingIPResource struct {
+	// IP is the static private address, in the subnet of the NVAs' NICs of
+	// role Via. Required.
+	IP string `pulumi:"ip"`
+	// Via is the NIC role that carries it; every NVA needs a NIC of this
+	// role. Required.
+	Via string `pulumi:"via"`
+	// Name of the ipconfig that carries it. Optional; default the monitor's
+	// (FloatingIPConfigName).
+	Name string `pulumi:"name"`
+}
+
+// DNSRecordResource is a Private DNS record set that holds the active NVA's
+// address of role Via.
+type DNSRecordResource struct {
+	// ID is the record set's resource ID (…/privateDnsZones/{zone}/A/{name}).
+	// Required.
+	ID pulumi.StringInput `pulumi:"id"`
+	// Via is the NIC role whose address the record holds. Required.
+	Via string `pulumi:"via"`
+	// RecordType is "A" (default) or "AAAA": it picks the actions the role
+	// grants on the record set.
+	RecordType string `pulumi:"recordType"`
+}
+
 // MonitorSettings tune the monitor; zero values are the monitor's own
 // defaults (see monitor/config).
 type MonitorSettings struct {
@@ -111,10 +138,29 @@ type MonitorArgs struct {
 	// PublicIPs that ride on the active NVA. At least one route table or
 	// public IP is required.
 	PublicIPs []ManagedResource `pulumi:"publicIps"`
-	// SubnetIDs are the subnets of the NVA NICs: moving a public IP rewrites
-	// the NICs, and Azure checks join/action on each NIC's subnet. Required
-	// (non-empty) when PublicIPs is set; each subnet once.
+	// FloatingIPs that ride, as a secondary ipconfig, on the active NVA's
+	// NIC of their role. Optional.
+	FloatingIPs []FloatingIPResource `pulumi:"floatingIps"`
+	// BackendPools are IP-based backend pools of Standard load balancers
+	// that hold the active NVA's address of their role (ID:
+	// …/loadBalancers/{lb}/backendAddressPools/{pool}). The role is
+	// assigned on each pool's load balancer. Optional.
+	BackendPools []ManagedResource `pulumi:"backendPools"`
+	// DNSRecords are Private DNS A or AAAA record sets that hold the active
+	// NVA's address of their role; the role is assigned on each record set.
+	// Optional.
+	DNSRecords []DNSRecordResource `pulumi:"dnsRecords"`
+	// SubnetIDs are the subnets of the NVA NICs: moving a public IP or a
+	// floating IP rewrites the NICs, and Azure checks join/action on each
+	// NIC's subnet (and writing a load balancer on its frontend's subnet).
+	// Required (non-empty) when PublicIPs, FloatingIPs or BackendPools is
+	// set; each subnet once.
 	SubnetIDs []pulumi.StringInput `pulumi:"subnetIds"`
+	// VirtualNetworkIDs are the virtual networks the members of the
+	// BackendPools name (an IP-based member is ipAddress + virtualNetwork):
+	// Azure checks joinLoadBalancer/action on them. Required (non-empty)
+	// when BackendPools is set; each once.
+	VirtualNetworkIDs []pulumi.StringInput `pulumi:"virtualNetworkIds"`
 	// NetworkSecurityGroupIDs are the NSGs attached to the NVA NICs: a NIC
 	// write is also checked for join/action on its NSG. Optional; list them
 	// when the NICs of a public IP's role have NSGs (NvaPair gives every NIC
@@ -370,13 +416,35 @@ func (args *MonitorArgs) plan(name string) (*monitorPlan, error) {
 		p.roles = append(p.roles, roles)
 	}
 
-	if len(args.RouteTables) == 0 && len(args.PublicIPs) == 0 {
-		return nil, monitorArgError("RouteTables", "neither RouteTables nor PublicIPs lists anything, so a failover would move nothing")
+	if len(args.RouteTables) == 0 && len(args.PublicIPs) == 0 && len(args.FloatingIPs) == 0 &&
+		len(args.BackendPools) == 0 && len(args.DNSRecords) == 0 {
+		return nil, monitorArgError("RouteTables", "neither RouteTables nor PublicIPs (nor FloatingIPs, BackendPools or DNSRecords) lists anything, so a failover would move nothing")
+	}
+	dnsList := make([]ManagedResource, len(args.DNSRecords))
+	for i, d := range args.DNSRecords {
+		dnsList[i] = ManagedResource{ID: d.ID, Via: d.Via}
+		if d.RecordType != "" && d.RecordType != "A" && d.RecordType != "AAAA" {
+			return nil, monitorArgError(fmt.Sprintf("DNSRecords[%d].RecordType", i), "%q; use \"A\" (default) or \"AAAA\"", d.RecordType)
+		}
+	}
+	floatList := make([]ManagedResource, len(args.FloatingIPs))
+	seenFloats := map[netip.Addr]int{}
+	for i, f := range args.FloatingIPs {
+		floatList[i] = ManagedResource{ID: pulumi.String(f.IP), Via: f.Via}
+		a, err := netip.ParseAddr(f.IP)
+		if err != nil {
+			return nil, monitorArgError(fmt.Sprintf("FloatingIPs[%d].IP", i), "%q is not an IP address", f.IP)
+		}
+		if j, dup := seenFloats[a]; dup {
+			return nil, monitorArgError(fmt.Sprintf("FloatingIPs[%d].IP", i), "%s is already FloatingIPs[%d]", a, j)
+		}
+		seenFloats[a] = i
 	}
 	for _, kind := range []struct {
 		field string
 		list  []ManagedResource
-	}{{"RouteTables", args.RouteTables}, {"PublicIPs", args.PublicIPs}} {
+	}{{"RouteTables", args.RouteTables}, {"PublicIPs", args.PublicIPs}, {"FloatingIPs", floatList},
+		{"BackendPools", args.BackendPools}, {"DNSRecords", dnsList}} {
 		for i, r := range kind.list {
 			f := fmt.Sprintf("%s[%d]", kind.field, i)
 			if r.ID == nil {
@@ -396,6 +464,23 @@ func (args *MonitorArgs) plan(name string) (*monitorPlan, error) {
 	if len(args.PublicIPs) > 0 && len(args.SubnetIDs) == 0 {
 		return nil, monitorArgError("SubnetIDs", "empty, but moving a public IP rewrites the NVA NICs and Azure checks "+
 			"Microsoft.Network/virtualNetworks/subnets/join/action on each NIC's subnet; list the NVA NICs' subnets")
+	}
+	if len(args.FloatingIPs) > 0 && len(args.SubnetIDs) == 0 {
+		return nil, monitorArgError("SubnetIDs", "empty, but moving a floating IP adds an ipconfig that names its subnet, and Azure checks "+
+			"Microsoft.Network/virtualNetworks/subnets/join/action on it; list the NVA NICs' subnets")
+	}
+	if len(args.BackendPools) > 0 && len(args.SubnetIDs) == 0 {
+		return nil, monitorArgError("SubnetIDs", "empty, but writing a load balancer re-sends its frontend, which names its subnet, and Azure checks "+
+			"Microsoft.Network/virtualNetworks/subnets/join/action on it; list the frontends' subnets")
+	}
+	if len(args.BackendPools) > 0 && len(args.VirtualNetworkIDs) == 0 {
+		return nil, monitorArgError("VirtualNetworkIDs", "empty, but the members of an IP-based backend pool name their virtual network, and Azure checks "+
+			"Microsoft.Network/virtualNetworks/joinLoadBalancer/action on it; list the NVAs' virtual network")
+	}
+	for i, id := range args.VirtualNetworkIDs {
+		if id == nil {
+			return nil, monitorArgError(fmt.Sprintf("VirtualNetworkIDs[%d]", i), "nil")
+		}
 	}
 	for i, id := range args.SubnetIDs {
 		if id == nil {
@@ -431,7 +516,13 @@ func (args *MonitorArgs) plan(name string) (*monitorPlan, error) {
 	for i := range args.PublicIPs {
 		r.publicIPs = append(r.publicIPs, monitorPlaceholderID("publicIPAddresses", fmt.Sprintf("pip-%d", i)))
 	}
-	c := p.config(p.instances[0], r, args.RouteTables, args.PublicIPs)
+	for i := range args.BackendPools {
+		r.backendPools = append(r.backendPools, monitorPlaceholderID("loadBalancers", fmt.Sprintf("lb-%d/backendAddressPools/pool", i)))
+	}
+	for i, d := range args.DNSRecords {
+		r.dnsRecords = append(r.dnsRecords, monitorPlaceholderID("privateDnsZones", fmt.Sprintf("zone-%d.internal/%s/rec", i, dnsRecordType(d))))
+	}
+	c := p.config(p.instances[0], r, args)
 	if err := c.Validate(); err != nil {
 		return nil, monitorArgError("Settings", "the monitor refuses them:\n%w", err)
 	}
@@ -444,16 +535,18 @@ func monitorPlaceholderID(typ, name string) string {
 
 // monitorResolved holds the values of the Pulumi inputs the config needs.
 type monitorResolved struct {
-	probes      []string            // per NVA: IP:port
-	nics        []map[string]string // per NVA: role -> NIC ID
-	routeTables []string            // IDs, in the order of MonitorArgs.RouteTables
-	publicIPs   []string            // IDs, in the order of MonitorArgs.PublicIPs
-	leaseURL    string
-	selfNICs    []string // per monitor instance: its own NIC's ID ("" unknown)
+	probes       []string            // per NVA: IP:port
+	nics         []map[string]string // per NVA: role -> NIC ID
+	routeTables  []string            // IDs, in the order of MonitorArgs.RouteTables
+	publicIPs    []string            // IDs, in the order of MonitorArgs.PublicIPs
+	backendPools []string            // IDs, in the order of MonitorArgs.BackendPools
+	dnsRecords   []string            // IDs, in the order of MonitorArgs.DNSRecords
+	leaseURL     string
+	selfNICs     []string // per monitor instance: its own NIC's ID ("" unknown)
 }
 
 // config builds the config of one monitor instance.
-func (p *monitorPlan) config(instance string, r monitorResolved, rts, pips []ManagedResource) *config.Config {
+func (p *monitorPlan) config(instance string, r monitorResolved, args *MonitorArgs) *config.Config {
 	s := p.settings
 	c := &config.Config{
 		Instance: instance,
@@ -483,11 +576,20 @@ func (p *monitorPlan) config(instance string, r monitorResolved, rts, pips []Man
 			NICs:  maps.Clone(r.nics[i]),
 		})
 	}
-	for i, rt := range rts {
+	for i, rt := range args.RouteTables {
 		c.RouteTables = append(c.RouteTables, config.RouteTable{ID: r.routeTables[i], Via: rt.Via})
 	}
-	for i, pip := range pips {
+	for i, pip := range args.PublicIPs {
 		c.PublicIPs = append(c.PublicIPs, config.PublicIP{ID: r.publicIPs[i], Via: pip.Via})
+	}
+	for _, f := range args.FloatingIPs {
+		c.FloatingIPs = append(c.FloatingIPs, config.FloatingIP{IP: f.IP, Via: f.Via, Name: f.Name})
+	}
+	for i, bp := range args.BackendPools {
+		c.BackendPools = append(c.BackendPools, config.BackendPool{ID: r.backendPools[i], Via: bp.Via})
+	}
+	for i, d := range args.DNSRecords {
+		c.DNSRecords = append(c.DNSRecords, config.DNSRecord{ID: r.dnsRecords[i], Via: d.Via})
 	}
 	return c
 }
@@ -737,6 +839,12 @@ func monitorConfigs(p *monitorPlan, args *MonitorArgs, leaseURL pulumi.StringOut
 	for _, pip := range args.PublicIPs {
 		inputs = append(inputs, pip.ID.ToStringOutput())
 	}
+	for _, bp := range args.BackendPools {
+		inputs = append(inputs, bp.ID.ToStringOutput())
+	}
+	for _, d := range args.DNSRecords {
+		inputs = append(inputs, d.ID.ToStringOutput())
+	}
 	inputs = append(inputs, leaseURL)
 	for _, id := range selfNICs {
 		inputs = append(inputs, id)
@@ -758,13 +866,19 @@ func monitorConfigs(p *monitorPlan, args *MonitorArgs, leaseURL pulumi.StringOut
 		for range args.PublicIPs {
 			r.publicIPs = append(r.publicIPs, next())
 		}
+		for range args.BackendPools {
+			r.backendPools = append(r.backendPools, next())
+		}
+		for range args.DNSRecords {
+			r.dnsRecords = append(r.dnsRecords, next())
+		}
 		r.leaseURL = next()
 		for range selfNICs {
 			r.selfNICs = append(r.selfNICs, next())
 		}
 		var out []string
 		for _, inst := range p.instances {
-			y, err := monitorYAML(p.config(inst, r, args.RouteTables, args.PublicIPs))
+			y, err := monitorYAML(p.config(inst, r, args))
 			if err != nil {
 				return nil, err
 			}
@@ -970,6 +1084,24 @@ func newMonitorRole(ctx *pulumi.Context, name string, p *monitorPlan, args *Moni
 	for i, id := range args.NetworkSecurityGroupIDs {
 		managed = append(managed, monitorScoped{fmt.Sprintf("nsg-%d", i), id})
 	}
+	// A backend pool is written through its load balancer (one PUT of the
+	// whole load balancer), so the role goes on the load balancer.
+	for i, bp := range args.BackendPools {
+		managed = append(managed, monitorScoped{fmt.Sprintf("lb-%d", i), bp.ID.ToStringOutput().ApplyT(func(id string) (string, error) {
+			lb, ok := loadBalancerOfPool(id)
+			if !ok {
+				return "", fmt.Errorf("components: MonitorArgs.BackendPools[%d].ID: %q is not a load balancer's backend pool "+
+					"(…/loadBalancers/{lb}/backendAddressPools/{pool})", i, id)
+			}
+			return lb, nil
+		}).(pulumi.StringOutput)})
+	}
+	for i, id := range args.VirtualNetworkIDs {
+		managed = append(managed, monitorScoped{fmt.Sprintf("vnet-%d", i), id})
+	}
+	for i, d := range args.DNSRecords {
+		managed = append(managed, monitorScoped{fmt.Sprintf("dns-%d", i), d.ID})
+	}
 	var scopes pulumi.StringArray
 	for _, s := range managed {
 		scopes = append(scopes, s.id)
@@ -977,7 +1109,7 @@ func newMonitorRole(ctx *pulumi.Context, name string, p *monitorPlan, args *Moni
 	def, err := newMonitorRoleDefinition(ctx, name, "role", "hanva-monitor-role", "hanva nva-monitor",
 		"hanva nva-monitor: repoint the managed route tables, move the public IP between "+
 			"the NVA NICs (joining the PIP, the NICs' subnets and NSGs), read its own permissions. Assigned on each resource only.",
-		MonitorActions(), managed[0].id.ToStringOutput(), scopes, parent)
+		monitorRoleActions(args), managed[0].id.ToStringOutput(), scopes, parent)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,7 @@ type nvaSample struct {
 	InternalGateway string // host 1 of the internal subnet: Azure's gateway there
 	ForwardTo       string // "" = no DNAT
 	ProbePort       int
+	FloatingIP      string // "" = none; else the floating private IP on the internal NIC
 }
 
 // nvaSampleTemplate is the sample NVA: Ubuntu's uncomplicated firewall (ufw)
@@ -41,6 +42,21 @@ write_files:
       # Runs at every boot (hanva-nva-routes.service).
       set -eu
       sysctl -q -w net.ipv4.ip_forward=1
+{{- if .FloatingIP}}
+      # Answer for the floating IP {{.FloatingIP}} on the internal NIC. Azure
+      # gives a VM only its primary address by DHCP; a secondary ipconfig's
+      # address must be added to the OS by hand, and Azure delivers its
+      # traffic only to the VM whose NIC holds the ipconfig at the time (the
+      # monitor moves it to the active NVA). So every NVA configures it, and
+      # only the active one receives it. An appliance must do the same:
+      # accept (and forward for) the floating address on its internal
+      # interface. ("Assign multiple IP addresses to virtual machines",
+      # https://learn.microsoft.com/azure/virtual-network/ip-services/virtual-network-multiple-ip-addresses-portal,
+      # and "Add IP addresses to a VM operating system",
+      # https://learn.microsoft.com/azure/virtual-network/ip-services/virtual-network-multiple-ip-addresses-os-config.)
+      dev=$(ip -o -4 addr show | awk '$4 ~ /^{{.InternalIP}}\// {print $2; exit}')
+      ip addr replace {{.FloatingIP}}/32 dev "$dev"
+{{- end}}
 {{- if .ForwardTo}}
       # Reach the forwarding target through the internal NIC, so the
       # masqueraded source is the internal IP and replies return here.

@@ -97,6 +97,13 @@ type NvaPairArgs struct {
 	ProbeKind string `pulumi:"probeKind"`
 	// ProbePath: optional, default "/": the path of an HTTP probe.
 	ProbePath string `pulumi:"probePath"`
+	// FloatingIP: optional, a static private IP in InternalPrefix that
+	// follows the active NVA as a secondary ipconfig (named
+	// FloatingIPConfigName) of its internal NIC; initially on NVAs[0]. The
+	// monitor owns the internal NICs' ipconfigs from then on
+	// (floatingNICIgnoreChanges), and the sample NVA answers for the
+	// address. "" = none.
+	FloatingIP string `pulumi:"floatingIp"`
 }
 
 // NvaPairArgs.Readiness values.
@@ -222,7 +229,24 @@ func NewNvaPair(ctx *pulumi.Context, name string, args *NvaPairArgs, opts ...pul
 				PrivateIPAddressVersion:   pulumi.String("IPv4"),
 				Subnet:                    &network.SubnetTypeArgs{Id: subnets[role].ToStringOutput()},
 			}
+			ipcs := network.NetworkInterfaceIPConfigurationArray{ipc}
 			ignore := nicIgnoreChanges()
+			if role == RoleInternal && p.floatingIP != "" {
+				ignore = floatingNICIgnoreChanges()
+				if i == 0 {
+					// Same subnet as the primary: Azure's ipconfigs of one
+					// NIC share its subnet's virtual network, and the
+					// floating address is planned in this subnet.
+					ipcs = append(ipcs, &network.NetworkInterfaceIPConfigurationArgs{
+						Name:                      pulumi.String(FloatingIPConfigName(p.floatingIP)),
+						Primary:                   pulumi.Bool(false),
+						PrivateIPAllocationMethod: pulumi.String("Static"),
+						PrivateIPAddress:          pulumi.String(p.floatingIP),
+						PrivateIPAddressVersion:   pulumi.String("IPv4"),
+						Subnet:                    &network.SubnetTypeArgs{Id: subnets[role].ToStringOutput()},
+					})
+				}
+			}
 			if role == pipRole {
 				ignore = pipNICIgnoreChanges()
 				if i == 0 {
@@ -238,7 +262,7 @@ func NewNvaPair(ctx *pulumi.Context, name string, args *NvaPairArgs, opts ...pul
 				ResourceGroupName:    args.ResourceGroupName,
 				Location:             location,
 				EnableIPForwarding:   pulumi.Bool(true),
-				IpConfigurations:     network.NetworkInterfaceIPConfigurationArray{ipc},
+				IpConfigurations:     ipcs,
 				NetworkSecurityGroup: &network.NetworkSecurityGroupTypeArgs{Id: nsg.ID().ToStringOutput()},
 				Tags:                 managedByTags(),
 			}, parent, pulumi.IgnoreChanges(ignore))
@@ -495,6 +519,7 @@ func nvaCustomDataFor(args *NvaPairArgs, p *nvaPlan, nv nvaPlanned) (pulumi.Stri
 		InternalGateway: p.internalGateway,
 		ForwardTo:       p.forwardTo,
 		ProbePort:       p.probePort,
+		FloatingIP:      p.floatingIP,
 	}.render()
 	if err != nil {
 		return nil, err
@@ -518,6 +543,7 @@ type nvaPlan struct {
 	readiness       string
 	forwardTo       string
 	internalGateway string
+	floatingIP      string
 }
 
 type nvaPlanned struct {
@@ -651,6 +677,17 @@ func (a *NvaPairArgs) plan(name string) (*nvaPlan, error) {
 			nv.ips[role] = ip
 		}
 		p.nvas = append(p.nvas, nv)
+	}
+	if a.FloatingIP != "" {
+		if err := CheckStaticIP(a.InternalPrefix, a.FloatingIP); err != nil {
+			return nil, fmt.Errorf("%s.FloatingIP: %w", f, err)
+		}
+		for _, nv := range p.nvas {
+			if nv.ips[RoleInternal] == a.FloatingIP {
+				return nil, fmt.Errorf("%s.FloatingIP: %s is NVA %s's own internal IP; the floating IP needs an address of its own", f, a.FloatingIP, nv.name)
+			}
+		}
+		p.floatingIP = a.FloatingIP
 	}
 	return p, nil
 }

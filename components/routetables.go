@@ -79,6 +79,11 @@ type RouteTablesArgs struct {
 	// (ignoreChanges), so re-pin the active NVA with
 	// `nva-monitor failover --to NAME`, not by editing NextHop.
 	NextHop map[string]string `pulumi:"nextHop"`
+	// FixedNextHops: optional, default false. True when the next hops are a
+	// floating IP or a load balancer's frontend, which follow the active NVA
+	// themselves: the monitor never writes these tables, so no property of
+	// them is ignored and NextHop stays what Pulumi keeps them at.
+	FixedNextHops bool `pulumi:"fixedNextHops"`
 }
 
 // RouteTables is a set of route tables, each with one next-hop role: the API
@@ -107,6 +112,10 @@ func NewRouteTables(ctx *pulumi.Context, name string, args *RouteTablesArgs, opt
 		return nil, fmt.Errorf("register route tables %q: %w", name, err)
 	}
 
+	ignore := routeTableIgnoreChanges()
+	if args.FixedNextHops {
+		ignore = nil
+	}
 	ids := pulumi.StringMap{}
 	for _, spec := range args.Tables {
 		hop := args.NextHop[spec.Via]
@@ -127,7 +136,7 @@ func NewRouteTables(ctx *pulumi.Context, name string, args *RouteTablesArgs, opt
 			DisableBgpRoutePropagation: pulumi.Bool(false),
 			Routes:                     routes,
 			Tags:                       managedByTags(),
-		}, pulumi.Parent(c), pulumi.IgnoreChanges(routeTableIgnoreChanges()))
+		}, pulumi.Parent(c), pulumi.IgnoreChanges(ignore))
 		if err != nil {
 			return nil, fmt.Errorf("create route table %q: %w", spec.Name, err)
 		}

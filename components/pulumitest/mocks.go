@@ -78,6 +78,9 @@ var armTypes = map[string]string{
 	"azure-native:network:RouteTable":                               "Microsoft.Network/routeTables",
 	"azure-native:network:Route":                                    "Microsoft.Network/routeTables/routes",
 	"azure-native:network:LoadBalancer":                             "Microsoft.Network/loadBalancers",
+	"azure-native:network:PrivateZone":                              "Microsoft.Network/privateDnsZones",
+	"azure-native:network:PrivateRecordSet":                         "Microsoft.Network/privateDnsZones",
+	"azure-native:network:VirtualNetworkLink":                       "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
 	"azure-native:compute:VirtualMachine":                           "Microsoft.Compute/virtualMachines",
 	"azure-native:compute:AvailabilitySet":                          "Microsoft.Compute/availabilitySets",
 	"azure-native:compute:VirtualMachineRunCommandByVirtualMachine": "Microsoft.Compute/virtualMachines/runCommands",
@@ -90,7 +93,7 @@ var armTypes = map[string]string{
 }
 
 // nameKeys are the inputs that carry a resource's Azure name, by type.
-var nameKeys = []string{"networkInterfaceName", "routeTableName", "publicIpAddressName", "virtualNetworkName",
+var nameKeys = []string{"relativeRecordSetName", "virtualNetworkLinkName", "privateZoneName", "networkInterfaceName", "routeTableName", "publicIpAddressName", "virtualNetworkName",
 	"networkSecurityGroupName", "loadBalancerName", "vmName", "availabilitySetName", "accountName",
 	"containerName", "blobName", "roleDefinitionId", "roleAssignmentName", "resourceName", "subnetName"}
 
@@ -167,6 +170,10 @@ func (m *Mocks) armID(args pulumi.MockResourceArgs) string {
 		path += str(args.Inputs, "virtualNetworkName") + "/subnets/"
 	case "azure-native:network:Route":
 		path += str(args.Inputs, "routeTableName") + "/routes/"
+	case "azure-native:network:PrivateRecordSet":
+		path += str(args.Inputs, "privateZoneName") + "/" + str(args.Inputs, "recordType") + "/"
+	case "azure-native:network:VirtualNetworkLink":
+		path += str(args.Inputs, "privateZoneName") + "/virtualNetworkLinks/"
 	case "azure-native:storage:BlobContainer":
 		path += str(args.Inputs, "accountName") + "/blobServices/default/containers/"
 	case "azure-native:storage:Blob":
