@@ -13,8 +13,12 @@
 //
 // Pulumi never undoes a failover: the components put ignoreChanges on exactly
 // the properties the monitor owns (route next hops, the public IP's
-// association with an external NIC, the monitor's "hanva-epoch" tag) and on
-// nothing else. Because Pulumi sends whole resources on update, refresh
+// association with an external NIC, the monitor's "hanva-epoch" tag; with
+// HaNvaArgs.Steering: the internal NICs' ipconfigs that carry the floating
+// IP, the NVA load balancer's pool members, the Private DNS record's
+// addresses and its "hanva-epoch" metadata) and on nothing else. Route
+// tables that point at a floating IP or a load balancer's frontend never
+// change, so nothing of them is ignored. Because Pulumi sends whole resources on update, refresh
 // before every update (`pulumi up --refresh`, or `options: refresh: always`
 // in Pulumi.yaml) so the state holds the live values.
 //
