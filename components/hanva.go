@@ -110,6 +110,8 @@ type HaNva struct {
 	// LoadBalancerFrontendIP its frontend (nil, "" without SteerLoadBalancer).
 	LoadBalancer           *network.LoadBalancer
 	LoadBalancerFrontendIP string
+	// BackendPoolID is the load balancer's pool the monitor manages.
+	BackendPoolID pulumi.StringOutput
 	// DNSZone, DNSRecord and DNSName (record.zone) are the Private DNS zone
 	// and record (nil, "" without SteerDNS).
 	DNSZone   *network.PrivateZone
@@ -265,7 +267,7 @@ func NewHaNva(ctx *pulumi.Context, name string, args *HaNvaArgs, opts ...pulumi.
 		if err != nil {
 			return nil, err
 		}
-		c.LoadBalancer = lb.lb
+		c.LoadBalancer, c.BackendPoolID = lb.lb, lb.poolID
 		pools = []ManagedResource{{ID: lb.poolID, Via: RoleInternal}}
 		vnets = []pulumi.StringInput{net.VNetID}
 	}
@@ -467,14 +469,8 @@ func (a *HaNvaArgs) planSteered(steer steeringPlan, internal string, monitors in
 		}
 		return st, nil
 	}
-	if len(st.dnsZone) > 253 || !dnsZoneRE.MatchString(st.dnsZone) {
-		return st, fmt.Errorf("components: HaNvaArgs.DNSZoneName: %q is not a Private DNS zone name; write two or more labels of letters, digits and '-', like %q", st.dnsZone, DefaultDNSZoneName)
-	}
-	if !dnsRecordRE.MatchString(st.dnsRecord) {
-		return st, fmt.Errorf("components: HaNvaArgs.DNSRecordName: %q is not a record name in the zone; write a label of letters, digits and '-', like %q", st.dnsRecord, DefaultDNSRecordName)
-	}
-	if st.dnsTTL < 1 {
-		return st, fmt.Errorf("components: HaNvaArgs.DNSTTL: %d seconds; use 1 or more (default %d: clients re-resolve soon after a failover)", st.dnsTTL, DefaultDNSTTL)
+	if err := CheckPrivateDNS(st.dnsZone, st.dnsRecord, st.dnsTTL); err != nil {
+		return st, err
 	}
 	return st, nil
 }

@@ -94,6 +94,28 @@ func planSteering(steering []string, tables bool) (steeringPlan, error) {
 	return p, nil
 }
 
+// CheckSteering checks a list of ways of steering as HaNva does (errors
+// name HaNvaArgs.Steering), assuming route tables; nil or empty is the
+// default.
+func CheckSteering(steering []string) error {
+	_, err := planSteering(steering, true)
+	return err
+}
+
+// CheckPrivateDNS checks the zone name, record name and TTL of SteerDNS as
+// HaNva does; errors name the HaNvaArgs field.
+func CheckPrivateDNS(zone, record string, ttl int) error {
+	switch {
+	case len(zone) > 253 || !dnsZoneRE.MatchString(zone):
+		return fmt.Errorf("components: HaNvaArgs.DNSZoneName: %q is not a Private DNS zone name; write two or more labels of letters, digits and '-', like %q", zone, DefaultDNSZoneName)
+	case !dnsRecordRE.MatchString(record):
+		return fmt.Errorf("components: HaNvaArgs.DNSRecordName: %q is not a record name in the zone; write a label of letters, digits and '-', like %q", record, DefaultDNSRecordName)
+	case ttl < 1:
+		return fmt.Errorf("components: HaNvaArgs.DNSTTL: %d seconds; use 1 or more (default %d: clients re-resolve soon after a failover)", ttl, DefaultDNSTTL)
+	}
+	return nil
+}
+
 func quoteAll(ss []string) []string {
 	out := make([]string, len(ss))
 	for i, s := range ss {

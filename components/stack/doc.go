@@ -8,13 +8,20 @@
 //   - sample (default): a resource group "hanva" holding components.HaNva
 //     "hanva" (VNet, NVAs, route tables, public IP, monitors) and the test
 //     web tier testenv.SampleWorkload "sample", to whose load balancer the
-//     NVAs forward web traffic.
+//     NVAs forward web traffic. Key steering (HaNvaArgs.Steering) picks how
+//     traffic follows the active NVA: rewritten route tables (default), a
+//     floating IP, an internal HA-ports load balancer, and/or a Private DNS
+//     record (dnsZoneName, dnsRecordName, dnsTtl).
 //   - production: route tables and components.Monitor "hanva-monitor" wired
 //     to an existing VNet and public IP given by resource ID, and to NVAs
 //     given by VM (or NIC) resource ID, whose NICs, roles and private IPs
 //     are read from Azure with the azure-native lookup functions
 //     (appliances.go); the monitors' subnet must not route their way to
 //     Azure Resource Manager and Storage through those NVAs (wayout.go).
+//     Existing resources that follow the active NVA in other ways are given
+//     by ID (floatingIp, backendPoolId, dnsRecordId, each with a …Via role):
+//     nothing is created for them; the monitor config names them and the
+//     monitors' role is assigned on each (steering_test.go).
 //
 // Every key is read and validated before anything is registered; a bad or
 // missing one fails Run with every problem on its own line, each naming
@@ -26,7 +33,9 @@
 //   - Run: register the deployment of the config's mode, return Outputs.
 //   - Outputs: public IP, NVA private IPs by role, the initially active
 //     NVA, monitor IPs, lease blob URL, route table IDs, the generated
-//     monitor config, and in sample mode the jumpbox and web LB addresses.
+//     monitor config, the floating IP, the NVA load balancer's frontend
+//     and pool, the Private DNS name and record set when used, and in sample
+//     mode the jumpbox and web LB addresses.
 //
 // Usage (as the Pulumi CLI runs it, or under mocks with the config in
 // PULUMI_CONFIG, pulumi.EnvConfig, as a JSON map):

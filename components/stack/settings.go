@@ -65,6 +65,16 @@ var defaults = map[string]string{
 	"nvas":                "[]",
 	"routeTables":         "[]",
 	"publicIpId":          "",
+	"steering":            "[]",
+	"dnsZoneName":         components.DefaultDNSZoneName,
+	"dnsRecordName":       components.DefaultDNSRecordName,
+	"dnsTtl":              strconv.Itoa(components.DefaultDNSTTL),
+	"floatingIp":          "",
+	"floatingIpVia":       components.RoleInternal,
+	"backendPoolId":       "",
+	"backendPoolVia":      components.RoleInternal,
+	"dnsRecordId":         "",
+	"dnsRecordVia":        components.RoleInternal,
 }
 
 // required are the keys without a default.
@@ -74,9 +84,9 @@ var required = []string{"sshPublicKey"}
 // they keep their default, so a key that would be ignored is never set by
 // mistake.
 var (
-	sampleOnly     = []string{"nvaCount", "nvaVmSize"}
+	sampleOnly     = []string{"nvaCount", "nvaVmSize", "steering", "dnsZoneName", "dnsRecordName", "dnsTtl"}
 	productionOnly = []string{"monitorSubnetId", "nvaExternalSubnetId", "nvaInternalSubnetId", "nvaSubnetIds", "nvaNsgIds",
-		"nvas", "routeTables", "publicIpId"}
+		"nvas", "routeTables", "publicIpId", "floatingIp", "floatingIpVia", "backendPoolId", "backendPoolVia", "dnsRecordId", "dnsRecordVia"}
 )
 
 // settings is the validated stack config.
@@ -114,6 +124,21 @@ type settings struct {
 	NVAs         []nvaSetting
 	RouteTables  []routeTableSetting
 	PublicIPID   string
+
+	// Steering (sample only) is components.HaNvaArgs.Steering, and the
+	// Private DNS names of its "dns".
+	Steering      []string
+	DNSZoneName   string
+	DNSRecordName string
+	DNSTTL        int
+	// Production only: existing resources that follow the active NVA, each
+	// with the NIC role it follows ("" when not given).
+	FloatingIP     string
+	FloatingIPVia  string
+	BackendPoolID  string
+	BackendPoolVia string
+	DNSRecordID    string
+	DNSRecordVia   string
 }
 
 // nvaRoles are the NIC roles every production NVA has, in the order they are
@@ -216,6 +241,16 @@ func loadSettings(ctx *pulumi.Context) (*settings, error) {
 		NVASubnetIDs:      r.strings("nvaSubnetIds"),
 		NVANSGIDs:         r.strings("nvaNsgIds"),
 		PublicIPID:        r.str("publicIpId"),
+		Steering:          r.strings("steering"),
+		DNSZoneName:       r.str("dnsZoneName"),
+		DNSRecordName:     r.str("dnsRecordName"),
+		DNSTTL:            r.integer("dnsTtl"),
+		FloatingIP:        r.str("floatingIp"),
+		FloatingIPVia:     r.str("floatingIpVia"),
+		BackendPoolID:     r.str("backendPoolId"),
+		BackendPoolVia:    r.str("backendPoolVia"),
+		DNSRecordID:       r.str("dnsRecordId"),
+		DNSRecordVia:      r.str("dnsRecordVia"),
 	}
 	p := &r.problems
 	positive := func(key string, into *config.Duration) {
@@ -495,6 +530,32 @@ func (s *settings) validateSample(p *problems, r *reader) {
 	if !vmSizeRE.MatchString(s.NVAVMSize) {
 		p.add("nvaVmSize", "%q is not a VM size; write it like Standard_B2s", s.NVAVMSize)
 	}
+	if err := components.CheckSteering(s.Steering); err != nil {
+		p.add("steering", "%s", strings.TrimPrefix(strings.TrimPrefix(err.Error(), "components: HaNvaArgs.Steering"), ": "))
+	}
+	if !slices.Contains(s.Steering, components.SteerDNS) {
+		for _, key := range []string{"dnsZoneName", "dnsRecordName", "dnsTtl"} {
+			if !r.isDefault(key) {
+				p.add(key, "only used when steering lists %q; add it (pulumi config set --path 'steering[N]' dns) or remove %s", components.SteerDNS, key)
+			}
+		}
+	} else if err := components.CheckPrivateDNS(s.DNSZoneName, s.DNSRecordName, s.DNSTTL); err != nil {
+		msg := err.Error()
+		key := map[string]string{"DNSZoneName": "dnsZoneName", "DNSRecordName": "dnsRecordName", "DNSTTL": "dnsTtl"}
+		for field, k := range key {
+			if rest, ok := strings.CutPrefix(msg, "components: HaNvaArgs."+field+": "); ok {
+				p.add(k, "%s", rest)
+			}
+		}
+	}
+}
+
+// sampleSteering is the sample's HaNva steering arguments.
+func (s *settings) sampleSteering(a *components.HaNvaArgs) {
+	a.Steering = s.Steering
+	if slices.Contains(s.Steering, components.SteerDNS) {
+		a.DNSZoneName, a.DNSRecordName, a.DNSTTL = s.DNSZoneName, s.DNSRecordName, s.DNSTTL
+	}
 }
 
 func (s *settings) validateProduction(p *problems, r *reader) {
@@ -537,9 +598,64 @@ func (s *settings) validateProduction(p *problems, r *reader) {
 			p.add("publicIpId", "%v", err)
 		}
 	}
-	if len(s.RouteTables) == 0 && s.PublicIPID == "" {
-		p.add("routeTables", "none, and no publicIpId: give the monitors at least one route table or a public IP to move")
+	s.validateSteered(p)
+	if len(s.RouteTables) == 0 && s.PublicIPID == "" && s.FloatingIP == "" && s.BackendPoolID == "" && s.DNSRecordID == "" {
+		p.add("routeTables", "none, and no publicIpId, floatingIp, backendPoolId or dnsRecordId: give the monitors at least one route table or a public IP to move")
 	}
+}
+
+// validateSteered checks the production keys of the other ways of
+// steering: an address, a backend pool's ID, a record set's ID, each with
+// its NIC role.
+func (s *settings) validateSteered(p *problems) {
+	for _, v := range []struct{ key, val, of string }{
+		{"floatingIpVia", s.FloatingIPVia, "floatingIp"}, {"backendPoolVia", s.BackendPoolVia, "backendPoolId"}, {"dnsRecordVia", s.DNSRecordVia, "dnsRecordId"},
+	} {
+		if v.val != components.RoleInternal && v.val != components.RoleExternal {
+			p.add(v.key, "%q is not an NVA NIC role; write internal or external (the NICs whose address %s follows)", v.val, v.of)
+		}
+	}
+	if s.FloatingIP != "" {
+		if a, err := netip.ParseAddr(s.FloatingIP); err != nil || !a.Is4() {
+			p.add("floatingIp", "%q is not an IPv4 address; write the static private IP that follows the active NVA, like 10.0.0.112", s.FloatingIP)
+		}
+		for i, n := range s.NVAs {
+			for _, role := range nvaRoles {
+				if n.IP(role) == s.FloatingIP {
+					p.add("floatingIp", "%s is also nvas[%d].%s; the floating IP needs an address of its own", s.FloatingIP, i, ipKey(role))
+				}
+			}
+		}
+	}
+	if s.BackendPoolID != "" {
+		if err := checkChildID(s.BackendPoolID, "Microsoft.Network/loadBalancers", "backendAddressPools"); err != nil {
+			p.add("backendPoolId", "%v", err)
+		}
+	}
+	if s.DNSRecordID != "" {
+		if err := checkChildID(s.DNSRecordID, "Microsoft.Network/privateDnsZones", "A", "AAAA"); err != nil {
+			p.add("dnsRecordId", "%v", err)
+		}
+	}
+	if len(s.RouteTables) > 0 && (s.FloatingIP != "" || s.BackendPoolID != "") {
+		p.add("routeTables", "the program's route tables follow the active NVA by having their next hops rewritten; with floatingIp or backendPoolId "+
+			"point your own route tables at the floating IP or the load balancer's frontend instead (they never change), or leave those keys out")
+	}
+}
+
+// checkChildID checks that id is a child resource {parent}/{kind}/{name}
+// of a top-level resource of type parentType, kind one of kinds.
+func checkChildID(id, parentType string, kinds ...string) error {
+	segs := strings.Split(id, "/")
+	if len(segs) < 3 {
+		return fmt.Errorf("%q is not a resource ID; write it like /subscriptions/…/providers/%s/{name}/%s/{name}", id, parentType, kinds[0])
+	}
+	parent, kind, name := strings.Join(segs[:len(segs)-2], "/"), segs[len(segs)-2], segs[len(segs)-1]
+	if err := checkResourceID(parent, parentType); err != nil || name == "" || !slices.ContainsFunc(kinds, func(k string) bool { return strings.EqualFold(k, kind) }) {
+		return fmt.Errorf("%q is not the ID of a %s's %s; write it like /subscriptions/…/providers/%s/{name}/%s/{name}",
+			id, parentType, strings.Join(kinds, " or "), parentType, kinds[0])
+	}
+	return nil
 }
 
 // validateRoleSubnets checks nvaExternalSubnetId and nvaInternalSubnetId:

@@ -3,7 +3,9 @@ package stack
 import (
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/pulumi/pulumi-azure-native-sdk/network/v2"
 	"github.com/pulumi/pulumi-azure-native-sdk/resources/v2"
@@ -43,6 +45,16 @@ type Outputs struct {
 	// MonitorConfig is monitor 1's nva-monitor config (YAML).
 	MonitorConfig pulumi.StringOutput
 
+	// FloatingIP is the floating private IP that follows the active NVA,
+	// LoadBalancerFrontendIP the frontend of the NVAs' load balancer, DNSName
+	// the Private DNS name that holds the active NVA's address, BackendPoolID
+	// and DNSRecordID the managed pool and record set; "" when not used.
+	FloatingIP             string
+	LoadBalancerFrontendIP string
+	DNSName                string
+	BackendPoolID          pulumi.StringInput
+	DNSRecordID            pulumi.StringInput
+
 	// Sample mode only (nil / "" in production).
 	JumpboxIP         pulumi.StringInput
 	SSHCommand        pulumi.StringInput
@@ -69,6 +81,21 @@ func (o *Outputs) exports() pulumi.Map {
 	}
 	if o.PublicIP != nil {
 		out["publicIp"] = o.PublicIP
+	}
+	if o.FloatingIP != "" {
+		out["floatingIp"] = pulumi.String(o.FloatingIP)
+	}
+	if o.LoadBalancerFrontendIP != "" {
+		out["loadBalancerFrontendIp"] = pulumi.String(o.LoadBalancerFrontendIP)
+	}
+	if o.DNSName != "" {
+		out["dnsName"] = pulumi.String(o.DNSName)
+	}
+	if o.BackendPoolID != nil {
+		out["backendPoolId"] = o.BackendPoolID
+	}
+	if o.DNSRecordID != nil {
+		out["dnsRecordId"] = o.DNSRecordID
 	}
 	if o.JumpboxIP != nil {
 		out["jumpboxIp"] = o.JumpboxIP
@@ -119,7 +146,7 @@ func runSample(ctx *pulumi.Context, s *settings) (*Outputs, error) {
 	}
 	location := pulumi.String(s.Location)
 
-	ha, err := components.NewHaNva(ctx, "hanva", &components.HaNvaArgs{
+	haArgs := &components.HaNvaArgs{
 		ResourceGroupName: rg.Name,
 		Location:          location,
 		WebPrefix:         webPrefix,
@@ -135,7 +162,9 @@ func runSample(ctx *pulumi.Context, s *settings) (*Outputs, error) {
 		ForwardTo:         lbIP,
 		Monitor:           s.monitorSettings(),
 		MonitorBinaryPath: s.MonitorBinaryPath,
-	})
+	}
+	s.sampleSteering(haArgs)
+	ha, err := components.NewHaNva(ctx, "hanva", haArgs)
 	if err != nil {
 		return nil, fmt.Errorf("create HA NVA deployment: %w", err)
 	}
@@ -159,16 +188,25 @@ func runSample(ctx *pulumi.Context, s *settings) (*Outputs, error) {
 	}
 
 	out := &Outputs{
-		PublicIP:          ha.NVAs.PublicIPAddress,
-		NVAPrivateIPs:     map[string]map[string]string{},
-		ActiveNVA:         ha.ActiveNVA,
-		MonitorPrivateIPs: ha.Monitor.PrivateIPs,
-		LeaseBlobURL:      ha.Monitor.LeaseBlobURL,
-		RouteTableIDs:     ha.RouteTables.IDs,
-		MonitorConfig:     ha.Monitor.Config,
-		JumpboxIP:         web.JumpboxPublicIP,
-		SSHCommand:        web.SSHCommand,
-		WebLoadBalancerIP: web.LoadBalancerIP,
+		PublicIP:               ha.NVAs.PublicIPAddress,
+		NVAPrivateIPs:          map[string]map[string]string{},
+		ActiveNVA:              ha.ActiveNVA,
+		MonitorPrivateIPs:      ha.Monitor.PrivateIPs,
+		LeaseBlobURL:           ha.Monitor.LeaseBlobURL,
+		RouteTableIDs:          ha.RouteTables.IDs,
+		MonitorConfig:          ha.Monitor.Config,
+		JumpboxIP:              web.JumpboxPublicIP,
+		SSHCommand:             web.SSHCommand,
+		WebLoadBalancerIP:      web.LoadBalancerIP,
+		FloatingIP:             ha.FloatingIP,
+		LoadBalancerFrontendIP: ha.LoadBalancerFrontendIP,
+		DNSName:                ha.DNSName,
+	}
+	if ha.LoadBalancer != nil {
+		out.BackendPoolID = ha.BackendPoolID
+	}
+	if ha.DNSRecord != nil {
+		out.DNSRecordID = ha.DNSRecord.ID().ToStringOutput()
 	}
 	for _, n := range ha.NVAs.NVAs {
 		out.NVAPrivateIPs[n.Name] = n.IPs
@@ -198,7 +236,24 @@ func runProduction(ctx *pulumi.Context, s *settings) (*Outputs, error) {
 	if s.PublicIPID != "" {
 		pipRoles = append(pipRoles, components.RoleExternal)
 	}
+	// Moving a floating IP rewrites the NICs of its role too; writing a
+	// load balancer re-sends its frontend, whose subnet is taken to be one
+	// of the NVAs' subnets of the pool's role (else list it in
+	// nvaSubnetIds).
+	for _, extra := range []struct {
+		set  bool
+		role string
+	}{{s.FloatingIP != "", s.FloatingIPVia}, {s.BackendPoolID != "", s.BackendPoolVia}} {
+		if extra.set && !slices.Contains(pipRoles, extra.role) {
+			pipRoles = append(pipRoles, extra.role)
+		}
+	}
 	subnets, nsgs := subnetsAndNSGs(s, nvas, pipRoles)
+	steered := productionSteered(s, nvas)
+	if len(p) == 0 && s.BackendPoolID != "" && len(steered.vnets) == 0 {
+		p.add("backendPoolId", "the virtual network of the NVAs' %s NICs could not be read (their NVAs are in another subscription), "+
+			"and the monitors' role must join it to put an NVA's address in the pool; give the NVAs by NIC IDs this program can read", s.BackendPoolVia)
+	}
 	if len(p) == 0 && len(pipRoles) > 0 && len(subnets) == 0 {
 		p.add("nvaSubnetIds", "required here: publicIpId is set, and the subnets of the NVAs' external NICs could not be read "+
 			"(their NVAs are in another subscription); list those subnets, on which the monitors' role must join to move the public IP")
@@ -271,6 +326,7 @@ func runProduction(ctx *pulumi.Context, s *settings) (*Outputs, error) {
 		out.NVAPrivateIPs[n.Name] = n.IPs()
 	}
 
+	out.FloatingIP, out.BackendPoolID, out.DNSRecordID = s.FloatingIP, steered.poolID, steered.recordID
 	mon, err := components.NewMonitor(ctx, "hanva-monitor", &components.MonitorArgs{
 		ResourceGroupName:       rgName,
 		Location:                location,
@@ -283,6 +339,10 @@ func runProduction(ctx *pulumi.Context, s *settings) (*Outputs, error) {
 		NVAs:                    monitored,
 		RouteTables:             managedTables,
 		PublicIPs:               managedPIPs,
+		FloatingIPs:             steered.floats,
+		BackendPools:            steered.pools,
+		DNSRecords:              steered.records,
+		VirtualNetworkIDs:       stringInputs(steered.vnets),
 		SubnetIDs:               stringInputs(subnets),
 		NetworkSecurityGroupIDs: stringInputs(nsgs),
 		Settings:                s.monitorSettings(),
@@ -303,4 +363,45 @@ func stringInputs(ss []string) []pulumi.StringInput {
 		out = append(out, pulumi.String(s))
 	}
 	return out
+}
+
+// steeredResources are production's floating IP, backend pool and DNS
+// record, as the Monitor takes them.
+type steeredResources struct {
+	floats  []components.FloatingIPResource
+	pools   []components.ManagedResource
+	records []components.DNSRecordResource
+	vnets   []string // the VNets of the pool's members (the NVAs' NICs of its role)
+	// poolID and recordID are the outputs backendPoolId and dnsRecordId (nil if not given).
+	poolID, recordID pulumi.StringInput
+}
+
+// productionSteered turns the production keys floatingIp, backendPoolId
+// and dnsRecordId into the Monitor's arguments. Nothing is created: the
+// resources exist; the monitors get the role on them.
+func productionSteered(s *settings, nvas []appliance) steeredResources {
+	var r steeredResources
+	if s.FloatingIP != "" {
+		r.floats = []components.FloatingIPResource{{IP: s.FloatingIP, Via: s.FloatingIPVia}}
+	}
+	if s.BackendPoolID != "" {
+		r.pools = []components.ManagedResource{{ID: pulumi.String(s.BackendPoolID), Via: s.BackendPoolVia}}
+		r.poolID = pulumi.String(s.BackendPoolID)
+		for _, a := range nvas {
+			for _, sn := range a.NICs[s.BackendPoolVia].Subnets {
+				if vnet, _, err := parseSubnetID(sn); err == nil && !containsFold(r.vnets, vnet.String()) {
+					r.vnets = append(r.vnets, vnet.String())
+				}
+			}
+		}
+	}
+	if s.DNSRecordID != "" {
+		typ := "A"
+		if segs := strings.Split(s.DNSRecordID, "/"); len(segs) > 2 && strings.EqualFold(segs[len(segs)-2], "AAAA") {
+			typ = "AAAA"
+		}
+		r.records = []components.DNSRecordResource{{ID: pulumi.String(s.DNSRecordID), Via: s.DNSRecordVia, RecordType: typ}}
+		r.recordID = pulumi.String(s.DNSRecordID)
+	}
+	return r
 }
