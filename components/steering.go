@@ -2,6 +2,7 @@ package components
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -142,7 +143,7 @@ func steeringHosts(prefix netip.Prefix) (floating, frontend int) {
 func checkSteeringHosts(prefix netip.Prefix, firstHost, nvas, monitors int, hosts map[string]int) error {
 	_, top := NvaHosts(firstHost, nvas)
 	lowest := int(prefixSize(prefix)) - 2 - monitors + 1
-	for _, what := range slices.Sorted(mapsKeys(hosts)) {
+	for _, what := range slices.Sorted(maps.Keys(hosts)) {
 		h := hosts[what]
 		ip, err := HostIP(prefix.String(), h)
 		if err != nil {
@@ -158,16 +159,6 @@ func checkSteeringHosts(prefix netip.Prefix, firstHost, nvas, monitors int, host
 		}
 	}
 	return nil
-}
-
-func mapsKeys(m map[string]int) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // FloatingIPConfigName is the name of the ipconfig that carries a floating

@@ -13,6 +13,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
 	"github.com/hanva/hanva/components/pulumitest"
 	"github.com/hanva/hanva/monitor/config"
 )
@@ -466,4 +468,80 @@ func sampleCloudInitOf(t *testing.T, vm pulumitest.Resource) string {
 		t.Fatalf("%s custom data is not YAML: %v\n%s", vm.Name, err, raw)
 	}
 	return string(raw)
+}
+
+func TestMonitorRefusesSteeredResourcesItCannotManage(t *testing.T) {
+	pool := monRG + "/providers/Microsoft.Network/loadBalancers/lb/backendAddressPools/nvas"
+	vnet := monRG + "/providers/Microsoft.Network/virtualNetworks/vnet"
+	cases := []struct {
+		name string
+		edit func(*MonitorArgs)
+		want string
+	}{
+		{"a floating IP that is not an address", func(a *MonitorArgs) {
+			a.FloatingIPs = []FloatingIPResource{{IP: "10.0.0.x", Via: "internal"}}
+		}, `MonitorArgs.FloatingIPs[0].IP: "10.0.0.x" is not an IP address`},
+		{"a floating IP listed twice", func(a *MonitorArgs) {
+			a.FloatingIPs = []FloatingIPResource{{IP: "10.0.0.112", Via: "internal"}, {IP: "10.0.0.112", Via: "internal"}}
+		}, "MonitorArgs.FloatingIPs[1].IP: 10.0.0.112 is already FloatingIPs[0]"},
+		{"a floating IP on a role the NVAs lack", func(a *MonitorArgs) {
+			a.FloatingIPs = []FloatingIPResource{{IP: "10.0.0.112", Via: "mgmt"}}
+		}, `MonitorArgs.FloatingIPs[0].Via: "mgmt"`},
+		{"a floating IP without the NICs' subnets", func(a *MonitorArgs) {
+			a.PublicIPs, a.SubnetIDs = nil, nil
+			a.FloatingIPs = []FloatingIPResource{{IP: "10.0.0.112", Via: "internal"}}
+		}, "MonitorArgs.SubnetIDs: empty, but moving a floating IP"},
+		{"a pool without its members' VNet", func(a *MonitorArgs) {
+			a.BackendPools = []ManagedResource{{ID: pulumi.String(pool), Via: "internal"}}
+		}, "MonitorArgs.VirtualNetworkIDs: empty"},
+		{"a DNS record of type CNAME", func(a *MonitorArgs) {
+			a.DNSRecords = []DNSRecordResource{{ID: pulumi.String(vnet), Via: "internal", RecordType: "CNAME"}}
+		}, `MonitorArgs.DNSRecords[0].RecordType: "CNAME"`},
+		{"a DNS record without an ID", func(a *MonitorArgs) {
+			a.DNSRecords = []DNSRecordResource{{Via: "internal"}}
+		}, "MonitorArgs.DNSRecords[0].ID: required"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			bin, _ := writeFakeBinary(t)
+			a := monitorArgs(bin, 2, 1)
+			c.edit(a)
+			r, err := runMonitor(t, a, "test")
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want one containing %q", err, c.want)
+			}
+			for _, res := range r.m.All() {
+				if res.Custom {
+					t.Errorf("registered %s %s before refusing", res.Type, res.Name)
+				}
+			}
+		})
+	}
+}
+
+// TestMonitorRoleOnAPoolGoesOnItsLoadBalancer: a pool is written through
+// its load balancer, so that is the scope; an ID that is not a pool's
+// fails the program.
+func TestMonitorRoleOnAPoolGoesOnItsLoadBalancer(t *testing.T) {
+	bin, _ := writeFakeBinary(t)
+	lb := monRG + "/providers/Microsoft.Network/loadBalancers/lb"
+	vnet := monRG + "/providers/Microsoft.Network/virtualNetworks/vnet"
+	a := monitorArgs(bin, 2, 0)
+	a.BackendPools = []ManagedResource{{ID: pulumi.String(lb + "/backendAddressPools/nvas"), Via: "internal"}}
+	a.VirtualNetworkIDs = []pulumi.StringInput{pulumi.String(vnet)}
+	r := mustRunMonitor(t, a)
+	scopes := strings2(pulumitest.Get(r.m.Named(t, "monitor-role").Inputs, "assignableScopes"))
+	for _, want := range []string{lb, vnet} {
+		if !slices.Contains(scopes, want) {
+			t.Errorf("assignable scopes %q lack %s", scopes, want)
+		}
+	}
+	if slices.Contains(scopes, lb+"/backendAddressPools/nvas") {
+		t.Errorf("the role is assignable on the pool itself; the load balancer is the resource the monitor writes")
+	}
+
+	a.BackendPools = []ManagedResource{{ID: pulumi.String(vnet), Via: "internal"}}
+	if _, err := runMonitor(t, a, "test"); err == nil || !strings.Contains(err.Error(), "BackendPools[0].ID") {
+		t.Errorf("err = %v, want one naming BackendPools[0].ID", err)
+	}
 }
