@@ -12,6 +12,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
 
+	"github.com/hanva/hanva/monitor/config"
 	"github.com/hanva/hanva/monitor/internal/azure"
 )
 
@@ -21,10 +22,9 @@ import (
 
 // FloatingIPConfigName is the name of the ipconfig that carries a floating
 // IP whose FloatingIP.Name is empty: "hanva-floating-" and the address with
-// every '.' and ':' as '-' (10.0.2.50 -> hanva-floating-10-0-2-50).
-func FloatingIPConfigName(ip string) string {
-	return "hanva-floating-" + strings.NewReplacer(".", "-", ":", "-").Replace(ip)
-}
+// every '.' and ':' as '-' (10.0.2.50 -> hanva-floating-10-0-2-50), as the
+// config package names it (config.FloatingIP.IPConfigName).
+func FloatingIPConfigName(ip string) string { return config.FloatingIP{IP: ip}.IPConfigName() }
 
 // floating is a validated FloatingIP.
 type floating struct {
@@ -82,10 +82,6 @@ func (x *index) parseFloatingIPs(list []FloatingIP) error {
 	}
 	return nil
 }
-
-// errNotYet is the error of a kind that does not converge yet (pool.go,
-// dns.go).
-var errNotYet = errors.New("not implemented yet")
 
 // codePrivateIPAddressIsAllocated is ARM refusing an ipconfig whose static
 // private IP another ipconfig still holds in the subnet
