@@ -157,3 +157,95 @@ func TestVersionAndUsage(t *testing.T) {
 		t.Errorf("missing config file = %d %q, want 2 naming the file", code, stderr)
 	}
 }
+
+// TestSteeringResourcesInPlanStatusAndValidate runs plan, status and
+// validate on a config with a floating IP, a backend pool and a DNS record
+// (and the public IP): each command shows each kind, and none writes.
+func TestSteeringResourcesInPlanStatusAndValidate(t *testing.T) {
+	e := newEnv(t, envOptions{tables: 1, steer: strings.Join([]string{modeFloating, modePool, modeDNS}, ",")})
+
+	code, out, stderr := runCLI(t, "plan", "--config", e.cfgPath, "--to", "nva-2")
+	if code != 0 {
+		t.Fatalf("plan exited %d:\n%s%s", code, out, stderr)
+	}
+	for _, want := range []string{
+		"floatingIp", "detach floating IP " + floatingIP + " from nic nva1-int/" + floatingIC, "attach floating IP " + floatingIP + " to nic nva2-int",
+		"backendPool", "10.0.0.100 (nva-1) -> 10.0.0.101 (nva-2)",
+		"dnsRecord", `A record set "nva"`,
+		"publicIp", "pip-fw",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan output lacks %q:\n%s", want, out)
+		}
+	}
+
+	code, out, stderr = runCLI(t, "status", "--config", e.cfgPath, "--json")
+	if code != 0 {
+		t.Fatalf("status --json = %d:\n%s%s", code, out, stderr)
+	}
+	var st struct {
+		Active    string `json:"active"`
+		Split     bool   `json:"split"`
+		Resources []struct {
+			Kind     string   `json:"kind"`
+			ID       string   `json:"id"`
+			PointsAt []string `json:"pointsAt"`
+		} `json:"resources"`
+	}
+	must(t, json.Unmarshal([]byte(out), &st))
+	if st.Active != "nva-1" || st.Split {
+		t.Errorf("status active = %q split = %v, want nva-1 and no split", st.Active, st.Split)
+	}
+	kinds := map[string]string{}
+	for _, r := range st.Resources {
+		kinds[r.Kind] = strings.Join(r.PointsAt, ",")
+	}
+	for _, k := range []string{modeFloating, modePool, modeDNS, "publicIp"} {
+		if kinds[k] != "nva-1" {
+			t.Errorf("status: %s points at %q, want nva-1 (resources %+v)", k, kinds[k], st.Resources)
+		}
+	}
+
+	code, out, stderr = runCLI(t, "validate", "--config", e.cfgPath)
+	if code != 0 || !strings.Contains(out, "All checks passed") {
+		t.Fatalf("validate on a good environment = %d:\n%s%s", code, out, stderr)
+	}
+	for _, want := range []string{
+		"floating IP " + floatingIP + " on nva-1 (nva1-int/" + floatingIC + ")",
+		"backend pool nvas: nva-1",
+		"DNS record nva (A, TTL 10 s): nva-1",
+		"identity may read and write on load balancer lb-nva",
+		"identity may read and write on DNS record nva",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, out)
+		}
+	}
+	// A long TTL, a pool holding both NVAs and no write permission on the
+	// record set: validate says so, and still writes nothing.
+	r := resource(t, e.sim, dnsRecord)
+	r["properties"].(map[string]any)["ttl"] = 3600
+	must(t, e.sim.Seed(dnsRecord, jsonBytes(t, r)))
+	lb := resource(t, e.sim, lbID)
+	pool := lb["properties"].(map[string]any)["backendAddressPools"].([]any)[0].(map[string]any)["properties"].(map[string]any)
+	pool["loadBalancerBackendAddresses"] = append(pool["loadBalancerBackendAddresses"].([]any), map[string]any{"name": "standby",
+		"properties": map[string]any{"ipAddress": nvaIPs["nva-2"]["internal"], "virtualNetwork": map[string]any{"id": rid("virtualNetworks", "vnet-hanva")}}})
+	must(t, e.sim.Seed(lbID, jsonBytes(t, lb)))
+	e.sim.SetPermissions(dnsRecord, []string{"*/read"}, nil)
+	code, out, _ = runCLI(t, "validate", "--config", e.cfgPath)
+	if code != 1 {
+		t.Errorf("validate without write on the record set exited %d, want 1:\n%s", code, out)
+	}
+	for _, want := range []string{
+		"has a TTL of 3600 s",
+		"backend pool nvas holds several NVAs (nva-1, nva-2)",
+		"Microsoft.Network/privateDnsZones/A/write on DNS record nva",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, out)
+		}
+	}
+	if n := countEvents(e.sim, "write_accepted", time.Time{}); n != 0 {
+		t.Errorf("plan, status and validate made %d ARM write(s), want none", n)
+	}
+}

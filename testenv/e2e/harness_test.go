@@ -341,6 +341,7 @@ type envOptions struct {
 	tableOn    func(i int) string
 	lroLatency time.Duration
 	mutate     func(*config.Config)
+	steer      string // steering modes of modes_test.go, comma-separated; "" for route tables and the public IP only
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
@@ -398,10 +399,15 @@ func newEnv(t testing.TB, o envOptions) *env {
 		cfg.RouteTables = append(cfg.RouteTables, config.RouteTable{ID: id, Via: "internal"})
 	}
 	cfg.PublicIPs = []config.PublicIP{{ID: e.topo.pip, Via: "external"}}
+	e.cfg = cfg
+	if o.steer != "" {
+		for _, mode := range strings.Split(o.steer, ",") {
+			e.applySteer(mode, o.active)
+		}
+	}
 	if o.mutate != nil {
 		o.mutate(cfg)
 	}
-	e.cfg = cfg
 	e.writeConfig()
 	return e
 }
