@@ -28,6 +28,7 @@ func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
 // importOptions are the flags of import-hanva.
 type importOptions struct {
 	file, out, leaseURL string
+	monitors, instance  string // comma-separated instance names; this config's one
 	via, probes         multiFlag
 	resolve             bool
 	// Azure connection for --resolve.
@@ -42,6 +43,8 @@ func cmdImportHANVA(ctx context.Context, args []string, stdout, stderr io.Writer
 	var o importOptions
 	fs.StringVar(&o.out, "out", "", "write the config to this file (mode 0600) instead of stdout")
 	fs.StringVar(&o.leaseURL, "lease-url", "", "the leader blob's URL, https://{account}.blob.core.windows.net/{container}/{blob} (required: hanva's lease replaces ZooKeeper)")
+	fs.StringVar(&o.monitors, "monitors", "", "the instance names of the monitor VMs that will share the lease, comma-separated (like hanva-mon-1,hanva-mon-2,hanva-mon-3): becomes monitors; each VM runs with instance set to its own name, or its host name")
+	fs.StringVar(&o.instance, "instance", "", "with --monitors: the one of them this config is for (becomes instance); import once per monitor VM")
 	fs.Var(&o.via, "via", "the NIC name (networkInterfaces[].name, like nic2) whose IP a route table's routes use: NAME for every table, or TABLE=NAME for one (repeatable)")
 	fs.Var(&o.probes, "probe", "NVA=IP: the private IP of the NVA's probeNetworkInterface; NVAs are named after their NICs (nva1-nic1, nva1-nic2: nva1) when unambiguous, else nva-1, nva-2, ... (repeatable; --resolve reads it instead)")
 	fs.BoolVar(&o.resolve, "resolve", false, "read the route tables and the NVAs' NICs from Azure to learn each table's NIC role and each probe IP")
@@ -109,6 +112,12 @@ func importConfig(ctx context.Context, f *haFile, r *haReader, o importOptions) 
 	if o.leaseURL == "" {
 		problems = append(problems, "--lease-url is required: hanva elects the monitor that acts with an Azure Storage blob lease "+
 			"instead of ZooKeeper; pass the leader blob's URL, like --lease-url https://sthanva.blob.core.windows.net/hanva/leader")
+	}
+	switch {
+	case o.monitors != "" && o.instance == "":
+		problems = append(problems, "--monitors needs --instance: a monitor's config names the monitor it is for; pass --instance with one of the --monitors names, and import once per monitor VM")
+	case o.monitors == "" && o.instance != "":
+		problems = append(problems, "--instance is only for a config with --monitors; pass --monitors with every monitor VM's name, or leave --instance out")
 	}
 	if len(f.NVAs) < 2 {
 		problems = append(problems, fmt.Sprintf("%s.nvas: has %d NVA(s); hanva needs at least two to fail over between", haSettingsPath, len(f.NVAs)))
@@ -184,6 +193,14 @@ func importConfig(ctx context.Context, f *haFile, r *haReader, o importOptions) 
 	cfg := &config.Config{
 		Cloud: o.cloud,
 		Lease: config.Lease{Kind: config.LeaseBlob, URL: o.leaseURL},
+	}
+	if o.monitors != "" {
+		for _, m := range strings.Split(o.monitors, ",") {
+			cfg.Monitors = append(cfg.Monitors, strings.TrimSpace(m))
+		}
+		cfg.Instance = o.instance
+		r.notes = append(r.notes, fmt.Sprintf("MAPPED      --monitors: monitors %s, and --instance: instance %s; import once more with each other --instance for the other monitor VMs",
+			strings.Join(cfg.Monitors, ", "), o.instance))
 	}
 	cfg.Probe = importProbe(f, r)
 	for i, n := range f.NVAs {

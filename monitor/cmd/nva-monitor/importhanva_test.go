@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -350,5 +351,37 @@ func TestImportHANVANamesNVAsAfterTheirNICsOnlyWhenUnambiguous(t *testing.T) {
 				t.Errorf("names %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestImportHANVAMonitorsFlagListsTheMonitorsThatShareTheLease checks
+// --monitors fills monitors (what ZooKeeper's ensemble of daemons was), and
+// that a bad list is refused naming the key, with exit 2.
+func TestImportHANVAMonitorsFlagListsTheMonitorsThatShareTheLease(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "nva-monitor.yaml")
+	res := runImport(t, fixture("hanva-secret.json"), "--lease-url", testLeaseURL, "--via", "nic2",
+		"--probe", "nva1=10.0.1.4", "--probe", "nva2=10.0.1.5", "--monitors", "mon-1, mon-2,mon-3", "--instance", "mon-2", "--out", out)
+	if res.code != 0 {
+		t.Fatalf("exit %d:\n%s", res.code, res.stderr)
+	}
+	cfg, err := config.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cfg.Monitors, []string{"mon-1", "mon-2", "mon-3"}) || cfg.Quorum != config.QuorumMajority || cfg.Instance != "mon-2" {
+		t.Errorf("monitors %v quorum %q instance %q, want mon-1..3, majority and mon-2", cfg.Monitors, cfg.Quorum, cfg.Instance)
+	}
+	if !strings.Contains(res.stderr, "--monitors: monitors mon-1, mon-2, mon-3, and --instance: instance mon-2") {
+		t.Errorf("the report does not say how --monitors was mapped:\n%s", res.stderr)
+	}
+	res = runImport(t, fixture("hanva-secret.json"), "--lease-url", testLeaseURL, "--via", "nic2",
+		"--probe", "nva1=10.0.1.4", "--probe", "nva2=10.0.1.5", "--monitors", "mon-1,mon-1", "--instance", "mon-1")
+	if res.code != 2 || !strings.Contains(res.stderr, "monitors") {
+		t.Errorf("duplicate monitor names: exit %d, want 2 naming monitors:\n%s", res.code, res.stderr)
+	}
+	res = runImport(t, fixture("hanva-secret.json"), "--lease-url", testLeaseURL, "--via", "nic2",
+		"--probe", "nva1=10.0.1.4", "--probe", "nva2=10.0.1.5", "--monitors", "mon-1,mon-2")
+	if res.code != 2 || !strings.Contains(res.stderr, "--monitors needs --instance") {
+		t.Errorf("--monitors without --instance: exit %d, want 2 saying so:\n%s", res.code, res.stderr)
 	}
 }
