@@ -3,11 +3,15 @@
 //
 // It reads `go test -bench` output on stdin, either `go test -json` events
 // or the plain text, echoes it to stderr as it arrives (progress; -q keeps
-// quiet), and when the input ends prints three tables on stdout:
+// quiet), and when the input ends prints four tables on stdout:
 //
 //   - failover convergence (BenchmarkFailover in monitor/internal/act): per
 //     route-table count, the engine's time to routes, public IP and both
 //     converged, the same for the order mspnp/ha-nva used, and the ratios;
+//   - failover by steering mode (BenchmarkSteering in monitor/internal/act):
+//     per mode (routes, floatingIp, backendPool, dnsRecord) and route-table
+//     count, the time from the decision to the mode's resources converged,
+//     the ARM writes that moved traffic, and the ratio to the routes mode;
 //   - detection (BenchmarkDetection in testenv/e2e): per probe setting and
 //     failure kind, time from the injected failure to the first failed
 //     probe, to the NVA marked down and to the failover decision;

@@ -2,6 +2,7 @@ package main
 
 import (
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ type Results struct {
 	Command     string       `json:"command,omitempty"`
 	Machine     Machine      `json:"machine"`
 	Convergence *Convergence `json:"convergence,omitempty"`
+	Steering    *Steering    `json:"steering,omitempty"`
 	Detection   *Detection   `json:"detection,omitempty"`
 	Resources   *Resources   `json:"resources,omitempty"`
 	// Benchmarks is every result line read, known or not.
@@ -59,6 +61,34 @@ type Timing struct {
 	PublicIPMs float64 `json:"publicIpMs"`
 	AllMs      float64 `json:"allMs"`
 }
+
+// Steering is BenchmarkSteering: a failover with each way of steering
+// traffic (route tables and public IP, floating IP, backend pool, DNS
+// record) for a number of route tables behind the NVAs, against armsim.
+type Steering struct {
+	LROLatencyMs float64       `json:"lroLatencyMs"` // how long every accepted write stays InProgress
+	PollMs       float64       `json:"pollMs"`       // LRO status poll period
+	Rows         []SteeringRow `json:"rows"`
+}
+
+// SteeringRow is one mode at one route-table count.
+type SteeringRow struct {
+	// Mode is "routes", "floatingIp", "backendPool" or "dnsRecord".
+	Mode        string `json:"mode"`
+	RouteTables int    `json:"routeTables"`
+	Runs        int    `json:"runs"`
+	// ConvergedMs is the time from the decision to the mode's resources
+	// converged; Writes the accepted ARM writes that moved traffic.
+	ConvergedMs float64 `json:"convergedMs"`
+	Writes      float64 `json:"writes"`
+	// RatioToRoutes is ConvergedMs over the routes mode's at the same
+	// route-table count; 0 when that row is missing.
+	RatioToRoutes float64 `json:"ratioToRoutes,omitempty"`
+}
+
+// steeringOrder is the order of the modes in the table; a mode not listed
+// comes after them, alphabetically.
+var steeringOrder = []string{"routes", "floatingIp", "backendPool", "dnsRecord"}
 
 // Detection is BenchmarkDetection.
 type Detection struct {
@@ -154,6 +184,18 @@ func Build(in Input, command string, now time.Time) Results {
 			case "sequential":
 				row.MspnpOrder = t
 			}
+		case "BenchmarkSteering":
+			n, err := strconv.Atoi(params["tables"])
+			if err != nil || params["mode"] == "" || len(tags) != 0 {
+				continue
+			}
+			if r.Steering == nil {
+				r.Steering = &Steering{}
+			}
+			r.Steering.LROLatencyMs = first(r.Steering.LROLatencyMs, m["lro-latency-ms"])
+			r.Steering.PollMs = first(r.Steering.PollMs, m["poll-ms"])
+			r.Steering.Rows = append(r.Steering.Rows, SteeringRow{Mode: params["mode"], RouteTables: n, Runs: b.Runs,
+				ConvergedMs: m["converged-ms"], Writes: m["writes"]})
 		case "BenchmarkDetection":
 			if r.Detection == nil {
 				r.Detection = &Detection{}
@@ -184,6 +226,33 @@ func Build(in Input, command string, now time.Time) Results {
 		}
 		sort.Slice(r.Convergence.Rows, func(i, j int) bool {
 			return r.Convergence.Rows[i].RouteTables < r.Convergence.Rows[j].RouteTables
+		})
+	}
+	if s := r.Steering; s != nil {
+		routes := map[int]float64{}
+		for _, row := range s.Rows {
+			if row.Mode == "routes" {
+				routes[row.RouteTables] = row.ConvergedMs
+			}
+		}
+		for i := range s.Rows {
+			s.Rows[i].RatioToRoutes = ratio(s.Rows[i].ConvergedMs, routes[s.Rows[i].RouteTables])
+		}
+		rank := func(mode string) int {
+			if i := slices.Index(steeringOrder, mode); i >= 0 {
+				return i
+			}
+			return len(steeringOrder)
+		}
+		sort.SliceStable(s.Rows, func(i, j int) bool {
+			a, b := s.Rows[i], s.Rows[j]
+			if ra, rb := rank(a.Mode), rank(b.Mode); ra != rb {
+				return ra < rb
+			}
+			if a.Mode != b.Mode {
+				return a.Mode < b.Mode
+			}
+			return a.RouteTables < b.RouteTables
 		})
 	}
 	return r

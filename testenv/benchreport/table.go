@@ -38,6 +38,23 @@ func Print(w io.Writer, r Results) {
 		t.write(w)
 	}
 
+	if s := r.Steering; s != nil {
+		fmt.Fprintf(w, "\nFailover by steering mode against armsim: every write stays InProgress %s, status polled every %s;\n"+
+			"time from the decision to the mode's resources converged and the ARM writes that moved traffic (%s).\n"+
+			"routes: the route tables rewritten and the public IP moved (as above); floatingIp, backendPool: the tables point at\n"+
+			"the floating IP or the load balancer's frontend and are not written; dnsRecord: one record set, no LRO. No public IP\n"+
+			"outside routes. vs routes: converged time over the routes mode's for the same table count.\n\n",
+			ms(s.LROLatencyMs), ms(s.PollMs), runsNote(steeringRuns(s.Rows)))
+		t := table{header: []string{"mode", "route tables", "converged", "writes", "vs routes"}}
+		for _, row := range s.Rows {
+			t.rows = append(t.rows, []string{row.Mode, fmt.Sprint(row.RouteTables), ms(row.ConvergedMs), count(row.Writes), ratioCell(row.RatioToRoutes)})
+		}
+		t.write(w)
+		fmt.Fprintln(w, "\narmsim gives every write the same latency, so this counts sequential writes; on Azure a NIC write (an ipconfig or\n"+
+			"public IP move) has been reported far slower than a route table write (Azure/azure-cli#23446, #25253,\n"+
+			"Azure/azure-sdk-for-python#26695; docs/monitor.md#steering-modes).")
+	}
+
 	if d := r.Detection; d != nil {
 		var runs []int
 		phase := 0.0
@@ -73,6 +90,35 @@ func Print(w io.Writer, r Results) {
 				fmt.Sprintf("%.1f MB", row.RSSMB), fmt.Sprintf("%.1f MB", row.PeakRSSMB), fmt.Sprintf("%.2f %%", row.CPUPercent)})
 		}
 		t.write(w)
+	}
+}
+
+func steeringRuns(rows []SteeringRow) []int {
+	var out []int
+	for _, r := range rows {
+		out = append(out, r.Runs)
+	}
+	return out
+}
+
+// count formats a mean count of writes: "52", "1.5".
+func count(v float64) string {
+	if v == math.Trunc(v) {
+		return fmt.Sprint(int64(v))
+	}
+	return fmt.Sprintf("%.1f", v)
+}
+
+// ratioCell formats a ratio that may be well below one: "1.00×",
+// "0.49×", "0.0055×"; "" when 0 (no routes row to compare with).
+func ratioCell(r float64) string {
+	switch {
+	case r == 0:
+		return ""
+	case r >= 0.1:
+		return fmt.Sprintf("%.2f×", r)
+	default:
+		return fmt.Sprintf("%.2g×", r)
 	}
 }
 
