@@ -148,6 +148,11 @@ type ProbeTiming struct {
 	// Timeout of one probe; at most Interval. Default 1s, or Interval if
 	// that is shorter.
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// FastInterval is the pace of extra probe rounds while an NVA's state
+	// is in doubt: after a failed probe, until FailureThreshold failures in
+	// a row mark it down or a success clears it. Default 100ms (or half the
+	// Interval, if that is shorter); at most Interval, at least 10ms.
+	FastInterval Duration `yaml:"fastInterval,omitempty" json:"fastInterval,omitempty"`
 	// FailureThreshold consecutive failures mark an NVA down. Default 3.
 	FailureThreshold int `yaml:"failureThreshold,omitempty" json:"failureThreshold,omitempty"`
 	// SuccessThreshold consecutive successes mark an NVA up. Default 2.

@@ -65,7 +65,9 @@ const (
 	DefaultCloud               = CloudAzurePublic
 	DefaultCredentialKind      = CredentialManagedIdentity
 	DefaultProbeInterval       = time.Second
-	DefaultProbeTimeout        = time.Second // or the interval, if that is shorter
+	DefaultProbeTimeout        = time.Second            // or the interval, if that is shorter
+	DefaultProbeFastInterval   = 100 * time.Millisecond // or half the interval, if that is shorter
+	MinProbeFastInterval       = 10 * time.Millisecond
 	DefaultFailureThreshold    = 3
 	DefaultSuccessThreshold    = 2
 	DefaultProbeKind           = ProbeTCP
@@ -118,6 +120,11 @@ func (c *Config) ApplyDefaults() {
 		timeout = iv // a probe must end before the next round starts
 	}
 	setDuration(&c.Probe.Timeout, timeout)
+	fast := DefaultProbeFastInterval
+	if iv := c.Probe.Interval.D(); iv > 0 && iv/2 < fast {
+		fast = max(iv/2, MinProbeFastInterval)
+	}
+	setDuration(&c.Probe.FastInterval, fast)
 	setInt(&c.Probe.FailureThreshold, DefaultFailureThreshold)
 	setInt(&c.Probe.SuccessThreshold, DefaultSuccessThreshold)
 

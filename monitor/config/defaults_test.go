@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -13,7 +14,8 @@ func TestApplyDefaultsFillsEveryUnsetField(t *testing.T) {
 	want := validConfig()
 	want.Cloud = CloudAzurePublic
 	want.Credential.Kind = CredentialManagedIdentity
-	want.Probe = ProbeTiming{Interval: Duration(time.Second), Timeout: Duration(time.Second), FailureThreshold: 3, SuccessThreshold: 2}
+	want.Probe = ProbeTiming{Interval: Duration(time.Second), Timeout: Duration(time.Second), FastInterval: Duration(100 * time.Millisecond),
+		FailureThreshold: 3, SuccessThreshold: 2}
 	want.NVAs[0].Probe.Kind = ProbeTCP
 	want.NVAs[1].Probe.Kind, want.NVAs[1].Probe.Path = ProbeHTTP, "/"
 	want.Failback = FailbackNever
@@ -49,7 +51,8 @@ func TestApplyDefaultsTwiceIsTheSameAsOnce(t *testing.T) {
 func TestApplyDefaultsKeepsWhatIsSet(t *testing.T) {
 	c := validConfig()
 	c.Cloud = CloudAzureChina
-	c.Probe = ProbeTiming{Interval: Duration(2 * time.Second), Timeout: Duration(1500 * time.Millisecond), FailureThreshold: 5, SuccessThreshold: 4}
+	c.Probe = ProbeTiming{Interval: Duration(2 * time.Second), Timeout: Duration(1500 * time.Millisecond), FastInterval: Duration(250 * time.Millisecond),
+		FailureThreshold: 5, SuccessThreshold: 4}
 	c.NVAs[0].Probe = Probe{Address: "10.0.1.4:8080", Kind: ProbeHTTP, Path: "/ready"}
 	c.Failback = FailbackPreferred
 	c.MinFailoverInterval = Duration(time.Minute)
@@ -86,5 +89,40 @@ func TestApplyDefaultsKeepsTheTimeoutWithinAShortInterval(t *testing.T) {
 	}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestProbeFastIntervalDefaultsAndLimits checks the fast interval's
+// default (100ms, or half a shorter interval) and its validation.
+func TestProbeFastIntervalDefaultsAndLimits(t *testing.T) {
+	for _, tt := range []struct {
+		interval, want time.Duration
+	}{
+		{time.Second, 100 * time.Millisecond},
+		{5 * time.Second, 100 * time.Millisecond},
+		{150 * time.Millisecond, 75 * time.Millisecond},
+		{15 * time.Millisecond, 10 * time.Millisecond},
+	} {
+		c := validConfig()
+		c.Probe = ProbeTiming{Interval: Duration(tt.interval)}
+		c.ApplyDefaults()
+		if got := c.Probe.FastInterval.D(); got != tt.want {
+			t.Errorf("interval %s: fastInterval defaults to %s, want %s", tt.interval, got, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		fast time.Duration
+		want string
+	}{
+		{5 * time.Millisecond, "probe.fastInterval: 5ms is below the minimum 10ms"},
+		{2 * time.Second, "probe.fastInterval: 2s is longer than probe.interval 1s"},
+	} {
+		c := validConfig()
+		c.Probe.FastInterval = Duration(tt.fast)
+		c.ApplyDefaults()
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("fastInterval %s: error %v, want one containing %q", tt.fast, err, tt.want)
+		}
 	}
 }

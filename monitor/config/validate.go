@@ -355,6 +355,14 @@ func (v *validator) probeTiming(p ProbeTiming) {
 		v.add("probe.timeout", "%s is longer than probe.interval %s; a probe must end before the next round starts, "+
 			"so make the timeout at most %s", p.Timeout, p.Interval, p.Interval)
 	}
+	switch {
+	case p.FastInterval < Duration(MinProbeFastInterval):
+		v.add("probe.fastInterval", "%s is below the minimum %s; write at least %q (or leave it out for %s)",
+			p.FastInterval, MinProbeFastInterval, MinProbeFastInterval.String(), DefaultProbeFastInterval)
+	case p.Interval > 0 && p.FastInterval > p.Interval:
+		v.add("probe.fastInterval", "%s is longer than probe.interval %s; the rounds that confirm a failure must come faster "+
+			"than the regular ones, so make it at most %s", p.FastInterval, p.Interval, p.Interval)
+	}
 	if p.FailureThreshold < 1 {
 		v.add("probe.failureThreshold", "%d must be at least 1 (failed probes in a row that mark an NVA down)", p.FailureThreshold)
 	}

@@ -24,10 +24,16 @@ func (d *daemon) failover(ctx context.Context, t *term, a decide.Action, now tim
 		}
 		if !ok {
 			// The others usually see the failure within a probe interval of
-			// us and publish at once: look again soon, once per round.
-			if !t.rechecked && t.recheck == nil {
+			// us and publish at once: look again at the fast interval for
+			// the first probe interval of the hold, then once per round.
+			if t.recheck == nil && (!t.rechecked || t.quick < d.quickRechecks()) {
 				t.pending = &a
-				t.recheck = time.NewTimer(max(d.cfg.Probe.Interval.D()/4, 50*time.Millisecond))
+				delay := max(d.cfg.Probe.Interval.D()/4, 50*time.Millisecond)
+				if t.quick < d.quickRechecks() {
+					delay = d.cfg.Probe.FastInterval.D()
+					t.quick++
+				}
+				t.recheck = time.NewTimer(delay)
 			}
 			d.hold(a, decide.ReasonNoQuorum, "the active NVA is down from here but not from a majority of the monitors; not failing over",
 				"down_views", down, "fresh_views", fresh)
@@ -35,6 +41,7 @@ func (d *daemon) failover(ctx context.Context, t *term, a decide.Action, now tim
 		}
 	}
 	d.heldNotice = ""
+	t.quick = 0
 	tl := Timeline{Decision: now}
 	if a.From != "" {
 		if t, ok := d.failingSince[a.From]; ok {
@@ -56,6 +63,16 @@ func (d *daemon) failover(ctx context.Context, t *term, a decide.Action, now tim
 		"first_failed_probe", fmtTime(tl.FirstFailedProbe))
 	t.next = &jobSpec{reason: string(a.Reason), from: a.From, timeline: tl}
 	d.ensure(ctx, t, string(a.Reason))
+}
+
+// quickRechecks is how many quorum rechecks at probe.fastInterval a hold
+// starts with: one probe interval's worth.
+func (d *daemon) quickRechecks() int {
+	fast := d.cfg.Probe.FastInterval.D()
+	if fast <= 0 {
+		return 0
+	}
+	return int((d.cfg.Probe.Interval.D() + fast - 1) / fast)
 }
 
 // recheckQuorum looks at a failover held for lack of quorum again, once per

@@ -131,6 +131,7 @@ func (d *daemon) onRound(ctx context.Context, r probe.Round, t *term) {
 	prev := d.state
 	next, dec := decide.Next(d.policy, prev, obs, now)
 	d.state = next
+	d.paceProbes()
 
 	for _, c := range dec.Changes {
 		d.m.Health(c.NVA, string(c.To))
@@ -180,6 +181,9 @@ func (d *daemon) onRound(ctx context.Context, r probe.Round, t *term) {
 		}
 	} else {
 		d.heldNotice = ""
+		if t != nil {
+			t.quick = 0 // no failover due: the next hold starts with quick rechecks again
+		}
 	}
 	if t != nil {
 		d.ensure(ctx, t, "round")
@@ -219,4 +223,21 @@ func (d *daemon) inheritAntiFlap(st lease.State) {
 	if at.After(d.state.LastFailover) {
 		d.state.LastFailover = at
 	}
+}
+
+// paceProbes asks the prober for rounds at probe.fastInterval while some
+// NVA's state is in doubt (a probe failed, not yet enough in a row to call
+// it down), so that a failure is confirmed, or cleared, in a few fast
+// rounds instead of a few intervals; the threshold stays what it is.
+func (d *daemon) paceProbes() {
+	if d.runner == nil {
+		return
+	}
+	doubt := false
+	for _, s := range d.state.NVAs {
+		if s.ConsecutiveFailures > 0 && s.Health != decide.Down {
+			doubt = true
+		}
+	}
+	d.runner.SetDoubt(doubt)
 }

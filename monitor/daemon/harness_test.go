@@ -71,6 +71,7 @@ func extIP(nva string) string {
 // timing is the cluster's configuration of time.
 type timing struct {
 	interval, timeout   time.Duration
+	fast                time.Duration // probe.fastInterval; 0: the default
 	failures, successes int
 	view, lease         time.Duration
 	antiFlap, reconcile time.Duration
@@ -110,6 +111,11 @@ type world struct {
 	slow  map[string]time.Duration // resource ID -> how long ARM takes to answer a GET of it
 	down  map[string]bool          // NVA down for every monitor
 	blind map[string]bool          // "monitor/nva": this monitor's probes of that NVA fail
+	// silent: the NVA accepts the probe and never answers (every monitor).
+	silent map[string]bool
+	// loss, when set, drops a share of the probes (no answer) and delays
+	// the others by up to a jitter (detect_test.go).
+	loss *lossModel
 	mons  map[string]*monitor
 	names []string
 }
@@ -156,6 +162,7 @@ func newWorld(t *testing.T, s spec) *world {
 		spec:   s,
 		down:   map[string]bool{},
 		blind:  map[string]bool{},
+		silent: map[string]bool{},
 		mons:   map[string]*monitor{},
 	}
 	w.store.CreateContainer("hanva")
@@ -229,16 +236,16 @@ probe:
   interval: %s
   timeout: %s
   failureThreshold: %d
-  successThreshold: %d
+  successThreshold: %d%s
 minFailoverInterval: %s
 reconcileInterval: %s
 pollInterval: %s
 operationTimeout: %s
 log:
   level: debug
-nvas:
-`, w.spec.quorum, t.view, containerURL, leaderBlob, t.lease, armHost, t.interval, t.timeout, t.failures, t.successes,
+`, w.spec.quorum, t.view, containerURL, leaderBlob, t.lease, armHost, t.interval, t.timeout, t.failures, t.successes, fastLine(t.fast),
 		t.antiFlap, t.reconcile, t.poll, t.operation)
+	b.WriteString("nvas:\n")
 	for _, n := range w.nvas {
 		fmt.Fprintf(&b, "  - name: %s\n    probe:\n      address: \"%s:22\"\n    nics:\n      internal: %s\n      external: %s\n",
 			n, intIP(n), intNIC(n), extNIC(n))
@@ -369,11 +376,41 @@ type stubProbe struct {
 func (s stubProbe) Probe(ctx context.Context) error {
 	s.w.mu.Lock()
 	fail := s.w.down[s.nva] || s.w.blind[s.monitor+"/"+s.nva]
+	silent := s.w.silent[s.nva]
+	var drop bool
+	var delay time.Duration
+	if l := s.w.loss; l != nil {
+		drop, delay = l.draw()
+		l.probes++
+		if drop {
+			l.dropped++
+		}
+	}
 	s.w.mu.Unlock()
+	if silent || drop {
+		<-ctx.Done() // the answer never comes
+		return ctx.Err()
+	}
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	if fail {
 		return os.NewSyscallError("connect", syscall.ECONNREFUSED)
 	}
 	return nil
+}
+
+// setSilent makes nva accept every probe and never answer (true).
+func (w *world) setSilent(nva string, silent bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.silent[nva] = silent
 }
 
 type fakeToken struct{}
@@ -790,4 +827,12 @@ func (w *world) setSlowGet(id string, d time.Duration) {
 		w.slow = map[string]time.Duration{}
 	}
 	w.slow[strings.ToLower(id)] = d
+}
+
+// fastLine is the probe.fastInterval line of a config, "" for the default.
+func fastLine(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	return "\n  fastInterval: " + d.String()
 }

@@ -36,6 +36,11 @@ type term struct {
 	pending   *decide.Action // a failover held for lack of quorum
 	recheck   *time.Timer
 	rechecked bool // the quorum was looked at again this probe round
+	// quick counts the rechecks at probe.fastInterval of the current hold:
+	// the other monitors confirm a failure in a few fast rounds and
+	// publish at once, so the first probe interval of a hold is looked at
+	// closely (quickRechecks), then once per round.
+	quick int
 
 	armDownSince time.Time // when reads of Azure began to fail entirely
 	end          string    // why the term ended, once it has

@@ -204,6 +204,7 @@ type daemon struct {
 	lastHold     decide.Reason
 	heldNotice   decide.Reason
 	rounds       chan probe.Round
+	runner       *probe.Runner // set before the loop starts
 
 	// Azure, as last read. observing is true while a read runs; its result
 	// arrives on observed.
@@ -243,8 +244,9 @@ func (d *daemon) loop(ctx context.Context) error {
 	bg.Go(func() { d.publishViews(bctx) })
 	bg.Go(func() { d.pollRequests(bctx) })
 	d.rounds = make(chan probe.Round, 1)
-	runner := &probe.Runner{Targets: d.targets, Interval: d.cfg.Probe.Interval.D(), Timeout: d.cfg.Probe.Timeout.D()}
-	bg.Go(func() { _ = runner.Run(bctx, d.rounds) })
+	d.runner = &probe.Runner{Targets: d.targets, Interval: d.cfg.Probe.Interval.D(), Timeout: d.cfg.Probe.Timeout.D(),
+		FastInterval: d.cfg.Probe.FastInterval.D()}
+	bg.Go(func() { _ = d.runner.Run(bctx, d.rounds) })
 	defer func() {
 		// The roles stopped their writes before returning; storage work
 		// stops, then the lease is let go.
