@@ -115,7 +115,7 @@ type world struct {
 	silent map[string]bool
 	// loss, when set, drops a share of the probes (no answer) and delays
 	// the others by up to a jitter (detect_test.go).
-	loss *lossModel
+	loss  *lossModel
 	mons  map[string]*monitor
 	names []string
 }
