@@ -71,6 +71,8 @@ func (f *Fault) UnmarshalJSON(b []byte) error {
 //	POST /_armsim/faults      Fault as JSON ({"method":"PUT","status":500,"retryAfter":"3s","count":1,...})
 //	DELETE /_armsim/faults    remove all faults
 //	POST /_armsim/throttle    {"perSecond":1,"burst":2}
+//	POST /_armsim/throttling  Throttling as JSON ({"enabled":true}; {"enabled":false} turns it off)
+//	GET  /_armsim/throttling  -> {"enabled":...,"throttling":{...},"buckets":[BucketLevel...]}
 //	POST /_armsim/permissions {"resourceId":"...","actions":["*"],"notActions":[]}
 //	GET  /_armsim/events?since=N -> {"events":[...]}
 //	GET  /_armsim/requests    -> {"requests":[...]}
@@ -135,6 +137,20 @@ func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 		}
 		s.SetWriteThrottle(req.PerSecond, req.Burst)
 		controlJSON(w, map[string]any{})
+	case "POST /throttling":
+		var t Throttling
+		if !decode(&t) {
+			return
+		}
+		s.SetThrottling(t)
+		controlJSON(w, map[string]any{})
+	case "GET /throttling":
+		t, on := s.Throttling()
+		levels := s.ThrottleLevels()
+		if levels == nil {
+			levels = []BucketLevel{}
+		}
+		controlJSON(w, map[string]any{"enabled": on, "throttling": t, "buckets": levels})
 	case "POST /permissions":
 		var req struct {
 			ResourceID string   `json:"resourceId"`

@@ -66,14 +66,43 @@
 //     name (400). Not emulated: the zone's record counters,
 //     virtualNetworkLinks, $top and nextLink, OperationStatus faults
 //     (nothing to poll);
-//   - a write token bucket (429 SubscriptionRequestsThrottled + Retry-After),
+//   - ARM's throttling as Microsoft documents it (throttle.go, off unless
+//     Options.Throttling.Enabled or SetThrottling; docs/azure-behaviour.md#arm-throttling):
+//     token buckets per subscription, region, principal and operation type
+//     (reads 250 + 25/s; writes, i.e. PUT/PATCH/POST, 200 + 10/s; deletes
+//     200 + 10/s), the subscription's global buckets of 15 times that shared
+//     by all principals, and Microsoft.Network's 1,000 writes/deletes and
+//     10,000 reads (every GET, operation-status polls too) per 5 minutes per
+//     subscription and region (private DNS reads: 500). The region is the
+//     resource's location (the stored resource's, else the PUT body's; an
+//     operation's from its URL; "global" for a resource without one, lists
+//     and permissions); the principal is the bearer token's, through
+//     Throttling.Principals, else a JWT's oid claim, else one default.
+//     Over a limit: 429 SubscriptionRequestsThrottled with Retry-After (the
+//     wait for a token, whole seconds rounded up); until then the bucket
+//     refuses every request, answering the time still to wait. A throttled
+//     request takes no token from any bucket, uses up no fault, changes
+//     nothing, and is logged as a throttled Event naming the bucket. Every
+//     authenticated response carries x-ms-ratelimit-remaining-subscription-{kind}
+//     and -global-{kind} of its own operation type, 429s included.
+//     ThrottleLevels shows every bucket. Microsoft.Network's limits are a
+//     sliding 5-minute window, not a bucket: the page states a count per 5
+//     minutes and, unlike ARM's table, no refill rate, and the window is the
+//     stricter reading (after a burst of 1,000 the next write waits until the
+//     first leaves the window, not 0.3 s), so a client shaped to pass armsim
+//     also passes either reading in Azure;
+//   - a simpler write token bucket beside it (SetWriteThrottle: one bucket
+//     for everything; its 429s are write_rejected events),
 //     injected faults (fail the next N matching requests, apply a write but
 //     lose its answer, let an operation end Failed or Canceled and revert),
 //     and {scope}/providers/Microsoft.Authorization/permissions.
 //
 // Every write is logged as an Event (write_accepted, write_succeeded,
 // write_rejected, write_failed) with the client's User-Agent and readable
-// Changes; every ARM request as a Request. Operations complete lazily: the
+// Changes, every request the throttling model refuses as a throttled Event;
+// every ARM request as a Request. Options.Now, if set, is the emulator's
+// clock (request times, operation completion, throttling), so tests can
+// step time instead of sleeping. Operations complete lazily: the
 // first look at the state after accept time + latency applies them, with
 // the exact completion time, so no timers run.
 //
@@ -100,12 +129,25 @@
 //	srv.SetWriteThrottle(1, 2)
 //	for _, ev := range srv.Events(0) { t.Log(ev.Kind, ev.ResourceID, ev.Changes) }
 //
+// Azure's throttling, two principals, on a clock the test steps:
+//
+//	clk := time.Now()
+//	srv, _ := armsim.Start(armsim.Options{
+//		Now: func() time.Time { return clk }, // guard with a mutex if requests run concurrently
+//		Throttling: armsim.Throttling{Enabled: true, // Azure's numbers; override any for a test:
+//			Writes:     armsim.Limit{Burst: 5},                   // 5 writes, refilled 10/s
+//			Principals: map[string]string{"tok-a": "a", "tok-b": "b"}},
+//	})
+//	// ... requests with "Authorization: Bearer tok-a" draw from a's buckets
+//	clk = clk.Add(time.Second)
+//	for _, l := range srv.ThrottleLevels() { t.Log(l.Name, l.Region, l.Principal, l.Remaining, l.Throttled) }
+//
 // RetryAfter: -1 leaves Retry-After out, so PollUntilDone polls at its
 // Frequency instead of the 10 s Azure asks for.
 //
 // # As a process
 //
-//	go run ./testenv/armsim/cmd/armsim --listen 127.0.0.1:8443 --ca-out ca.pem --seed seed.json --latency 1s
+//	go run ./testenv/armsim/cmd/armsim --listen 127.0.0.1:8443 --ca-out ca.pem --seed seed.json --latency 1s [--throttling]
 //
 // prints "armsim listening on https://127.0.0.1:8443"; clients trust ca.pem.
 // The control API on the same server (no authentication) drives it:
@@ -113,6 +155,8 @@
 // POST /_armsim/latency {"resourceType":"","latency":"2s"},
 // POST /_armsim/faults {"method":"PUT","status":429,"code":"SubscriptionRequestsThrottled","retryAfter":"5s","count":1},
 // DELETE /_armsim/faults, POST /_armsim/throttle {"perSecond":1,"burst":2},
+// POST /_armsim/throttling {"enabled":true} (Throttling as JSON; "networkWindow":"5m";
+// {"enabled":false} turns it off), GET /_armsim/throttling -> {"enabled","throttling","buckets"},
 // POST /_armsim/permissions {"resourceId":"...","actions":["*"],"notActions":[]},
 // GET /_armsim/events?since=N, GET /_armsim/requests, GET /_armsim/resource?id=....
 package armsim

@@ -12,13 +12,18 @@ const (
 	KindWriteSucceeded = "write_succeeded" // the operation reached Succeeded
 	KindWriteRejected  = "write_rejected"  // a write got a 4xx/5xx (validation, 409, 412, 429, injected faults)
 	KindWriteFailed    = "write_failed"    // the operation ended Failed or Canceled (Fault.OperationStatus); the resource was reverted
+	// KindThrottled: the throttling model (Options.Throttling) answered a
+	// request, read or write, with 429; Bucket names the bucket that
+	// refused it. The request changed nothing. (SetWriteThrottle's 429s are
+	// write_rejected.)
+	KindThrottled = "throttled"
 )
 
 // Event is one entry of the emulator's write log.
 type Event struct {
 	Seq  int       `json:"seq"`
 	Time time.Time `json:"time"`
-	// Kind is KindWriteAccepted, KindWriteSucceeded or KindWriteRejected.
+	// Kind is one of the Kind constants.
 	Kind            string `json:"kind"`
 	Method          string `json:"method"`
 	ResourceID      string `json:"resourceId"`
@@ -29,6 +34,12 @@ type Event struct {
 	// Changes are human-readable diffs, e.g.
 	// `route "default" nextHopIpAddress 10.0.1.4 -> 10.0.1.5`.
 	Changes []string `json:"changes,omitempty"`
+	// Bucket (KindThrottled) is the bucket that refused the request:
+	// "{name}/{region}[/{principal}]", name as in BucketLevel, e.g.
+	// "subscription-writes/westeurope/armsim" or "network-reads/westeurope".
+	Bucket string `json:"bucket,omitempty"`
+	// Principal (KindThrottled) is the caller as the model saw it.
+	Principal string `json:"principal,omitempty"`
 }
 
 // Request is one ARM request received (control API requests are not logged).

@@ -113,19 +113,11 @@ func faultResponse(f *Fault) response {
 	return resp
 }
 
-// bucket is a token bucket over writes (ARM throttles per subscription with
-// token buckets:
-// https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling#regional-throttling-and-token-bucket-algorithm).
-type bucket struct {
-	rate         float64 // tokens per second
-	burst        float64
-	tokens       float64
-	last         time.Time
-	blockedUntil time.Time
-}
-
 // SetWriteThrottle limits writes (PUT/PATCH/DELETE) to perSecond with bursts
-// of burst (at least 1); the bucket starts full. A write finding it empty gets
+// of burst (at least 1); the bucket starts full. It is one bucket for every
+// subscription, region and caller, older and simpler than the documented
+// model (Options.Throttling, SetThrottling), and works beside it; a write it
+// refuses is logged as write_rejected, not throttled. A write finding it empty gets
 // 429 SubscriptionRequestsThrottled with Retry-After, and every write before
 // that time has passed is rejected again
 // (docs/azure-behaviour.md#arm-throttling). perSecond <= 0
@@ -140,31 +132,13 @@ func (s *Sim) SetWriteThrottle(perSecond float64, burst int) {
 	if burst < 1 {
 		burst = 1
 	}
-	s.throttle = &bucket{rate: perSecond, burst: float64(burst), tokens: float64(burst), last: time.Now()}
-}
-
-// take spends a token, or says how long to wait.
-func (b *bucket) take(now time.Time) (bool, time.Duration) {
-	if now.Before(b.blockedUntil) {
-		return false, b.blockedUntil.Sub(now)
-	}
-	if el := now.Sub(b.last).Seconds(); el > 0 {
-		b.tokens = min(b.burst, b.tokens+el*b.rate)
-	}
-	b.last = now
-	if b.tokens >= 1 {
-		b.tokens--
-		return true, 0
-	}
-	wait := time.Duration((1 - b.tokens) / b.rate * float64(time.Second))
-	secs := max(1, ceilSeconds(wait))
-	b.blockedUntil = now.Add(time.Duration(secs) * time.Second)
-	return false, time.Duration(secs) * time.Second
+	s.throttle = newBucket(Limit{Burst: float64(burst), PerSecond: perSecond}, s.now())
 }
 
 func (s *Sim) remainingWrites() string {
 	if s.throttle == nil {
 		return "1199"
 	}
-	return strconv.Itoa(int(s.throttle.tokens))
+	s.throttle.refill(s.now())
+	return strconv.Itoa(s.throttle.remaining())
 }

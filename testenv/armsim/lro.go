@@ -69,7 +69,7 @@ func (s *Sim) advance(now time.Time) {
 	}
 }
 
-func (s *Sim) advanceNow() { s.advance(time.Now()) }
+func (s *Sim) advanceNow() { s.advance(s.now()) }
 
 func (s *Sim) complete(op *operation) {
 	if op.action != "" {

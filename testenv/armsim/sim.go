@@ -30,6 +30,13 @@ type Options struct {
 	Logf func(format string, args ...any)
 	// Addr is the listen address for Start. Default "127.0.0.1:0".
 	Addr string
+	// Throttling is the model of ARM's request throttling (throttle.go);
+	// off unless Throttling.Enabled. SetThrottling changes it at run time.
+	Throttling Throttling
+	// Now, if set, is the emulator's clock: request and event times,
+	// operation completion and throttling all follow it, so a test can
+	// step time. Default time.Now.
+	Now func() time.Time
 }
 
 // Sim is the in-memory ARM emulator. It is an http.Handler serving ARM paths
@@ -38,18 +45,19 @@ type Options struct {
 type Sim struct {
 	opts Options
 
-	mu        sync.Mutex
-	resources map[string]*resource     // by lower-cased resource ID
-	ops       map[string]*operation    // by lower-cased operation ID
-	pending   []*operation             // not yet completed, in start order
-	latency   map[string]time.Duration // by lower-cased resource type; "" = all
-	faults    []*Fault
-	throttle  *bucket
-	perms     map[string]permission // by lower-cased scope
-	events    []Event
-	requests  []Request
-	before    func(method, path string)
-	pipSerial int
+	mu         sync.Mutex
+	resources  map[string]*resource     // by lower-cased resource ID
+	ops        map[string]*operation    // by lower-cased operation ID
+	pending    []*operation             // not yet completed, in start order
+	latency    map[string]time.Duration // by lower-cased resource type; "" = all
+	faults     []*Fault
+	throttle   *tokenBucket          // SetWriteThrottle
+	throttling *throttleState        // Options.Throttling, SetThrottling; nil: off
+	perms      map[string]permission // by lower-cased scope
+	events     []Event
+	requests   []Request
+	before     func(method, path string)
+	pipSerial  int
 }
 
 // New returns an empty emulator.
@@ -57,14 +65,22 @@ func New(opts Options) *Sim {
 	if opts.RetryAfter == 0 {
 		opts.RetryAfter = 10
 	}
-	return &Sim{
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Sim{
 		opts:      opts,
 		resources: map[string]*resource{},
 		ops:       map[string]*operation{},
 		latency:   map[string]time.Duration{},
 		perms:     map[string]permission{},
 	}
+	s.setThrottlingLocked(opts.Throttling)
+	return s
 }
+
+// now reads the emulator's clock (Options.Now).
+func (s *Sim) now() time.Time { return s.opts.Now() }
 
 // SetLatency sets how long accepted writes to one resource type stay
 // InProgress: "routeTables" (also used for routes/{name} writes),
@@ -123,6 +139,7 @@ type reqCtx struct {
 	requestID       string
 	now             time.Time
 	body            []byte
+	charged         *charge // the throttling model's buckets, once authenticated
 }
 
 const maxBody = 8 << 20
@@ -188,9 +205,13 @@ func isWrite(method string) bool {
 func (s *Sim) handle(rc *reqCtx, authz string) response {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rc.now = time.Now() // under the lock: event times follow Seq order
+	rc.now = s.now() // under the lock: event times follow Seq order
 	s.advance(rc.now)
 	resp := s.handleLocked(rc, authz)
+	if rc.charged != nil {
+		// On every response to an authenticated request, 429 included.
+		s.rateLimitHeaders(&resp, *rc.charged, rc.now)
+	}
 	s.requests = append(s.requests, Request{
 		Time: rc.now, Method: rc.method, Path: rc.path, Client: rc.client, Status: resp.status,
 	})
@@ -218,18 +239,29 @@ func (s *Sim) handleLocked(rc *reqCtx, authz string) response {
 		return reject(armError(http.StatusBadRequest, "MissingApiVersionParameter",
 			"The api-version query parameter (?api-version=) is required for all requests."))
 	}
+	if s.throttling != nil {
+		// ARM throttles before the provider sees the request, so a
+		// throttled request uses up no injected fault.
+		c := s.chargeOf(rc, authz)
+		rc.charged = &c
+		if resp := s.throttleLocked(rc, c); resp != nil {
+			return *resp // logged as KindThrottled
+		}
+	}
 	if f := s.matchFault(rc, stageBefore); f != nil {
 		return reject(faultResponse(f))
 	}
 	if write && s.throttle != nil {
-		if ok, wait := s.throttle.take(rc.now); !ok {
+		if ok, wait := s.throttle.takeOrRefuse(rc.now); !ok {
 			// docs/azure-behaviour.md#arm-throttling: 429 with Retry-After; a request sent before it
 			// elapses is not processed and gets a new retry value.
 			resp := armError(http.StatusTooManyRequests, "SubscriptionRequestsThrottled",
 				"Number of 'write' requests for subscription actor exceeded. Please try again after '"+
 					strconv.Itoa(ceilSeconds(wait))+"' seconds after the last request.")
 			resp.setHeader("Retry-After", strconv.Itoa(ceilSeconds(wait)))
-			resp.setHeader("x-ms-ratelimit-remaining-subscription-writes", "0")
+			if s.throttling == nil {
+				resp.setHeader("x-ms-ratelimit-remaining-subscription-writes", "0")
+			}
 			return reject(resp)
 		}
 	}
@@ -241,6 +273,9 @@ func (s *Sim) handleLocked(rc *reqCtx, authz string) response {
 	}
 	if resp.status >= 400 {
 		return reject(resp)
+	}
+	if s.throttling != nil {
+		return resp // handle sets the model's headers
 	}
 	if write {
 		resp.setHeader("x-ms-ratelimit-remaining-subscription-writes", s.remainingWrites())

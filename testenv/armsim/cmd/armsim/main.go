@@ -40,6 +40,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	retryAfter := fs.Int("retry-after", 10, "Retry-After seconds on LRO responses (0 or negative: none)")
 	token := fs.String("token", "", "if set, the only bearer token accepted")
 	verbose := fs.Bool("v", false, "log every ARM request to stderr")
+	throttling := fs.Bool("throttling", false, "throttle as Azure documents it (token buckets per subscription, region and principal; Microsoft.Network's 5-minute limits)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -65,7 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *retryAfter == 0 {
 		*retryAfter = -1 // 0 would mean the default in Options
 	}
-	opts := armsim.Options{Addr: *listen, LROLatency: *latency, RetryAfter: *retryAfter, Token: *token}
+	opts := armsim.Options{Addr: *listen, LROLatency: *latency, RetryAfter: *retryAfter, Token: *token,
+		Throttling: armsim.Throttling{Enabled: *throttling}}
 	if *verbose {
 		opts.Logf = func(format string, a ...any) {
 			fmt.Fprintf(stderr, "%s "+format+"\n", append([]any{time.Now().Format(time.RFC3339Nano)}, a...)...)
