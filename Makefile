@@ -63,14 +63,17 @@ e2e:
 
 # Benchmarks, in one run of about four minutes: failover convergence against
 # armsim with a fixed LRO latency (the engine vs the order of mspnp/ha-nva;
-# 3 runs each), detection time of the real nva-monitor for refused and silent
-# failures at default and aggressive probe settings (3 runs each), and its
-# memory and CPU while probing (one 30 s window each). testenv/benchreport
+# 3 runs each) and per steering mode, detection time of the real nva-monitor
+# for refused and silent failures at default and aggressive probe settings
+# (3 runs each), detection with two monitors and a quorum over 20 failures at
+# random phases and a 30-minute lossy soak (the daemon's tests, in virtual
+# time), and the monitor's memory and CPU while probing (one 30 s window each). testenv/benchreport
 # echoes the output as it comes, prints the tables and writes the figures,
 # parameters and machine to bench-results.json (exit 1 if anything failed).
 bench:
 	{ $(GO) test -json -run '^$$' -bench . -benchtime 3x -count 1 ./monitor/internal/act/ && \
 	  $(GO) test -json -run '^$$' -bench 'Detection' -benchtime 3x -count 1 ./testenv/e2e/ && \
+	  $(GO) test -json -count 1 -run 'TestDetectionAt|TestLossySoak' ./monitor/daemon/ && \
 	  $(GO) test -json -run '^$$' -bench 'DaemonResources' -benchtime 1x -count 1 ./testenv/e2e/; } \
 	| $(GO) run ./testenv/benchreport -o bench-results.json
 

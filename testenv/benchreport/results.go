@@ -17,7 +17,10 @@ type Results struct {
 	Convergence *Convergence `json:"convergence,omitempty"`
 	Steering    *Steering    `json:"steering,omitempty"`
 	Detection   *Detection   `json:"detection,omitempty"`
-	Resources   *Resources   `json:"resources,omitempty"`
+	// QuorumDetection and Soak are the detection goals, in virtual time (quorum.go).
+	QuorumDetection *QuorumDetection `json:"quorumDetection,omitempty"`
+	Soak            *Soak            `json:"soak,omitempty"`
+	Resources       *Resources       `json:"resources,omitempty"`
 	// Benchmarks is every result line read, known or not.
 	Benchmarks []Benchmark `json:"benchmarks"`
 }
@@ -157,6 +160,9 @@ func Build(in Input, command string, now time.Time) Results {
 		}
 		base, tags, params := splitName(b.Name)
 		m := b.Metrics
+		if buildDetectionGoals(&r, base, params, b) {
+			continue
+		}
 		switch base {
 		case "BenchmarkFailover":
 			n, err := strconv.Atoi(params["tables"])

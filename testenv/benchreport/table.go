@@ -74,6 +74,8 @@ func Print(w io.Writer, r Results) {
 		t.write(w)
 	}
 
+	printDetectionGoals(w, r)
+
 	if res := r.Resources; res != nil {
 		var runs []int
 		nvas, tables, window := 0, 0, 0.0

@@ -74,8 +74,12 @@ const injectAfterProbe = 25 * time.Millisecond
 // to the NVA marked down ("down-ms") and to the failover decision, the
 // failover_started line ("decision-ms"); at the default probe settings and
 // at aggressive ones (reported as "interval-ms", "timeout-ms",
-// "threshold"). Expected: about threshold × interval after a refusal, one
-// timeout more after silence.
+// "threshold"). Expected: after a refusal, the next probe (up to an
+// interval: this phase is the worst) and threshold − 1 confirmations a fast
+// interval apart (probe.fastInterval, its default here); after silence, the
+// probe's timeout more. The median over random phases, with two monitors
+// and a quorum, is measured in virtual time by monitor/daemon's detection
+// tests, which make bench runs too.
 //
 //	go test -run '^$' -bench Detection -benchtime 3x ./testenv/e2e/
 func BenchmarkDetection(b *testing.B) {
