@@ -80,7 +80,8 @@ bench:
 # The failover drill: the sample topology on this machine (armsim, Azurite,
 # NVA stand-ins, real nva-monitor processes), every scenario (active NVA
 # crashes, hangs; leader killed, paused past its lease; ARM throttles;
-# failback), a timeline and PASS/FAIL per scenario, and drill-report.html.
+# failback; a crash with each way of steering: floating IP, load balancer,
+# DNS), a timeline and PASS/FAIL per scenario, and drill-report.html.
 # About 2 minutes; exit 1 if any scenario fails. Flags: make drill
 # DRILL_FLAGS="--scenarios crash,leader-kill --nvas 3 --latency 2s" (--help).
 DRILL_FLAGS ?=

@@ -315,9 +315,12 @@ func runScenario(ctx context.Context, o Options, sc *scenario, bin string, az *a
 	if sc.settings != nil {
 		sc.settings(&settings)
 	}
-	stack, err := o.Stack(lab.SampleOptions{NVAs: o.NVAs, Monitors: o.Monitors, Settings: settings})
+	stack, err := o.Stack(lab.SampleOptions{NVAs: o.NVAs, Monitors: o.Monitors, Settings: settings, Steering: sc.steering})
 	if err != nil {
 		return fail(err)
+	}
+	if len(sc.steering) > 0 {
+		fmt.Fprintf(out, "steering: %s (%s)\n", strings.Join(sc.steering, ", "), describeManaged(stack.Config))
 	}
 	fmt.Fprintf(out, "starting armsim (ARM, %d resources seeded), %d NVA stand-ins and %d nva-monitor processes\n",
 		len(stack.Resources), o.NVAs, o.Monitors)
@@ -456,7 +459,7 @@ func (r *runner) waitOn(nva string, within time.Duration) error {
 		p, _ := r.env.Placement()
 		return fmt.Errorf("wait %s for every resource on %s: %w (now: %s)", within, nva, err, describePlacement(r.env, p))
 	}
-	fmt.Fprintf(r.out, "  [%s] every route table and public IP on %s\n", r.offset(time.Now()), nva)
+	fmt.Fprintf(r.out, "  [%s] every managed resource on %s\n", r.offset(time.Now()), nva)
 	return nil
 }
 
@@ -521,10 +524,11 @@ func (r *runner) check(name string, pass bool, format string, args ...any) {
 	r.res.Checks = append(r.res.Checks, Check{Name: name, Pass: pass, Detail: fmt.Sprintf(format, args...)})
 }
 
-// placementCheck: every route table and public IP on the wanted NVA, which
-// is healthy.
+// placementCheck: every managed resource (route tables, public IPs,
+// floating IPs, backend pools, DNS records) on the wanted NVA, which is
+// healthy.
 func (r *runner) placementCheck() Check {
-	c := Check{Name: fmt.Sprintf("every route table and the public IP on one healthy NVA (%s)", r.want)}
+	c := Check{Name: fmt.Sprintf("every managed resource on one healthy NVA (%s)", r.want)}
 	p, err := r.env.Placement()
 	if err != nil {
 		c.Detail = err.Error()
@@ -556,7 +560,50 @@ func describePlacement(env *lab.Env, p lab.Placement) string {
 	for _, pip := range env.Stack.Config.PublicIPs {
 		parts = append(parts, fmt.Sprintf("public IP %s -> %s", short(pip.ID), orNone(p.PublicIPs[pip.ID])))
 	}
+	for _, f := range env.Stack.Config.FloatingIPs {
+		parts = append(parts, fmt.Sprintf("floating IP %s -> %s", f.IP, orNone(p.FloatingIPs[f.IP])))
+	}
+	for _, bp := range env.Stack.Config.BackendPools {
+		parts = append(parts, fmt.Sprintf("backend pool %s -> %s", poolName(bp.ID), orNone(p.BackendPools[bp.ID])))
+	}
+	for _, d := range env.Stack.Config.DNSRecords {
+		parts = append(parts, fmt.Sprintf("DNS record %s -> %s", recordName(d.ID), orNone(p.DNSRecords[d.ID])))
+	}
 	return strings.Join(parts, ", ")
+}
+
+// describeManaged lists what a config manages, by kind.
+func describeManaged(c config.Config) string {
+	var parts []string
+	add := func(n int, what string) {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, what))
+		}
+	}
+	add(len(c.RouteTables), "route table(s)")
+	add(len(c.PublicIPs), "public IP(s)")
+	add(len(c.FloatingIPs), "floating IP(s)")
+	add(len(c.BackendPools), "backend pool(s)")
+	add(len(c.DNSRecords), "DNS record(s)")
+	return "the monitors manage " + listOr(parts, "nothing")
+}
+
+// poolName is "pool of lb" for a backend pool ID.
+func poolName(id string) string {
+	if i := strings.Index(strings.ToLower(id), "/backendaddresspools/"); i >= 0 {
+		return short(id) + " of " + short(id[:i])
+	}
+	return short(id)
+}
+
+// recordName is "name.zone (A)" for a Private DNS record set ID
+// (.../privateDnsZones/{zone}/{type}/{name}).
+func recordName(id string) string {
+	segs := strings.Split(id, "/")
+	if n := len(segs); n >= 3 {
+		return segs[n-1] + "." + segs[n-3] + " (" + segs[n-2] + ")"
+	}
+	return id
 }
 
 // writes returns the accepted ARM writes at or after a time.
@@ -583,9 +630,27 @@ func moves(events []armsim.Event, after time.Time) []armsim.Event {
 	return out
 }
 
-// stampOnly reports whether a write changed nothing but the epoch tag
-// ("hanva-epoch", act.EpochTag).
-func stampOnly(ev armsim.Event) bool { return ev.TagOnly("hanva-epoch") }
+// stampOnly reports whether a write changed nothing but the epoch
+// (config.EpochTag, "hanva-epoch"): a tag, or on a Private DNS record set,
+// which carries metadata rather than tags, a metadata key.
+func stampOnly(ev armsim.Event) bool {
+	if ev.TagOnly(epochTag) {
+		return true
+	}
+	if len(ev.Changes) == 0 {
+		return false
+	}
+	for _, c := range ev.Changes {
+		l := strings.ToLower(c)
+		if !strings.HasPrefix(l, `tag "`+epochTag+`"`) && !strings.HasPrefix(l, `metadata "`+epochTag+`"`) {
+			return false
+		}
+	}
+	return true
+}
+
+// epochTag is the epoch's tag or metadata key, lower-cased.
+var epochTag = strings.ToLower(config.EpochTag)
 
 // inFlight counts accepted writes whose operation has not ended.
 func inFlight(events []armsim.Event) int {
@@ -682,7 +747,7 @@ func (r *Report) Summary() string {
 		if res.Timeline.Total > 0 {
 			failover = fmtDur(res.Timeline.Total)
 		}
-		fmt.Fprintf(&b, "  %s  %-13s failure to converged %-8s (scenario %s)\n", verdict, res.Scenario, failover, fmtDur(res.Duration))
+		fmt.Fprintf(&b, "  %s  %-20s failure to converged %-8s (scenario %s)\n", verdict, res.Scenario, failover, fmtDur(res.Duration))
 	}
 	fmt.Fprintf(&b, "%d of %d scenario(s) passed\n", passed, len(r.Results))
 	return b.String()

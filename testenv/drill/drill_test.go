@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,5 +76,36 @@ func dumpLogs(t *testing.T, dir string) {
 	for _, l := range logs {
 		b, _ := os.ReadFile(l)
 		t.Logf("%s:\n%s", filepath.Base(l), b)
+	}
+}
+
+// TestEveryWayOfSteeringHasACrashScenario: one scenario per way of
+// steering besides the default, each deploying it, after the others.
+func TestEveryWayOfSteeringHasACrashScenario(t *testing.T) {
+	want := map[string]string{"crash-floating-ip": "floatingIp", "crash-load-balancer": "loadBalancer", "crash-dns": "dns"}
+	seenSteered := false
+	for _, n := range Names() {
+		st := Steering(n)
+		if Describe(n) == "" {
+			t.Errorf("%s has no title", n)
+		}
+		if st == nil {
+			if seenSteered {
+				t.Errorf("%s (default steering) runs after a steered scenario; the default ones come first", n)
+			}
+			continue
+		}
+		seenSteered = true
+		mode, ok := want[n]
+		if !ok || !slices.Contains(st, mode) {
+			t.Errorf("%s steers with %v; want one of %v", n, st, want)
+		}
+		delete(want, n)
+	}
+	if len(want) != 0 {
+		t.Errorf("no scenario for %v", want)
+	}
+	if Steering("crash") != nil || Steering("nope") != nil {
+		t.Errorf("crash or an unknown scenario has a steering")
 	}
 }

@@ -125,7 +125,7 @@ code{font:13px ui-monospace,SFMono-Regular,Menlo,monospace}
 {{if .Err}}<p class="err">{{.Err}}</p>{{end}}
 {{if .Timeline.Steps}}
 <div class="chart">{{.Chart}}</div>
-<p class="legend"><span><i style="background:#e03131;opacity:.35"></i>condition (NVA down, monitor dead or paused, ARM throttled)</span><span><i style="background:#d9480f"></i>drill action</span><span><i style="background:#e8590c;border-radius:5px"></i>probes / health</span><span><i style="background:#7048e8"></i>lease</span><span><i style="background:#1971c2"></i>decision</span><span><i style="background:#2f9e44"></i>route table write</span><span><i style="background:#0c8599"></i>public IP move</span><span><i style="background:#c92a2a"></i>ARM refused</span></p>
+<p class="legend"><span><i style="background:#e03131;opacity:.35"></i>condition (NVA down, monitor dead or paused, ARM throttled)</span><span><i style="background:#d9480f"></i>drill action</span><span><i style="background:#e8590c;border-radius:5px"></i>probes / health</span><span><i style="background:#7048e8"></i>lease</span><span><i style="background:#1971c2"></i>decision</span><span><i style="background:#2f9e44"></i>route table write</span><span><i style="background:#0c8599"></i>public IP move</span><span><i style="background:#e64980"></i>floating IP move</span><span><i style="background:#f59f00"></i>backend pool write</span><span><i style="background:#5c7cfa"></i>DNS record write</span><span><i style="background:#c92a2a"></i>ARM refused</span></p>
 <h3>Timeline</h3>
 <table class="steps">
 {{range .Timeline.Steps}}<tr><td>+{{dur .At}}</td><td>{{.Label}}</td></tr>
@@ -171,8 +171,11 @@ var spanColor = map[string]string{
 }
 
 var barColor = map[string]string{
-	"routeTable": "#2f9e44",
-	"publicIp":   "#0c8599",
+	"routeTable":  "#2f9e44",
+	"publicIp":    "#0c8599",
+	"floatingIp":  "#e64980",
+	"backendPool": "#f59f00",
+	"dnsRecord":   "#5c7cfa",
 }
 
 // chartSVG draws a timeline: the time axis on top, then one row per step

@@ -3,6 +3,9 @@ package drill
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/hanva/hanva/monitor/config"
@@ -18,6 +21,10 @@ type scenario struct {
 	name, title, what string
 	// settings changes the deployment's monitor settings for this scenario.
 	settings func(*lab.Settings)
+	// steering is how the deployment steers traffic to the active NVA
+	// (lab.SampleOptions.Steering, the program's stack config key
+	// steering); nil is the default, routes and the public IP.
+	steering []string
 	run      func(r *runner) error
 }
 
@@ -69,6 +76,33 @@ var scenarios = []*scenario{
 		},
 		run: (*runner).failback,
 	},
+	{
+		name:  "crash-floating-ip",
+		title: "the active NVA crashes; a floating private IP steers traffic",
+		what: "The sample deployed with steering floatingIp: the route tables point at a floating private IP, a secondary ipconfig on the first NVA's internal NIC, " +
+			"and never change. The first NVA's probe port closes; the leader must take the ipconfig off the first NVA's internal NIC, then add it to the standby's " +
+			"(two NIC writes: Azure refuses the address on a second NIC while the first holds it), move the public IP, and write no route table.",
+		steering: []string{"floatingIp", "publicIp"},
+		run:      func(r *runner) error { return r.steeredCrash(steerFloating) },
+	},
+	{
+		name:  "crash-load-balancer",
+		title: "the active NVA crashes; a load balancer's backend pool steers traffic",
+		what: "The sample deployed with steering loadBalancer: the route tables point at a Standard internal load balancer's frontend (HA-ports rule), whose IP-based " +
+			"backend pool holds only the first NVA's internal address. The first NVA's probe port closes; the leader must put the standby's address in the pool " +
+			"in place of the first's (one load balancer write), move the public IP, and write no route table.",
+		steering: []string{"loadBalancer", "publicIp"},
+		run:      func(r *runner) error { return r.steeredCrash(steerLoadBalancer) },
+	},
+	{
+		name:  "crash-dns",
+		title: "the active NVA crashes; routes and a Private DNS record steer traffic",
+		what: "The sample deployed with steering routes and dns: the route tables point at the first NVA, and a Private DNS A record (nva.hanva.internal) holds its " +
+			"internal address for clients that resolve a name. The first NVA's probe port closes; the leader must rewrite the route tables, move the public IP " +
+			"and write the record set once with the standby's address.",
+		steering: []string{"routes", "publicIp", "dns"},
+		run:      func(r *runner) error { return r.steeredCrash(steerDNS) },
+	},
 }
 
 const failbackHoldoff = 5 * time.Second
@@ -88,6 +122,16 @@ func Describe(name string) string {
 		return s.title
 	}
 	return ""
+}
+
+// Steering returns how a scenario's deployment steers traffic (the
+// program's stack config key steering), nil for the default (routes and
+// the public IP), which the hand-written sample (lab.SampleStack) also has.
+func Steering(name string) []string {
+	if s := find(name); s != nil {
+		return slices.Clone(s.steering)
+	}
+	return nil
 }
 
 func find(name string) *scenario {
@@ -375,4 +419,110 @@ func writesBy(events []armsim.Event, instance string, after time.Time) []armsim.
 		}
 	}
 	return out
+}
+
+// Ways of steering a steered scenario checks.
+const (
+	steerFloating     = "floatingIp"
+	steerLoadBalancer = "loadBalancer"
+	steerDNS          = "dns"
+)
+
+// steeredCrash crashes the first NVA of a deployment steered by mode and
+// checks, besides what crash checks, that the mode's resources exist and
+// each ends on the standby, that the mode's writes were the ones it needs
+// (floating IP: off the active NVA's NIC, then onto the standby's; load
+// balancer: one write; DNS: one record set write), and, when the route
+// tables point at a fixed address (floating IP, load balancer), that no
+// route table was written at all.
+func (r *runner) steeredCrash(mode string) error {
+	if err := r.nvaFails("refused"); err != nil {
+		return err
+	}
+	active, standby := r.env.NVAs[0], r.env.NVAs[1]
+	cfg := r.env.Stack.Config
+	p, err := r.env.Placement()
+	if err != nil {
+		return err
+	}
+	events := r.env.Sim.Events(0)
+	moved := moves(events, r.origin)
+	on := func(kind string, m map[string]string, n int) {
+		var parts []string
+		ok := n > 0
+		for k, v := range m {
+			parts = append(parts, short(k)+" -> "+orNone(v))
+			ok = ok && v == standby
+		}
+		sort.Strings(parts)
+		r.check(fmt.Sprintf("every %s on %s", kind, standby), ok && len(m) == n, "%d managed: %s", n, listOr(parts, "none"))
+	}
+	tableWrites := func() []armsim.Event {
+		var out []armsim.Event
+		for _, ev := range writes(events, time.Time{}) {
+			if strings.Contains(strings.ToLower(ev.ResourceID), "/routetables/") {
+				out = append(out, ev)
+			}
+		}
+		return out
+	}
+	switch mode {
+	case steerFloating:
+		on("floating IP", p.FloatingIPs, len(cfg.FloatingIPs))
+		var seen []string
+		var want []string
+		for _, f := range cfg.FloatingIPs {
+			name := f.IPConfigName()
+			from, to := r.nicOf(active, f.Via), r.nicOf(standby, f.Via)
+			want = append(want, short(from)+" removed "+name, short(to)+" added "+name)
+			for _, ev := range moved {
+				for _, c := range ev.Changes {
+					for _, verb := range []string{"removed", "added"} {
+						if c == fmt.Sprintf("ipconfig %q %s", name, verb) {
+							seen = append(seen, short(ev.ResourceID)+" "+verb+" "+name)
+						}
+					}
+				}
+			}
+		}
+		r.check("the floating IP moved off "+active+"'s NIC, then onto "+standby+"'s", slices.Equal(seen, want),
+			"NIC writes: %s (want %s)", listOr(seen, "none"), strings.Join(want, ", "))
+	case steerLoadBalancer:
+		on("backend pool", p.BackendPools, len(cfg.BackendPools))
+		var lbs []string
+		for _, ev := range moved {
+			if strings.Contains(strings.ToLower(ev.ResourceID), "/loadbalancers/") {
+				lbs = append(lbs, fmt.Sprintf("%s %s %v", ev.Method, short(ev.ResourceID), ev.Changes))
+			}
+		}
+		r.check("one load balancer write moved the pool", len(lbs) == len(cfg.BackendPools),
+			"%d load balancer write(s) after the failure (want %d): %s", len(lbs), len(cfg.BackendPools), listOr(lbs, "none"))
+	case steerDNS:
+		on("DNS record", p.DNSRecords, len(cfg.DNSRecords))
+		on("route table", p.RouteTables, len(cfg.RouteTables))
+		var recs []string
+		for _, ev := range moved {
+			if strings.Contains(strings.ToLower(ev.ResourceID), "/privatednszones/") {
+				recs = append(recs, fmt.Sprintf("%s %s %v", ev.Method, recordName(ev.ResourceID), ev.Changes))
+			}
+		}
+		r.check("one record set write moved the DNS record", len(recs) == len(cfg.DNSRecords),
+			"%d record set write(s) after the failure (want %d): %s", len(recs), len(cfg.DNSRecords), listOr(recs, "none"))
+	}
+	if mode == steerFloating || mode == steerLoadBalancer {
+		var tw []string
+		for _, ev := range tableWrites() {
+			tw = append(tw, fmt.Sprintf("%s %s %v", ev.Method, short(ev.ResourceID), ev.Changes))
+		}
+		r.check("no route table written (they point at the "+map[string]string{steerFloating: "floating IP", steerLoadBalancer: "load balancer's frontend"}[mode]+")",
+			len(tw) == 0 && len(cfg.RouteTables) == 0, "%d route table write(s) since the monitors started: %s; %d route table(s) in the monitors' config",
+			len(tw), listOr(tw, "none"), len(cfg.RouteTables))
+	}
+	return nil
+}
+
+// nicOf returns an NVA's NIC ID of a role ("" if none).
+func (r *runner) nicOf(nva, role string) string {
+	n, _ := r.env.Stack.Config.NVA(nva)
+	return n.NICs[role]
 }

@@ -3,6 +3,7 @@ package drill
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,8 +59,11 @@ type Span struct {
 
 // Bar is one ARM write, from accepted to its operation's end.
 type Bar struct {
-	Label    string
-	Kind     string // "routeTable" or "publicIp" (a NIC write that moves it) or "nic"
+	Label string
+	// Kind is "routeTable", "publicIp" or "floatingIp" (a NIC write that
+	// moves one), "backendPool" (a load balancer write), "dnsRecord", or
+	// "nic" for any other NIC write.
+	Kind     string
 	Start    time.Duration
 	End      time.Duration // valid when Done
 	Done     bool
@@ -67,10 +71,12 @@ type Bar struct {
 	Client   string          // the monitor that wrote
 }
 
-// resolver maps private IPs and NIC IDs to NVA names (lab.Env does).
+// resolver maps private IPs and NIC IDs to NVA names and floating
+// ipconfig names to their addresses (lab.Env does).
 type resolver interface {
 	NVAOfIP(ip string) string
 	NVAOfNIC(nicID string) string
+	FloatingIPOf(ipconfigName string) string
 }
 
 // buildTimeline lines up actions, log lines and armsim events from origin.
@@ -233,6 +239,20 @@ func describeWrite(env resolver, ev armsim.Event) (label, kind, converged string
 	case strings.Contains(lower, "/networkinterfaces/"):
 		nva := env.NVAOfNIC(ev.ResourceID)
 		for _, c := range ev.Changes {
+			// `ipconfig "hanva-floating-10-0-0-112" added` (or removed).
+			if rest, ok := strings.CutPrefix(c, "ipconfig "); ok {
+				if q, err := strconv.QuotedPrefix(rest); err == nil {
+					ipc, _ := strconv.Unquote(q)
+					if ip := env.FloatingIPOf(ipc); ip != "" {
+						switch strings.TrimSpace(rest[len(q):]) {
+						case "removed":
+							return "floating IP " + ip + " off " + nva, "floatingIp", "floating IP " + ip + " removed from " + nva
+						case "added":
+							return "floating IP " + ip + " onto " + nva, "floatingIp", "floating IP " + ip + " added to " + nva
+						}
+					}
+				}
+			}
 			if !strings.Contains(c, "publicIPAddress") {
 				continue
 			}
@@ -247,6 +267,40 @@ func describeWrite(env resolver, ev armsim.Event) (label, kind, converged string
 			return "public IP " + parts[1] + " onto " + nva, "publicIp", "public IP " + parts[1] + " moved to " + nva
 		}
 		return "NIC " + name, "nic", "NIC " + name + " converged"
+	case strings.Contains(lower, "/loadbalancers/"):
+		// armsim says `backend pool "nva-pool" properties changed`: which
+		// pool, not its members (the placement check says where it ends).
+		pool := ""
+		for _, c := range ev.Changes {
+			if rest, ok := strings.CutPrefix(c, "backend pool "); ok {
+				if q, err := strconv.QuotedPrefix(rest); err == nil {
+					pool, _ = strconv.Unquote(q)
+				}
+			}
+		}
+		lb := name
+		if i := strings.Index(lower, "/backendaddresspools/"); i >= 0 {
+			lb, pool = short(ev.ResourceID[:i]), name
+		}
+		if pool == "" {
+			return "load balancer " + lb, "backendPool", "load balancer " + lb + " converged"
+		}
+		return "backend pool " + pool + " of " + lb, "backendPool", "backend pool " + pool + " of " + lb + " converged"
+	case strings.Contains(lower, "/privatednszones/"):
+		// `aRecords 10.0.0.100 -> 10.0.0.101` (or aaaaRecords).
+		to := ""
+		for _, c := range ev.Changes {
+			if strings.HasPrefix(c, "aRecords ") || strings.HasPrefix(c, "aaaaRecords ") {
+				if i := strings.LastIndex(c, "-> "); i >= 0 {
+					to = env.NVAOfIP(strings.TrimSpace(c[i+3:]))
+				}
+			}
+		}
+		rec := recordName(ev.ResourceID)
+		if to == "" {
+			return "DNS record " + rec, "dnsRecord", "DNS record " + rec + " converged"
+		}
+		return "DNS record " + rec + " -> " + to, "dnsRecord", "DNS record " + rec + " converged on " + to
 	}
 	return name, "other", name + " converged"
 }

@@ -22,6 +22,10 @@ func (names) NVAOfNIC(id string) string {
 	}[strings.ToLower(id)]
 }
 
+func (names) FloatingIPOf(ipc string) string {
+	return map[string]string{"hanva-floating-10-0-0-112": "10.0.0.112"}[ipc]
+}
+
 func ev(ms int, kind, id string, status int, code string, changes ...string) armsim.Event {
 	return armsim.Event{Time: at(ms), Kind: kind, Method: "PUT", ResourceID: id, Status: status, Code: code, Changes: changes,
 		Client: "hanva-nva-monitor/dev (monitor-1)"}
@@ -122,5 +126,89 @@ func TestBuildTimelineSplitsProbeStepsByNVAAction(t *testing.T) {
 	}
 	if tl.Total != 0 {
 		t.Errorf("total = %s without any converged write", tl.Total)
+	}
+}
+
+// TestBuildTimelineNamesTheWritesOfEachWayOfSteering: a floating IP's two
+// NIC writes, a load balancer's pool write and a record set write get
+// their own bars and labels; epoch stamps (a tag, or a record set's
+// metadata) are no bars.
+func TestBuildTimelineNamesTheWritesOfEachWayOfSteering(t *testing.T) {
+	in1 := lab.ResourceID("networkInterfaces", "nva-1-internal")
+	in2 := lab.ResourceID("networkInterfaces", "nva-2-internal")
+	lb := lab.ResourceID("loadBalancers", "hanva-lb")
+	rec := lab.ResourceID("privateDnsZones", "hanva.internal") + "/A/nva"
+	names2 := steeredNames{}
+	events := []armsim.Event{
+		ev(100, armsim.KindWriteAccepted, lb, 200, "", `tag "hanva-epoch" "1" -> "2"`),
+		ev(150, armsim.KindWriteAccepted, rec, 200, "", `metadata "hanva-epoch" "1" -> "2"`),
+		ev(1000, armsim.KindWriteAccepted, in1, 200, "", `ipconfig "hanva-floating-10-0-0-112" removed`, `tag "hanva-epoch" "1" -> "2"`),
+		ev(1100, armsim.KindWriteAccepted, lb, 200, "", `backend pool "nva-pool" properties changed`),
+		ev(1200, armsim.KindWriteAccepted, rec, 200, "", `aRecords 10.0.0.100 -> 10.0.0.101`, `metadata "hanva-epoch" "2" -> "3"`),
+		ev(1200, armsim.KindWriteSucceeded, rec, 200, ""),
+		ev(2000, armsim.KindWriteSucceeded, in1, 200, ""),
+		ev(2001, armsim.KindWriteAccepted, in2, 200, "", `ipconfig "hanva-floating-10-0-0-112" added`),
+		ev(2100, armsim.KindWriteSucceeded, lb, 200, ""),
+		ev(3001, armsim.KindWriteSucceeded, in2, 200, ""),
+	}
+	tl := buildTimeline(names2, at(0), []action{{at: at(0), label: "nva-1 crashed", nva: true}}, nil, events, "nva-1")
+	var bars []string
+	for _, b := range tl.Bars {
+		bars = append(bars, b.Kind+": "+b.Label)
+	}
+	want := []string{
+		"floatingIp: floating IP 10.0.0.112 off nva-1",
+		"backendPool: backend pool nva-pool of hanva-lb",
+		"dnsRecord: DNS record nva.hanva.internal (A) -> nva-2",
+		"floatingIp: floating IP 10.0.0.112 onto nva-2",
+	}
+	if strings.Join(bars, "\n") != strings.Join(want, "\n") {
+		t.Errorf("bars:\n%s\nwant:\n%s", strings.Join(bars, "\n"), strings.Join(want, "\n"))
+	}
+	var steps []string
+	for _, s := range tl.Steps {
+		if s.Kind == StepConverged {
+			steps = append(steps, "+"+fmtDur(s.At)+" "+s.Label)
+		}
+	}
+	wantSteps := []string{
+		"+1.2s DNS record nva.hanva.internal (A) converged on nva-2",
+		"+2s floating IP 10.0.0.112 removed from nva-1",
+		"+2.1s backend pool nva-pool of hanva-lb converged",
+		"+3s floating IP 10.0.0.112 added to nva-2",
+	}
+	if strings.Join(steps, "\n") != strings.Join(wantSteps, "\n") {
+		t.Errorf("converged steps:\n%s\nwant:\n%s", strings.Join(steps, "\n"), strings.Join(wantSteps, "\n"))
+	}
+	if tl.Total != 3001*time.Millisecond {
+		t.Errorf("total = %s, want 3.001s", tl.Total)
+	}
+}
+
+// steeredNames is names with the internal NICs.
+type steeredNames struct{ names }
+
+func (steeredNames) NVAOfNIC(id string) string {
+	return map[string]string{
+		strings.ToLower(lab.ResourceID("networkInterfaces", "nva-1-internal")): "nva-1",
+		strings.ToLower(lab.ResourceID("networkInterfaces", "nva-2-internal")): "nva-2",
+	}[strings.ToLower(id)]
+}
+
+func TestStampOnlyKnowsTagsAndRecordSetMetadata(t *testing.T) {
+	for _, tc := range []struct {
+		changes []string
+		want    bool
+	}{
+		{[]string{`tag "hanva-epoch" "1" -> "2"`}, true},
+		{[]string{`metadata "hanva-epoch" (none) -> "1"`}, true},
+		{[]string{`metadata "hanva-epoch" "1" -> "2"`, `tag "hanva-epoch" "1" -> "2"`}, true},
+		{[]string{`aRecords 10.0.0.100 -> 10.0.0.101`, `metadata "hanva-epoch" "1" -> "2"`}, false},
+		{[]string{`metadata "owner" "a" -> "b"`}, false},
+		{nil, false},
+	} {
+		if got := stampOnly(armsim.Event{Changes: tc.changes}); got != tc.want {
+			t.Errorf("stampOnly(%q) = %v, want %v", tc.changes, got, tc.want)
+		}
 	}
 }

@@ -28,8 +28,11 @@
 //     (/metrics hanva_is_leader), Status (/status), Ready (/readyz). On Linux a
 //     monitor dies with the process that started it.
 //   - Env: Start, StartMonitors, WaitLeader, Leaders, Placement (where each
-//     route table and public IP points, from armsim), NVAOfIP, NVAOfNIC,
-//     Close. Env.Sim is the armsim server: Events, SetWriteThrottle,
+//     managed resource points, from armsim: route tables by their NVA next
+//     hops, public IPs by the NIC that holds them, floating IPs by the NVA
+//     NIC that carries their ipconfig, backend pools and DNS records by the
+//     NVA addresses they hold; On says whether they all agree), NVAOfIP
+//     (floating IPs are no NVA's), NVAOfNIC, FloatingIPOf, Close. Env.Sim is the armsim server: Events, SetWriteThrottle,
 //     InjectFault.
 //
 // Usage:

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -86,6 +87,10 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 		return nil, fmt.Errorf("start lab: seed armsim: %w", err)
 	}
 	gen := o.Stack.Config
+	floating := map[string]bool{}
+	for _, f := range gen.FloatingIPs {
+		floating[f.IP] = true
+	}
 	for _, n := range gen.NVAs {
 		e.NVAs = append(e.NVAs, n.Name)
 		for _, nic := range n.NICs {
@@ -95,7 +100,9 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 				return nil, fmt.Errorf("start lab: %w", err)
 			}
 			for _, ip := range ips {
-				e.ipNVA[ip] = n.Name
+				if !floating[ip] { // it follows the active NVA: no NVA's own
+					e.ipNVA[ip] = n.Name
+				}
 			}
 		}
 		s, err := NewStandIn()
@@ -237,19 +244,31 @@ func (e *Env) WaitLeader(ctx context.Context) (*Monitor, error) {
 
 // Placement is where each managed resource points, read from armsim: the
 // NVA name, "" when it points at no NVA (a detached public IP, a table
-// without NVA routes), or Split when a table's routes use several NVAs.
+// without NVA routes, a floating IP on no NVA NIC, an empty pool or record
+// set), or Split when it points at several NVAs (a table whose routes use
+// several, a floating IP on two NICs, a pool or record set with two NVAs'
+// addresses).
 type Placement struct {
 	RouteTables map[string]string // by ID
 	PublicIPs   map[string]string // by ID
+	// FloatingIPs: the NVA whose NIC of the floating IP's role carries an
+	// ipconfig with the address, by address.
+	FloatingIPs map[string]string
+	// BackendPools: the NVA whose address (of the pool's role) is a member,
+	// by pool ID.
+	BackendPools map[string]string
+	// DNSRecords: the NVA whose address (of the record's role) the record
+	// set holds, by record set ID.
+	DNSRecords map[string]string
 }
 
-// Split marks a route table whose NVA routes point at more than one NVA.
+// Split marks a resource that points at more than one NVA.
 const Split = "(split)"
 
 // On returns the NVA every managed resource points at, if they agree.
 func (p Placement) On() (string, bool) {
 	nva, first := "", true
-	for _, m := range []map[string]string{p.RouteTables, p.PublicIPs} {
+	for _, m := range []map[string]string{p.RouteTables, p.PublicIPs, p.FloatingIPs, p.BackendPools, p.DNSRecords} {
 		for _, v := range m {
 			if first {
 				nva, first = v, false
@@ -261,10 +280,14 @@ func (p Placement) On() (string, bool) {
 	return nva, !first && nva != "" && nva != Split
 }
 
-// Placement reads every managed route table and public IP from armsim.
+// Placement reads every managed resource from armsim: route tables,
+// public IPs, floating IPs (the NVA NICs of their role), backend pools and
+// DNS record sets.
 func (e *Env) Placement() (Placement, error) {
-	p := Placement{RouteTables: map[string]string{}, PublicIPs: map[string]string{}}
-	for _, rt := range e.Stack.Config.RouteTables {
+	p := Placement{RouteTables: map[string]string{}, PublicIPs: map[string]string{},
+		FloatingIPs: map[string]string{}, BackendPools: map[string]string{}, DNSRecords: map[string]string{}}
+	cfg := e.Stack.Config
+	for _, rt := range cfg.RouteTables {
 		var body struct {
 			Properties struct {
 				Routes []struct {
@@ -278,24 +301,15 @@ func (e *Env) Placement() (Placement, error) {
 		if err := e.resource(rt.ID, &body); err != nil {
 			return p, err
 		}
-		seen := map[string]bool{}
+		var ips []string
 		for _, r := range body.Properties.Routes {
-			if nva, ok := e.ipNVA[r.Properties.NextHopIPAddress]; ok && strings.EqualFold(r.Properties.NextHopType, "VirtualAppliance") {
-				seen[nva] = true
+			if strings.EqualFold(r.Properties.NextHopType, "VirtualAppliance") {
+				ips = append(ips, r.Properties.NextHopIPAddress)
 			}
 		}
-		switch len(seen) {
-		case 0:
-			p.RouteTables[rt.ID] = ""
-		case 1:
-			for nva := range seen {
-				p.RouteTables[rt.ID] = nva
-			}
-		default:
-			p.RouteTables[rt.ID] = Split
-		}
+		p.RouteTables[rt.ID] = e.pointsAt(ips)
 	}
-	for _, pip := range e.Stack.Config.PublicIPs {
+	for _, pip := range cfg.PublicIPs {
 		var body struct {
 			Properties struct {
 				IPConfiguration struct {
@@ -308,11 +322,106 @@ func (e *Env) Placement() (Placement, error) {
 		}
 		p.PublicIPs[pip.ID] = e.NVAOfNIC(NICOf(body.Properties.IPConfiguration.ID))
 	}
+	for _, f := range cfg.FloatingIPs {
+		seen := map[string]bool{}
+		for _, n := range cfg.NVAs {
+			nic, ok := n.NICs[f.Via]
+			if !ok {
+				continue
+			}
+			ips, err := e.nicIPs(nic)
+			if err != nil {
+				return p, err
+			}
+			if slices.Contains(ips, f.IP) {
+				seen[n.Name] = true
+			}
+		}
+		p.FloatingIPs[f.IP] = oneOf(seen)
+	}
+	for _, bp := range cfg.BackendPools {
+		var body struct {
+			Properties struct {
+				Members []struct {
+					Properties struct {
+						IPAddress string `json:"ipAddress"`
+					} `json:"properties"`
+				} `json:"loadBalancerBackendAddresses"`
+			} `json:"properties"`
+		}
+		if err := e.resource(bp.ID, &body); err != nil {
+			return p, err
+		}
+		var ips []string
+		for _, m := range body.Properties.Members {
+			ips = append(ips, m.Properties.IPAddress)
+		}
+		p.BackendPools[bp.ID] = e.pointsAt(ips)
+	}
+	for _, d := range cfg.DNSRecords {
+		var body struct {
+			Properties struct {
+				A []struct {
+					IP string `json:"ipv4Address"`
+				} `json:"aRecords"`
+				AAAA []struct {
+					IP string `json:"ipv6Address"`
+				} `json:"aaaaRecords"`
+			} `json:"properties"`
+		}
+		if err := e.resource(d.ID, &body); err != nil {
+			return p, err
+		}
+		var ips []string
+		for _, r := range body.Properties.A {
+			ips = append(ips, r.IP)
+		}
+		for _, r := range body.Properties.AAAA {
+			ips = append(ips, r.IP)
+		}
+		p.DNSRecords[d.ID] = e.pointsAt(ips)
+	}
 	return p, nil
+}
+
+// pointsAt is the NVA a set of addresses belongs to: "" if none is an
+// NVA's, Split if they belong to several. Addresses of no NVA (a floating
+// IP, someone else's) are ignored.
+func (e *Env) pointsAt(ips []string) string {
+	seen := map[string]bool{}
+	for _, ip := range ips {
+		if nva, ok := e.ipNVA[ip]; ok {
+			seen[nva] = true
+		}
+	}
+	return oneOf(seen)
+}
+
+func oneOf(seen map[string]bool) string {
+	switch len(seen) {
+	case 0:
+		return ""
+	case 1:
+		for nva := range seen {
+			return nva
+		}
+	}
+	return Split
 }
 
 // NVAOfIP returns the NVA one of whose NICs has a private IP ("" if none).
 func (e *Env) NVAOfIP(ip string) string { return e.ipNVA[ip] }
+
+// FloatingIPOf returns the address of the managed floating IP whose
+// ipconfig has that name ("" if none).
+func (e *Env) FloatingIPOf(ipconfigName string) string {
+	for _, f := range e.Stack.Config.FloatingIPs {
+		if strings.EqualFold(f.IPConfigName(), ipconfigName) {
+			return f.IP
+		}
+	}
+	return ""
+}
 
 // NVAOfNIC returns the NVA a NIC ID belongs to ("" if none).
 func (e *Env) NVAOfNIC(nicID string) string { return e.nicNVA[strings.ToLower(nicID)] }

@@ -3,10 +3,12 @@ package lab
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/hanva/hanva/monitor/config"
+	"github.com/hanva/hanva/testenv/armsim"
 )
 
 // startAlone starts an Env with one monitor (lease none, so no Azurite).
@@ -162,5 +164,159 @@ func TestMonitorProcessFailsOverAndObeysSignals(t *testing.T) {
 	}
 	if err := m.Stop(10 * time.Second); err != nil || m.Running() {
 		t.Errorf("Stop = %v, running %v", err, m.Running())
+	}
+}
+
+// The steered resources the hand-written sample lacks, added by hand as
+// the Pulumi program declares them (testenv/stackseed's tests hold the
+// program to that shape): a floating IP on nva-1's internal NIC, an
+// internal load balancer whose IP-based pool holds nva-1's internal
+// address, and a Private DNS A record with the same address.
+const (
+	floatingIP = "10.0.0.112"
+	floatName  = "hanva-floating-10-0-0-112"
+)
+
+var (
+	lbID   = ResourceID("loadBalancers", "hanva-lb")
+	poolID = lbID + "/backendAddressPools/nva-pool"
+	zoneID = ResourceID("privateDnsZones", "hanva.internal")
+	recID  = zoneID + "/A/nva"
+)
+
+func steeredStack(t *testing.T) *Stack {
+	t.Helper()
+	s, err := SampleStack(SampleOptions{Monitors: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vnet := ResourceID("virtualNetworks", "hanva-vnet")
+	nic := s.Config.NVAs[0].NICs[RoleInternal]
+	for i, r := range s.Resources {
+		if r.ID != nic {
+			continue
+		}
+		var body map[string]any
+		if err := json.Unmarshal(r.Body, &body); err != nil {
+			t.Fatal(err)
+		}
+		props := body["properties"].(map[string]any)
+		props["ipConfigurations"] = append(props["ipConfigurations"].([]any), map[string]any{"name": floatName, "properties": map[string]any{
+			"privateIPAddress": floatingIP, "privateIPAllocationMethod": "Static", "primary": false,
+			"subnet": map[string]any{"id": vnet + "/subnets/dmz-internal"},
+		}})
+		s.Resources[i].Body, _ = json.Marshal(body)
+	}
+	add := func(id string, body map[string]any) {
+		b, _ := json.Marshal(body)
+		s.Resources = append(s.Resources, armsim.SeedResource{ID: id, Body: b})
+	}
+	add(lbID, map[string]any{"location": Location, "sku": map[string]any{"name": "Standard"}, "properties": map[string]any{
+		"frontendIPConfigurations": []any{map[string]any{"name": "nva-frontend", "properties": map[string]any{
+			"privateIPAddress": "10.0.0.113", "subnet": map[string]any{"id": vnet + "/subnets/dmz-internal"}}}},
+		"backendAddressPools": []any{map[string]any{"name": "nva-pool", "properties": map[string]any{
+			"loadBalancerBackendAddresses": []any{member("10.0.0.100")}}}},
+	}})
+	add(zoneID, map[string]any{"location": "global"})
+	add(recID, map[string]any{"properties": map[string]any{"ttl": 10, "aRecords": []any{map[string]any{"ipv4Address": "10.0.0.100"}}}})
+	s.Config.FloatingIPs = []config.FloatingIP{{IP: floatingIP, Via: RoleInternal}}
+	s.Config.BackendPools = []config.BackendPool{{ID: poolID, Via: RoleInternal}}
+	s.Config.DNSRecords = []config.DNSRecord{{ID: recID, Via: RoleInternal}}
+	return s
+}
+
+func member(ip string) map[string]any {
+	return map[string]any{"name": "nva-" + strings.ReplaceAll(ip, ".", "-"), "properties": map[string]any{
+		"ipAddress": ip, "virtualNetwork": map[string]any{"id": ResourceID("virtualNetworks", "hanva-vnet")}}}
+}
+
+// TestPlacementSaysWhereEachSteeredResourcePoints: floating IPs by the
+// NVA NIC that carries them, backend pools and DNS records by the NVA
+// addresses they hold; On() agrees only when every kind does.
+func TestPlacementSaysWhereEachSteeredResourcePoints(t *testing.T) {
+	e, err := Start(context.Background(), Options{Stack: steeredStack(t), MonitorBin: "/nonexistent/nva-monitor", Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	internal := func(i int) string { return e.Stack.Config.NVAs[i].NICs[RoleInternal] }
+	p, err := e.Placement()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if on, ok := p.On(); !ok || on != "nva-1" || p.FloatingIPs[floatingIP] != "nva-1" || p.BackendPools[poolID] != "nva-1" || p.DNSRecords[recID] != "nva-1" {
+		t.Fatalf("seeded placement = %+v, want every kind on nva-1", p)
+	}
+	if nva := e.NVAOfIP(floatingIP); nva != "" {
+		t.Errorf("NVAOfIP(the floating IP) = %q; it is no NVA's own address", nva)
+	}
+
+	// The floating ipconfig on both NICs (armsim's seed does not check
+	// allocation): split; then on nva-2's alone.
+	var floating any
+	reseed(t, e, internal(0), func(props map[string]any) { floating = props["ipConfigurations"].([]any)[1] })
+	reseed(t, e, internal(1), func(props map[string]any) {
+		props["ipConfigurations"] = append(props["ipConfigurations"].([]any), floating)
+	})
+	if p, _ = e.Placement(); p.FloatingIPs[floatingIP] != Split {
+		t.Errorf("floating IP on both NVAs' NICs = %q, want %q", p.FloatingIPs[floatingIP], Split)
+	}
+	reseed(t, e, internal(0), func(props map[string]any) { props["ipConfigurations"] = props["ipConfigurations"].([]any)[:1] })
+	if p, _ = e.Placement(); p.FloatingIPs[floatingIP] != "nva-2" {
+		t.Errorf("floating IP on nva-2's NIC alone = %q", p.FloatingIPs[floatingIP])
+	}
+	if _, ok := p.On(); ok {
+		t.Errorf("On() agrees with the floating IP on nva-2 and the rest on nva-1: %+v", p)
+	}
+
+	pool := func(ips ...string) {
+		reseed(t, e, lbID, func(props map[string]any) {
+			var ms []any
+			for _, ip := range ips {
+				ms = append(ms, member(ip))
+			}
+			props["backendAddressPools"].([]any)[0].(map[string]any)["properties"].(map[string]any)["loadBalancerBackendAddresses"] = ms
+		})
+	}
+	record := func(ips ...string) {
+		reseed(t, e, recID, func(props map[string]any) {
+			var rs []any
+			for _, ip := range ips {
+				rs = append(rs, map[string]any{"ipv4Address": ip})
+			}
+			props["aRecords"] = rs
+		})
+	}
+	for _, tc := range []struct {
+		ips  []string
+		want string
+	}{{[]string{"10.0.0.100", "10.0.0.101"}, Split}, {nil, ""}, {[]string{"10.9.9.9"}, ""}, {[]string{"10.0.0.101"}, "nva-2"}} {
+		pool(tc.ips...)
+		record(tc.ips...)
+		p, err = e.Placement()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.BackendPools[poolID] != tc.want || p.DNSRecords[recID] != tc.want {
+			t.Errorf("members/records %v: pool %q, record %q; want %q", tc.ips, p.BackendPools[poolID], p.DNSRecords[recID], tc.want)
+		}
+	}
+	if _, ok := p.On(); ok {
+		t.Errorf("On() agrees with the route table and public IP still on nva-1: %+v", p)
+	}
+	table := e.Stack.Config.RouteTables[0].ID
+	reseed(t, e, table, func(props map[string]any) {
+		for _, r := range props["routes"].([]any) {
+			r.(map[string]any)["properties"].(map[string]any)["nextHopIpAddress"] = "10.0.0.101"
+		}
+	})
+	reseed(t, e, e.Stack.Config.NVAs[0].NICs[RoleExternal], func(props map[string]any) {
+		delete(props["ipConfigurations"].([]any)[0].(map[string]any)["properties"].(map[string]any), "publicIPAddress")
+	})
+	reseed(t, e, e.Stack.Config.NVAs[1].NICs[RoleExternal], func(props map[string]any) {
+		props["ipConfigurations"].([]any)[0].(map[string]any)["properties"].(map[string]any)["publicIPAddress"] = map[string]any{"id": e.Stack.Config.PublicIPs[0].ID}
+	})
+	if p, _ = e.Placement(); func() bool { on, ok := p.On(); return !ok || on != "nva-2" }() {
+		t.Errorf("everything moved to nva-2, placement = %+v", p)
 	}
 }

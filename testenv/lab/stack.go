@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/hanva/hanva/monitor/config"
@@ -37,6 +38,12 @@ type SampleOptions struct {
 	NVAs     int // 2 (default) or more
 	Monitors int // 2 (default) or more
 	Settings Settings
+	// Steering is how traffic follows the active NVA, as the Pulumi
+	// program's stack config key steering (components.HaNvaArgs.Steering:
+	// "routes", "publicIp", "floatingIp", "loadBalancer", "dns"); empty is
+	// the default, routes and the public IP. SampleStack writes only the
+	// default by hand; testenv/stackseed.Sample declares every mode.
+	Steering []string
 }
 
 // The sample's fixed names. The Pulumi sample program declares the same
@@ -98,6 +105,10 @@ func SampleStack(o SampleOptions) (*Stack, error) {
 	}
 	if o.Monitors < 1 {
 		return nil, fmt.Errorf("build sample stack: %d monitors; want at least 1", o.Monitors)
+	}
+	if !defaultSteering(o.Steering) {
+		return nil, fmt.Errorf("build sample stack: steering %v: the hand-written sample has only routes and the public IP; "+
+			"the other modes come from the Pulumi program (testenv/stackseed.Sample, the drill's --topology program)", o.Steering)
 	}
 	s := &Stack{}
 	add := func(id string, body map[string]any) error {
@@ -242,4 +253,15 @@ func hostIP(prefix string, host int) (string, error) {
 	n := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
 	n += uint32(host)
 	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}).String(), nil
+}
+
+// defaultSteering reports whether a steering list is the sample's default:
+// empty, or routes with or without the public IP (always there).
+func defaultSteering(st []string) bool {
+	for _, s := range st {
+		if s != "routes" && s != "publicIp" {
+			return false
+		}
+	}
+	return len(st) == 0 || slices.Contains(st, "routes")
 }

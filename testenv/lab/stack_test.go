@@ -107,6 +107,19 @@ func TestSampleStackRefusesOneNVA(t *testing.T) {
 	}
 }
 
+func TestSampleStackWritesOnlyTheDefaultSteeringByHand(t *testing.T) {
+	for _, st := range [][]string{nil, {"routes"}, {"routes", "publicIp"}, {"publicIp", "routes"}} {
+		if _, err := SampleStack(SampleOptions{Steering: st}); err != nil {
+			t.Errorf("SampleStack(steering %v) = %v; that is the default", st, err)
+		}
+	}
+	for _, st := range [][]string{{"floatingIp", "publicIp"}, {"loadBalancer"}, {"routes", "dns"}, {"publicIp"}} {
+		if _, err := SampleStack(SampleOptions{Steering: st}); err == nil || !strings.Contains(err.Error(), "Pulumi program") {
+			t.Errorf("SampleStack(steering %v) = %v, want it refused, pointing at the program's topology", st, err)
+		}
+	}
+}
+
 func TestSampleStackCarriesTheSettings(t *testing.T) {
 	s, err := SampleStack(SampleOptions{Settings: Settings{Failback: "preferred", FailbackHoldoff: config.Duration(5e9),
 		Probe: config.ProbeTiming{Interval: config.Duration(2e8)}}})

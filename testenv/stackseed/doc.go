@@ -2,7 +2,11 @@
 // for the failover drill: it runs the real program (components/stack, what
 // `pulumi up` deploys) in sample mode under components/pulumitest mocks (no
 // Pulumi CLI, no Azure), converts the declared virtual network (with its
-// inline subnets), public IPs, route tables and NVA NICs into armsim seeds
+// inline subnets), public IPs, route tables and NVA NICs, and in the other
+// ways of steering the floating ipconfig on the first NVA's internal NIC,
+// the NVAs' load balancer (frontend, HA-ports rule, probe, IP-based
+// backend pool, all inline) and the Private DNS zone with its A record set
+// (not its VNet link: armsim does not emulate links), into armsim seeds
 // (ARM JSON from the recorded inputs, under the IDs the mocks gave them, so
 // the names, IDs and IPs are the program's), and takes the monitor config
 // the Monitor component generated (stack output monitorConfig, parsed by
@@ -13,11 +17,12 @@
 // (which the race detector covers) and only the drill command imports it.
 //
 //   - Sample: stack.Run under mocks with the stack config of Config: mode
-//     sample, NVA and monitor counts and the scenario's settings (probe
+//     sample, NVA and monitor counts, the scenario's settings (probe
 //     interval and threshold, failback, holdoff, anti-flap interval, lease)
-//     as the program's own config keys, a test SSH key and a stand-in
-//     monitor binary. It sets PULUMI_CONFIG (pulumi.EnvConfig) for the run
-//     and restores it after; runs are serialized.
+//     and its steering as the program's own config keys, a test SSH key
+//     and a stand-in monitor binary. It sets PULUMI_CONFIG
+//     (pulumi.EnvConfig) for the run and restores it after; runs are
+//     serialized.
 //   - Config: those keys for a lab.SampleOptions.
 //   - Run: any program that returns its generated monitor config.
 //   - Convert: recorded resources + monitor YAML -> lab.Stack.

@@ -92,9 +92,11 @@ func Sample(o lab.SampleOptions) (*lab.Stack, error) {
 // Config returns the stack config (PULUMI_CONFIG's JSON map, keys in the
 // project's namespace) under which the program declares the sample that o
 // describes: mode sample, a test SSH key, the prebuilt monitor binary bin,
-// the NVA and monitor counts and o.Settings. Zero counts and settings keep
-// the program's defaults. Settings the program has no key for (probe
-// timeout, success threshold) are refused.
+// the NVA and monitor counts, o.Settings and o.Steering (key steering, a
+// JSON list, as the Pulumi CLI hands a list to the program). Zero counts
+// and settings and an empty steering keep the program's defaults. Settings
+// the program has no key for (probe timeout, success threshold) are
+// refused.
 func Config(o lab.SampleOptions, bin string) (map[string]string, error) {
 	st := o.Settings
 	if st.Probe.Timeout != 0 || st.Probe.SuccessThreshold != 0 {
@@ -118,6 +120,13 @@ func Config(o lab.SampleOptions, bin string) (map[string]string, error) {
 	set("failbackHoldoff", st.FailbackHoldoff.String(), st.FailbackHoldoff != 0)
 	set("minFailoverInterval", st.MinFailoverInterval.String(), st.MinFailoverInterval != 0)
 	set("leaseDuration", st.LeaseDuration.String(), st.LeaseDuration != 0)
+	if len(o.Steering) > 0 {
+		b, err := json.Marshal(o.Steering)
+		if err != nil {
+			return nil, fmt.Errorf("stack config: steering: %w", err)
+		}
+		set("steering", string(b), true)
+	}
 	return cfg, nil
 }
 

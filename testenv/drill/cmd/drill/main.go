@@ -48,7 +48,7 @@ Usage: go run ./testenv/drill/cmd/drill [flags]     (or: make drill DRILL_FLAGS=
 Scenarios (each from a clean, converged state: all NVAs up, Azure on nva-1):
 `)
 		for _, n := range drill.Names() {
-			fmt.Fprintf(w, "  %-13s %s\n", n, drill.Describe(n))
+			fmt.Fprintf(w, "  %-20s %s\n", n, drill.Describe(n))
 		}
 		fmt.Fprintf(w, "\nFlags:\n")
 		fs.PrintDefaults()
@@ -72,7 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "drill-report.html", "where to write the HTML report")
 	quick := fs.Bool("quick", false, "run only the short scenario of make test: one crash failover, 2 monitors, 100ms latency, 200ms probes")
 	workDir := fs.String("work-dir", "", "directory for the monitors' configs and logs (default: a new temporary directory, kept)")
-	topology := fs.String("topology", "program", "where the topology and monitor config come from: program (what the Pulumi program declares in sample mode, run under mocks with this drill's settings as its stack config) or hand (the same topology written by hand, no Pulumi)")
+	topology := fs.String("topology", "program", "where the topology and monitor config come from: program (what the Pulumi program declares in sample mode, run under mocks with this drill's settings and the scenario's steering as its stack config) or hand (the same topology written by hand, no Pulumi; default steering only, so the crash-* scenarios of other ways of steering are left out)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -85,11 +85,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	o := drill.Options{NVAs: *nvas, Monitors: *monitors, Latency: *latency, ProbeInterval: *probe, Quick: *quick,
 		Progress: stdout, WorkDir: *workDir}
+	handOnly := false
 	switch *topology {
 	case "program":
 		o.Stack, o.StackName = stackseed.Sample, "what the Pulumi program declares in sample mode: components/stack under pulumitest mocks, converted (testenv/stackseed)"
 	case "hand":
 		o.Stack, o.StackName = lab.SampleStack, "the sample topology, written by hand (lab.SampleStack)"
+		// It has only the default steering: by default, run the scenarios
+		// that need no other.
+		handOnly = true
 	default:
 		fmt.Fprintf(stderr, "drill: --topology %q: want program or hand\nsee --help\n", *topology)
 		return 2
@@ -98,6 +102,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		for _, s := range strings.Split(*scenarios, ",") {
 			if s = strings.TrimSpace(s); s != "" {
 				o.Scenarios = append(o.Scenarios, s)
+			}
+		}
+	}
+	if handOnly {
+		var steered []string
+		for _, n := range o.Scenarios {
+			if drill.Steering(n) != nil {
+				steered = append(steered, n)
+			}
+		}
+		if len(steered) > 0 {
+			fmt.Fprintf(stderr, "drill: --topology hand: scenario(s) %s deploy another way of steering, which only the program declares; use --topology program\nsee --help\n", strings.Join(steered, ", "))
+			return 2
+		}
+		if len(o.Scenarios) == 0 {
+			for _, n := range drill.Names() {
+				if drill.Steering(n) == nil {
+					o.Scenarios = append(o.Scenarios, n)
+				}
 			}
 		}
 	}

@@ -14,7 +14,7 @@ func TestHelpDocumentsEveryFlagAndScenario(t *testing.T) {
 	}
 	help := errb.String()
 	for _, want := range []string{"-scenarios", "-nvas", "-monitors", "-latency", "-probe-interval", "-out", "-quick", "-topology",
-		"crash", "hang", "leader-kill", "leader-pause", "throttle", "failback", "Exit codes", "drill-report.html"} {
+		"crash", "hang", "leader-kill", "leader-pause", "throttle", "failback", "crash-floating-ip", "crash-load-balancer", "crash-dns", "Exit codes", "drill-report.html"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("--help does not mention %q:\n%s", want, help)
 		}
@@ -32,6 +32,7 @@ func TestBadFlagsExitTwoBeforeStartingAnything(t *testing.T) {
 		{[]string{"--latency", "banana"}, "invalid value"},
 		{[]string{"extra"}, "unexpected arguments"},
 		{[]string{"--topology", "terraform"}, "want program or hand"},
+		{[]string{"--topology", "hand", "--scenarios", "crash,crash-dns"}, "crash-dns deploy another way of steering"},
 	} {
 		var out, errb bytes.Buffer
 		code := run(context.Background(), tc.args, &out, &errb)
