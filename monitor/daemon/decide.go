@@ -39,6 +39,18 @@ func (d *daemon) failover(ctx context.Context, t *term, a decide.Action, now tim
 				"down_views", down, "fresh_views", fresh)
 			return
 		}
+		// Reading the views can block (storage slow, this process paused):
+		// a decision that waited longer than a probe round may is stale,
+		// like a stale round (S5), and is taken again on a fresh round.
+		// Otherwise the failover is dated now, when the desired NVA changes,
+		// so that the anti-flap interval the cluster inherits counts from
+		// the change, not from the round (S6).
+		if waited := d.now().Sub(now); waited > d.staleRoundAge() {
+			d.hold(a, reasonStaleDecision, "the failover decision waited too long for the other monitors' views; deciding again on a fresh probe round",
+				"waited", waited.Round(time.Millisecond).String())
+			return
+		}
+		now = d.now()
 	}
 	d.heldNotice = ""
 	t.quick = 0
@@ -64,6 +76,10 @@ func (d *daemon) failover(ctx context.Context, t *term, a decide.Action, now tim
 	t.next = &jobSpec{reason: string(a.Reason), from: a.From, timeline: tl}
 	d.ensure(ctx, t, string(a.Reason))
 }
+
+// reasonStaleDecision: a failover decided on a round that was fresh, whose
+// quorum check then took longer than a round may be old.
+const reasonStaleDecision decide.Reason = "stale_decision"
 
 // quickRechecks is how many quorum rechecks at probe.fastInterval a hold
 // starts with: one probe interval's worth.
