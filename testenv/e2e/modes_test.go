@@ -484,11 +484,16 @@ func TestSteeringModesRestartMidFailover(t *testing.T) {
 
 // TestClusterPausedLeaderNeverWritesOnAnySteeringResource is
 // TestClusterPausedLeaderNeverWritesAfterLosingTheLease with a floating IP,
-// a backend pool and a DNS record: a leader paused past its lease (a stale
-// writer) resumes after the other monitor failed over, and none of its
-// writes may reach any of them.
+// a backend pool and a DNS record, then with dual-stack route tables: a
+// leader paused past its lease (a stale writer) resumes after the other
+// monitor failed over, and none of its writes may reach any of them.
 func TestClusterPausedLeaderNeverWritesOnAnySteeringResource(t *testing.T) {
-	modes := []string{modeFloating, modePool, modeDNS}
+	for _, modes := range [][]string{{modeFloating, modePool, modeDNS}, {modeDualStack}} {
+		t.Run(strings.Join(modes, "+"), func(t *testing.T) { pausedLeaderOn(t, modes) })
+	}
+}
+
+func pausedLeaderOn(t *testing.T, modes []string) {
 	c := newCluster(t, 2, envOptions{tables: 1, lroLatency: 50 * time.Millisecond, steer: strings.Join(modes, ",")})
 	onAll := func(nva string) bool {
 		for _, m := range modes {
@@ -527,10 +532,24 @@ func TestClusterPausedLeaderNeverWritesOnAnySteeringResource(t *testing.T) {
 	}
 	// The new leader's epoch is on each kind's resource, so a write the
 	// old one had built before would fail its If-Match and be fenced.
-	if tags, _ := resource(t, c.sim, lbID)["tags"].(map[string]any); tags["hanva-epoch"] == nil {
-		t.Errorf("load balancer carries no epoch tag after the failover: %v", tags)
-	}
-	if md, _ := resource(t, c.sim, dnsRecord)["properties"].(map[string]any)["metadata"].(map[string]any); md["hanva-epoch"] == nil {
-		t.Errorf("DNS record set carries no epoch metadata after the failover: %v", md)
+	for _, m := range modes {
+		switch m {
+		case modePool:
+			if tags, _ := resource(t, c.sim, lbID)["tags"].(map[string]any); tags["hanva-epoch"] == nil {
+				t.Errorf("load balancer carries no epoch tag after the failover: %v", tags)
+			}
+		case modeDNS:
+			if md, _ := resource(t, c.sim, dnsRecord)["properties"].(map[string]any)["metadata"].(map[string]any); md["hanva-epoch"] == nil {
+				t.Errorf("DNS record set carries no epoch metadata after the failover: %v", md)
+			}
+		case modeDualStack:
+			if tags, _ := resource(t, c.sim, c.topo.tables[0])["tags"].(map[string]any); tags["hanva-epoch"] == nil {
+				t.Errorf("route table carries no epoch tag after the failover: %v", tags)
+			}
+		case modeFloating:
+			if tags, _ := resource(t, c.sim, c.topo.nics["nva-2"]["internal"])["tags"].(map[string]any); tags["hanva-epoch"] == nil {
+				t.Errorf("nva-2's internal NIC carries no epoch tag after the floating IP moved onto it: %v", tags)
+			}
+		}
 	}
 }
