@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
@@ -15,16 +16,13 @@ import (
 	"github.com/hanva/hanva/monitor/internal/azure"
 )
 
-// The ARM calls of the engine. Each waits for the throttling gate of its
-// kind, returns errors classified by azure.Classify and wrapped as
+// The ARM calls of the engine. Each takes a token of its kind from its
+// subscription's limiter (in the shaper policy, subscription.go), returns errors classified by azure.Classify and wrapped as
 // "verb object: ...", and every write runs Options.BeforeWrite first, is
 // fenced by and stamped with the epoch (fence.go), sends If-Match with the
 // ETag it was built from, and polls its LRO to the end.
 
 func (e *Engine) getRouteTable(ctx context.Context, r resource) (armnetwork.RouteTable, error) {
-	if err := e.gate.wait(ctx, kindRead); err != nil {
-		return armnetwork.RouteTable{}, err
-	}
 	resp, err := e.client(r).NewRouteTablesClient().Get(ctx, r.group, r.name, nil)
 	if err != nil {
 		return armnetwork.RouteTable{}, azure.Classify(fmt.Errorf("get route table %q: %w", r.name, err))
@@ -33,10 +31,7 @@ func (e *Engine) getRouteTable(ctx context.Context, r resource) (armnetwork.Rout
 }
 
 func (e *Engine) getNIC(ctx context.Context, r resource) (armnetwork.Interface, error) {
-	if err := e.gate.wait(ctx, kindRead); err != nil {
-		return armnetwork.Interface{}, err
-	}
-	resp, err := e.client(r).NewInterfacesClient().Get(ctx, r.group, r.name, nil)
+	resp, err := e.client(r).NewInterfacesClient().Get(withPrio(ctx, prioFirst), r.group, r.name, nil)
 	if err != nil {
 		return armnetwork.Interface{}, azure.Classify(fmt.Errorf("get nic %q: %w", r.name, err))
 	}
@@ -44,28 +39,29 @@ func (e *Engine) getNIC(ctx context.Context, r resource) (armnetwork.Interface, 
 }
 
 func (e *Engine) getPublicIP(ctx context.Context, r resource) (armnetwork.PublicIPAddress, error) {
-	if err := e.gate.wait(ctx, kindRead); err != nil {
-		return armnetwork.PublicIPAddress{}, err
-	}
-	resp, err := e.client(r).NewPublicIPAddressesClient().Get(ctx, r.group, r.name, nil)
+	resp, err := e.client(r).NewPublicIPAddressesClient().Get(withPrio(ctx, prioFirst), r.group, r.name, nil)
 	if err != nil {
 		return armnetwork.PublicIPAddress{}, azure.Classify(fmt.Errorf("get public IP %q: %w", r.name, err))
 	}
 	return resp.PublicIPAddress, nil
 }
 
-// beforeWrite waits for the write gate, then asks Options.BeforeWrite.
-func (e *Engine) beforeWrite(ctx context.Context) error {
-	if err := e.gate.wait(ctx, kindWrite); err != nil {
-		return err
+// beforeWrite takes the write's token from the limiter of r's
+// subscription, then asks Options.BeforeWrite, so that no wait for the
+// budget comes between the lease check and the write. The returned context
+// carries the token: send the write with it.
+func (e *Engine) beforeWrite(ctx context.Context, r resource) (context.Context, error) {
+	ctx, err := e.prepay(ctx, r, kindWrite)
+	if err != nil {
+		return ctx, err
 	}
 	if e.opts.BeforeWrite == nil {
-		return nil
+		return ctx, nil
 	}
 	if err := e.opts.BeforeWrite(ctx); err != nil {
-		return permanent(fmt.Errorf("%w: %w", errRefused, err))
+		return ctx, permanent(fmt.Errorf("%w: %w", errRefused, err))
 	}
-	return nil
+	return ctx, nil
 }
 
 // ifMatch returns ctx carrying If-Match: etag for the Begin call only (the
@@ -80,7 +76,8 @@ func ifMatch(ctx context.Context, etag *string) context.Context {
 // putRouteTable writes rt (as read, with its changes, stamped with our
 // epoch unless fenced) and waits for the operation. accepted is true once ARM took the write.
 func (e *Engine) putRouteTable(ctx context.Context, r resource, rt armnetwork.RouteTable) (accepted bool, err error) {
-	if err := e.beforeWrite(ctx); err != nil {
+	e.tables.forget(r)
+	if ctx, err = e.beforeWrite(ctx, r); err != nil {
 		return false, fmt.Errorf("update route table %q: %w", r.name, err)
 	}
 	if rt.Tags, err = e.stamp(r, rt.Tags); err != nil {
@@ -92,7 +89,7 @@ func (e *Engine) putRouteTable(ctx context.Context, r resource, rt armnetwork.Ro
 	if err != nil {
 		return false, azure.Classify(fmt.Errorf("update route table %q: %w", r.name, err))
 	}
-	if err := await(ctx, e, p); err != nil {
+	if err := await(ctx, e, r, p); err != nil {
 		return true, fmt.Errorf("update route table %q: %w", r.name, err)
 	}
 	return true, nil
@@ -102,7 +99,7 @@ func (e *Engine) putRouteTable(ctx context.Context, r resource, rt armnetwork.Ro
 // unless fenced) and waits for the operation.
 // accepted is true once ARM took the write.
 func (e *Engine) putNIC(ctx context.Context, r resource, nic armnetwork.Interface) (accepted bool, err error) {
-	if err := e.beforeWrite(ctx); err != nil {
+	if ctx, err = e.beforeWrite(withPrio(ctx, prioFirst), r); err != nil {
 		return false, fmt.Errorf("update nic %q: %w", r.name, err)
 	}
 	if nic.Tags, err = e.stamp(r, nic.Tags); err != nil {
@@ -114,7 +111,7 @@ func (e *Engine) putNIC(ctx context.Context, r resource, nic armnetwork.Interfac
 	if err != nil {
 		return false, azure.Classify(fmt.Errorf("update nic %q: %w", r.name, err))
 	}
-	if err := await(ctx, e, p); err != nil {
+	if err := await(ctx, e, r, p); err != nil {
 		return true, fmt.Errorf("update nic %q: %w", r.name, err)
 	}
 	return true, nil
@@ -173,32 +170,41 @@ type pollError struct{ err error }
 func (p *pollError) Error() string { return "poll operation status: " + p.err.Error() }
 func (p *pollError) Unwrap() error { return p.err }
 
-// await polls p every PollInterval until it is done. It does not use
-// PollUntilDone, which first sleeps the PUT's Retry-After (10 s on Azure)
-// and then every later Retry-After: a route table that is done in 2 s would
-// be seen done after 10 s. It skips Result's final GET when the status
-// poll already said Succeeded: the engine re-reads anyway when it needs to.
-func await[T any](ctx context.Context, e *Engine, p *runtime.Poller[T]) error {
-	polled := false
+// await polls p until it is done: first when the operation may be done
+// (after the subscription's lroEstimate, at least PollInterval after the
+// write was answered), then every PollInterval. Each poll is a read at
+// prioPoll: it waits behind every other read of the subscription, never
+// starving them. It does not use PollUntilDone, which first sleeps the
+// PUT's Retry-After (10 s on Azure) and then every later Retry-After: a
+// route table that is done in 2 s would be seen done after 10 s. It skips
+// Result's final GET when the status poll already said Succeeded: the
+// engine re-reads anyway when it needs to.
+func await[T any](ctx context.Context, e *Engine, r resource, p *runtime.Poller[T]) error {
+	s, err := e.sub(r.sub)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	wait := max(e.opts.PollInterval, s.lro.get())
+	pctx := withPrio(ctx, prioPoll)
 	for !p.Done() {
-		if polled {
-			if err := sleep(ctx, e.opts.PollInterval); err != nil {
-				return err
-			}
-		}
-		if err := e.gate.wait(ctx, kindRead); err != nil {
+		if err := sleep(ctx, wait); err != nil {
 			return err
 		}
-		resp, err := p.Poll(ctx)
+		wait = e.opts.PollInterval
+		sent := time.Now()
+		resp, err := p.Poll(pctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 			return &pollError{azure.Classify(err)}
 		}
-		polled = true
-		if p.Done() && statusSucceeded(resp) {
-			return nil
+		if p.Done() {
+			s.lro.add(sent.Sub(start))
+			if statusSucceeded(resp) {
+				return nil
+			}
 		}
 	}
 	if _, err := p.Result(ctx); err != nil {

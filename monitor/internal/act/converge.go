@@ -26,6 +26,10 @@ type Report struct {
 	// DNS records, each kind in topology order, then stamped NICs.
 	Resources []ResourceResult
 	Duration  time.Duration
+	// Reads and Writes count the ARM requests sent (every try; LRO status
+	// polls are reads), Throttled the 429s for quota among their answers
+	// (not RetryableErrorDueToAnotherOperation), over every subscription.
+	Reads, Writes, Throttled int
 }
 
 // ResourceResult is the outcome for one managed resource.
@@ -91,6 +95,8 @@ func (e *Engine) ConvergeWith(ctx context.Context, target string, o ConvergeOpti
 		return nil, fmt.Errorf("converge to nva %q: no such NVA", target)
 	}
 	start := e.now()
+	var n counts
+	ctx = withCounts(ctx, &n)
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	nics := e.newNICCache(ctx)
@@ -116,7 +122,8 @@ func (e *Engine) ConvergeWith(ctx context.Context, target string, o ConvergeOpti
 	wg.Wait()
 
 	all := slices.Concat(tables, pips, floats, pools, records, stamped)
-	rep := &Report{Target: target, Started: start, Resources: all, Duration: e.now().Sub(start)}
+	rep := &Report{Target: target, Started: start, Resources: all, Duration: e.now().Sub(start),
+		Reads: int(n.reads.Load()), Writes: int(n.writes.Load()), Throttled: int(n.throttled.Load())}
 	var errs []error
 	for _, r := range rep.Resources {
 		if r.Err != nil {

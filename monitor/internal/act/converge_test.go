@@ -213,7 +213,7 @@ func TestThrottlingHoldsEveryWriteOfTheEngine(t *testing.T) {
 	e := newEnv(t, envOpts{seed: seedOpts{tables: 1, pipOn: nva2Ext.name}})
 	// Another resource of this engine was throttled a moment ago.
 	until := time.Now().Add(700 * time.Millisecond)
-	e.eng.gate.hold(kindWrite, until)
+	e.eng.mustSub(testSub).limits[kindWrite].throttled(until)
 	if _, err := e.eng.Converge(testCtx(t), "nva-2"); err != nil {
 		t.Fatal(err)
 	}
@@ -231,18 +231,11 @@ func TestThrottlingHoldsEveryWriteOfTheEngine(t *testing.T) {
 	}
 }
 
-func TestRetryDelayHoldsTheGateOnThrottling(t *testing.T) {
+func TestRetryDelayWaitsRetryAfterOnThrottling(t *testing.T) {
 	e := &Engine{backoff: backoff{Base: time.Millisecond, Max: time.Millisecond}}
-	before := time.Now()
 	d, ok := e.retryDelay(armError(t, "PUT", 429, "SubscriptionRequestsThrottled", "3"), 1)
 	if !ok || d != 3*time.Second {
 		t.Fatalf("retryDelay = %v, %v; want 3s, true", d, ok)
-	}
-	if held := e.gate.until[kindWrite].Sub(before); held < 3*time.Second {
-		t.Errorf("write gate held %v, want Retry-After", held)
-	}
-	if !e.gate.until[kindRead].IsZero() {
-		t.Error("a write throttle held the reads")
 	}
 }
 

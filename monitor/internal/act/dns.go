@@ -215,15 +215,12 @@ func dnsRecordChanges(records []string, rt string, ips roleIPs) (out []string, c
 }
 
 func (e *Engine) dnsClient(r resource) *armprivatedns.RecordSetsClient {
-	return e.dnsClients[idKey(r.sub)].NewRecordSetsClient()
+	return e.mustSub(r.sub).dns.NewRecordSetsClient()
 }
 
 // getRecordSet reads a managed record set.
 func (e *Engine) getRecordSet(ctx context.Context, r resource) (armprivatedns.RecordSet, error) {
-	if err := e.gate.wait(ctx, kindRead); err != nil {
-		return armprivatedns.RecordSet{}, err
-	}
-	resp, err := e.dnsClient(r).Get(ctx, r.group, r.parent, armprivatedns.RecordType(r.recordType), r.name, nil)
+	resp, err := e.dnsClient(r).Get(withPrio(ctx, prioFirst), r.group, r.parent, armprivatedns.RecordType(r.recordType), r.name, nil)
 	if err != nil {
 		return armprivatedns.RecordSet{}, azure.Classify(fmt.Errorf("get %s record set %q of zone %q: %w", r.recordType, r.name, r.parent, err))
 	}
@@ -248,7 +245,7 @@ func (e *Engine) stampMetadata(r resource, md map[string]*string) (map[string]*s
 // the answer is the outcome. accepted is true once ARM took the write.
 func (e *Engine) putRecordSet(ctx context.Context, r resource, rs armprivatedns.RecordSet) (accepted bool, err error) {
 	what := fmt.Sprintf("update %s record set %q of zone %q", r.recordType, r.name, r.parent)
-	if err := e.beforeWrite(ctx); err != nil {
+	if ctx, err = e.beforeWrite(withPrio(ctx, prioFirst), r); err != nil {
 		return false, fmt.Errorf("%s: %w", what, err)
 	}
 	if rs.Properties == nil {

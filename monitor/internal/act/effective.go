@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
 
 	"github.com/hanva/hanva/monitor/internal/azure"
 )
@@ -35,24 +34,17 @@ func (e *Engine) EffectiveRoutes(ctx context.Context, nicID string) ([]Effective
 	}
 	ctx, cancel := context.WithTimeout(ctx, e.opts.OperationTimeout)
 	defer cancel()
-	f := e.client(r)
-	if f == nil {
-		if f, err = armnetwork.NewClientFactory(r.sub, e.cred, e.copts); err != nil {
-			return nil, fmt.Errorf("create network clients for subscription %s: %w", r.sub, err)
-		}
+	s, err := e.sub(r.sub)
+	if err != nil {
+		return nil, fmt.Errorf("create network clients for subscription %s: %w", r.sub, err)
 	}
-	if err := e.gate.wait(ctx, kindRead); err != nil {
-		return nil, err
-	}
+	f := s.net
 	p, err := f.NewInterfacesClient().BeginGetEffectiveRouteTable(ctx, r.group, r.name, nil)
 	if err != nil {
 		return nil, azure.Classify(fmt.Errorf("get effective routes of nic %q: %w", r.name, err))
 	}
 	for !p.Done() {
-		if err := e.gate.wait(ctx, kindRead); err != nil {
-			return nil, err
-		}
-		if _, err := p.Poll(ctx); err != nil {
+		if _, err := p.Poll(withPrio(ctx, prioPoll)); err != nil {
 			return nil, azure.Classify(fmt.Errorf("get effective routes of nic %q: poll: %w", r.name, err))
 		}
 		if !p.Done() {

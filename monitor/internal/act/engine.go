@@ -11,13 +11,17 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
-	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/privatedns/armprivatedns"
 )
 
 // Defaults for Options.
 const (
 	DefaultPollInterval     = 500 * time.Millisecond
 	DefaultOperationTimeout = 5 * time.Minute
+	// DefaultCacheFor is two default reconcile intervals
+	// (config.DefaultReconcileInterval, 30 s): the tables read by the last
+	// Observe, or the one before if it was late, save a failover as many
+	// reads.
+	DefaultCacheFor = time.Minute
 )
 
 // Options tune the engine. Zero values take the defaults.
@@ -46,6 +50,17 @@ type Options struct {
 	// stops); otherwise the write sets EpochTag to it. Nil, or a value
 	// <= 0: no tag is written and nothing is fenced.
 	Epoch func() int64
+	// ReadLimit and WriteLimit are the client-side token buckets of each
+	// subscription (default DefaultReadLimit and DefaultWriteLimit, Azure's
+	// documented numbers): every ARM request takes a token of its kind
+	// before it is sent. Lower them when other clients of the same
+	// principal share the subscription's budget.
+	ReadLimit, WriteLimit Limit
+	// CacheFor is how long a route table read by Observe may stand in for
+	// the first read of a Converge (default DefaultCacheFor; negative: never).
+	CacheFor time.Duration
+
+	clock clock // of the limiters; real time when nil (tests set a fake)
 }
 
 // Engine converges ARM to a desired active NVA. It is safe for concurrent
@@ -57,14 +72,14 @@ type Engine struct {
 	log  *slog.Logger
 	now  func() time.Time
 
-	clients    map[string]*armnetwork.ClientFactory    // by lower-case subscription ID
-	dnsClients map[string]*armprivatedns.ClientFactory // by lower-case subscription ID (dns.go)
-	nicLocks   nicLocks
-	cred       azcore.TokenCredential // for a subscription the topology does not name (effective.go)
-	copts      *arm.ClientOptions
-	gate       gate
-	backoff    backoff
-	badTags    badTags // invalid epoch tags already logged
+	subsMu   sync.Mutex
+	subs     map[string]*subscription // by lower-case subscription ID (subscription.go)
+	tables   tableCache
+	nicLocks nicLocks
+	cred     azcore.TokenCredential
+	copts    *arm.ClientOptions
+	backoff  backoff
+	badTags  badTags // invalid epoch tags already logged
 }
 
 // New checks the topology and builds the ARM clients (one set per
@@ -81,16 +96,24 @@ func New(topo Topology, cred azcore.TokenCredential, clientOpts *arm.ClientOptio
 	if opts.OperationTimeout <= 0 {
 		opts.OperationTimeout = DefaultOperationTimeout
 	}
+	if opts.ReadLimit.Burst <= 0 || opts.ReadLimit.PerSecond <= 0 {
+		opts.ReadLimit = DefaultReadLimit
+	}
+	if opts.WriteLimit.Burst <= 0 || opts.WriteLimit.PerSecond <= 0 {
+		opts.WriteLimit = DefaultWriteLimit
+	}
+	if opts.CacheFor == 0 {
+		opts.CacheFor = DefaultCacheFor
+	}
 	e := &Engine{
-		x:          x,
-		opts:       opts,
-		log:        opts.Logger,
-		now:        opts.Clock,
-		clients:    map[string]*armnetwork.ClientFactory{},
-		dnsClients: map[string]*armprivatedns.ClientFactory{},
-		cred:       cred,
-		copts:      clientOpts,
-		backoff:    defaultBackoff,
+		x:       x,
+		opts:    opts,
+		log:     opts.Logger,
+		now:     opts.Clock,
+		subs:    map[string]*subscription{},
+		cred:    cred,
+		copts:   clientOpts,
+		backoff: defaultBackoff,
 	}
 	if e.log == nil {
 		e.log = slog.Default()
@@ -105,27 +128,13 @@ func New(topo Topology, cred azcore.TokenCredential, clientOpts *arm.ClientOptio
 	for _, m := range slices.Concat(x.tables, x.pips, x.pools) {
 		subs = append(subs, m.res.sub)
 	}
-	for _, sub := range subs {
-		key := idKey(sub)
-		if e.clients[key] != nil {
-			continue
-		}
-		f, err := armnetwork.NewClientFactory(sub, cred, clientOpts)
-		if err != nil {
-			return nil, fmt.Errorf("create network clients for subscription %s: %w", sub, err)
-		}
-		e.clients[key] = f
-	}
 	for _, m := range x.dns {
-		key := idKey(m.res.sub)
-		if e.dnsClients[key] != nil {
-			continue
+		subs = append(subs, m.res.sub)
+	}
+	for _, sub := range subs {
+		if _, err := e.sub(sub); err != nil {
+			return nil, fmt.Errorf("create ARM clients for subscription %s: %w", sub, err)
 		}
-		f, err := armprivatedns.NewClientFactory(m.res.sub, cred, clientOpts)
-		if err != nil {
-			return nil, fmt.Errorf("create private DNS clients for subscription %s: %w", m.res.sub, err)
-		}
-		e.dnsClients[key] = f
 	}
 	return e, nil
 }
@@ -162,48 +171,7 @@ func (e *Engine) lockNIC(ctx context.Context, r resource) (unlock func(), err er
 	}
 }
 
-func (e *Engine) client(r resource) *armnetwork.ClientFactory { return e.clients[idKey(r.sub)] }
-
-// gate holds back all requests of one kind (reads or writes) after ARM
-// answered 429 with a Retry-After: "If you send a request before the retry
-// value elapses, your request isn't processed and a new retry value is
-// returned"
-// (https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling#error-code).
-// ARM throttles per subscription, region and
-// principal, so one 429 stops every goroutine of the engine, not only the
-// one that got it.
-type gate struct {
-	mu    sync.Mutex
-	until [2]time.Time // by kind
-}
-
-const (
-	kindRead = iota
-	kindWrite
-)
-
-func (g *gate) hold(kind int, until time.Time) {
-	g.mu.Lock()
-	if until.After(g.until[kind]) {
-		g.until[kind] = until
-	}
-	g.mu.Unlock()
-}
-
-// wait returns when requests of kind may be sent again.
-func (g *gate) wait(ctx context.Context, kind int) error {
-	for {
-		g.mu.Lock()
-		d := time.Until(g.until[kind])
-		g.mu.Unlock()
-		if d <= 0 {
-			return ctx.Err()
-		}
-		if err := sleep(ctx, d); err != nil {
-			return err
-		}
-	}
-}
+func (e *Engine) client(r resource) *armnetwork.ClientFactory { return e.mustSub(r.sub).net }
 
 // sleep waits d or until ctx ends.
 func sleep(ctx context.Context, d time.Duration) error {

@@ -250,6 +250,7 @@ func (e *Engine) Observe(ctx context.Context) (*Observed, error) {
 				if err != nil {
 					return err
 				}
+				e.tables.put(m.res, rt, e.now())
 				var hops []Route
 				var routes []Route
 				if rt.Properties != nil {

@@ -548,10 +548,7 @@ func (e *Engine) observeBackendPools(ctx context.Context) func(owner map[netip.A
 }
 
 func (e *Engine) getLoadBalancer(ctx context.Context, r resource) (armnetwork.LoadBalancer, error) {
-	if err := e.gate.wait(ctx, kindRead); err != nil {
-		return armnetwork.LoadBalancer{}, err
-	}
-	resp, err := e.client(r).NewLoadBalancersClient().Get(ctx, r.group, r.name, nil)
+	resp, err := e.client(r).NewLoadBalancersClient().Get(withPrio(ctx, prioFirst), r.group, r.name, nil)
 	if err != nil {
 		return armnetwork.LoadBalancer{}, azure.Classify(fmt.Errorf("get load balancer %q: %w", r.name, err))
 	}
@@ -562,7 +559,7 @@ func (e *Engine) getLoadBalancer(ctx context.Context, r resource) (armnetwork.Lo
 // our epoch unless fenced) and waits for the operation. accepted is true
 // once ARM took the write.
 func (e *Engine) putLoadBalancer(ctx context.Context, r resource, lb armnetwork.LoadBalancer) (accepted bool, err error) {
-	if err := e.beforeWrite(ctx); err != nil {
+	if ctx, err = e.beforeWrite(withPrio(ctx, prioFirst), r); err != nil {
 		return false, fmt.Errorf("update load balancer %q: %w", r.name, err)
 	}
 	if lb.Tags, err = e.stamp(r, lb.Tags); err != nil {
@@ -574,7 +571,7 @@ func (e *Engine) putLoadBalancer(ctx context.Context, r resource, lb armnetwork.
 	if err != nil {
 		return false, azure.Classify(fmt.Errorf("update load balancer %q: %w", r.name, err))
 	}
-	if err := await(ctx, e, p); err != nil {
+	if err := await(ctx, e, r, p); err != nil {
 		return true, fmt.Errorf("update load balancer %q: %w", r.name, err)
 	}
 	return true, nil

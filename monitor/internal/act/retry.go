@@ -74,9 +74,9 @@ func failureReason(err error) string {
 // long. n counts consecutive failures (1 for the first).
 //
 //   - 412: the ETag is stale; re-read at once (backoff if it repeats).
-//   - 429 throttling: wait Retry-After (at least the backoff), and hold every
-//     request of the same kind until then
-//     (docs/azure-behaviour.md#arm-throttling).
+//   - 429 throttling: wait Retry-After (at least the backoff); the shaper
+//     policy holds every request of the same kind in the same subscription
+//     until then (docs/azure-behaviour.md#arm-throttling).
 //   - 409 AnotherOperationInProgress, 429 RetryableErrorDueToAnotherOperation
 //     (a lock conflict, not quota), 5xx, 408, LRO Failed/Canceled, status
 //     poll failures, transport errors: backoff, or Retry-After if longer.
@@ -110,13 +110,10 @@ func (e *Engine) retryDelay(err error, n int) (time.Duration, bool) {
 		}
 		return d, true
 	case errors.Is(err, azure.ErrThrottled):
-		wait := longer()
-		kind := kindWrite
-		if errors.As(err, &ae) && ae.Method == http.MethodGet {
-			kind = kindRead
-		}
-		e.gate.hold(kind, time.Now().Add(wait))
-		return wait, true
+		// The shaper policy (subscription.go) already emptied the
+		// subscription's limiter of that kind and holds it until
+		// Retry-After.
+		return longer(), true
 	case errors.Is(err, azure.ErrConflict):
 		switch code := azure.Code(err); {
 		case strings.EqualFold(code, azure.CodeAnotherOperationInProgress),

@@ -89,17 +89,28 @@ func (e *Engine) convergeRouteTable(ctx context.Context, m managed, target strin
 	defer cancel()
 	var changes []routeChange
 	var stuck []Unmatched
+	cached := e.opts.CacheFor > 0 // the first read may come from Observe's (cache.go)
 	res.Attempts, res.Err = e.retry(ctx, m.res.name, func(ctx context.Context) error {
 		ips, err := e.roleIPs(ctx, nics, m.via, target)
 		if err != nil {
 			return err
 		}
 		for {
-			rt, err := e.getRouteTable(ctx, m.res)
-			if err != nil {
-				return err
+			var rt armnetwork.RouteTable
+			fromCache := false
+			if cached {
+				cached = false
+				rt, fromCache = e.tables.get(m.res, e.now().Add(-e.opts.CacheFor))
+			}
+			if !fromCache {
+				if rt, err = e.getRouteTable(ctx, m.res); err != nil {
+					return err
+				}
 			}
 			ch, un := routeChanges(&rt, ips)
+			if fromCache && len(ch) == 0 {
+				continue // nothing to write: confirm with a fresh read
+			}
 			stuck = un
 			if len(ch) == 0 && stampAll && e.epoch() > 0 && e.epochOf(m.res, rt.Tags) < e.epoch() &&
 				(rt.Properties == nil || terminal(rt.Properties.ProvisioningState)) {

@@ -1,0 +1,233 @@
+package act
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/privatedns/armprivatedns"
+
+	"github.com/hanva/hanva/monitor/internal/azure"
+)
+
+const (
+	kindRead = iota
+	kindWrite
+)
+
+// subscription is everything the engine keeps per subscription: ARM
+// throttles per subscription (and region and principal), so nothing here is
+// shared between two, and a 429 in one never slows another.
+type subscription struct {
+	id     string
+	net    *armnetwork.ClientFactory
+	dns    *armprivatedns.ClientFactory
+	limits [2]*limiter // by kindRead, kindWrite
+	lro    lroEstimate
+}
+
+// sub returns the state of subscription id, creating it (clients and
+// limiters) on first use.
+func (e *Engine) sub(id string) (*subscription, error) {
+	key := idKey(id)
+	e.subsMu.Lock()
+	defer e.subsMu.Unlock()
+	if s := e.subs[key]; s != nil {
+		return s, nil
+	}
+	s := &subscription{id: id}
+	s.limits[kindRead] = newLimiter(e.opts.ReadLimit, e.opts.clock)
+	s.limits[kindWrite] = newLimiter(e.opts.WriteLimit, e.opts.clock)
+	opts := &arm.ClientOptions{}
+	if e.copts != nil {
+		*opts = *e.copts
+	}
+	// The shaping policy runs on every try of every request of this
+	// subscription's clients, LRO polls included (cloud-provider-azure puts
+	// its throttling gate in the pipeline the same way).
+	opts.PerRetryPolicies = append(slices.Clone(opts.PerRetryPolicies), shaper{s})
+	var err error
+	if s.net, err = armnetwork.NewClientFactory(id, e.cred, opts); err != nil {
+		return nil, err
+	}
+	if s.dns, err = armprivatedns.NewClientFactory(id, e.cred, opts); err != nil {
+		return nil, err
+	}
+	e.subs[key] = s
+	return s, nil
+}
+
+// mustSub is sub for a subscription New created.
+func (e *Engine) mustSub(id string) *subscription {
+	s, err := e.sub(id)
+	if err != nil {
+		panic("act: subscription " + id + " not created by New: " + err.Error())
+	}
+	return s
+}
+
+// ctxKey types the context values of this file.
+type ctxKey int
+
+const (
+	keyPrio ctxKey = iota
+	keyPrepaid
+	keyCounts
+)
+
+// withPrio marks the requests made with ctx with a limiter priority.
+func withPrio(ctx context.Context, prio int) context.Context {
+	return context.WithValue(ctx, keyPrio, prio)
+}
+
+func prioOf(ctx context.Context) int {
+	if p, ok := ctx.Value(keyPrio).(int); ok {
+		return p
+	}
+	return prioNormal
+}
+
+// prepay takes the token of the next request sent with the returned
+// context now: a write takes its token before Options.BeforeWrite and the
+// epoch fence, so that no wait for the budget comes between the lease
+// check and the request leaving.
+func (e *Engine) prepay(ctx context.Context, r resource, kind int) (context.Context, error) {
+	s, err := e.sub(r.sub)
+	if err != nil {
+		return ctx, err
+	}
+	if err := s.limits[kind].take(ctx, prioOf(ctx)); err != nil {
+		return ctx, err
+	}
+	paid := &atomic.Bool{}
+	paid.Store(true)
+	return context.WithValue(ctx, keyPrepaid, paid), nil
+}
+
+// counts are the ARM requests of one Converge (Report.Reads, Writes,
+// Throttled).
+type counts struct {
+	reads, writes, throttled atomic.Int64
+}
+
+func withCounts(ctx context.Context, c *counts) context.Context {
+	return context.WithValue(ctx, keyCounts, c)
+}
+
+func kindOfMethod(m string) int {
+	if m == http.MethodGet || m == http.MethodHead {
+		return kindRead
+	}
+	return kindWrite // PUT, PATCH, POST (and DELETE, which the engine does not send)
+}
+
+// shaper is the per-subscription pipeline policy: it takes a token of the
+// request's kind (unless prepaid), counts the request, and learns the
+// remaining budget from ARM's answer.
+type shaper struct{ s *subscription }
+
+func (p shaper) Do(req *policy.Request) (*http.Response, error) {
+	ctx := req.Raw().Context()
+	kind := kindOfMethod(req.Raw().Method)
+	if paid, _ := ctx.Value(keyPrepaid).(*atomic.Bool); paid == nil || !paid.CompareAndSwap(true, false) {
+		if err := p.s.limits[kind].take(ctx, prioOf(ctx)); err != nil {
+			return nil, err
+		}
+	}
+	c, _ := ctx.Value(keyCounts).(*counts)
+	if c != nil {
+		if kind == kindRead {
+			c.reads.Add(1)
+		} else {
+			c.writes.Add(1)
+		}
+	}
+	resp, err := req.Next()
+	if err != nil || resp == nil {
+		return resp, err
+	}
+	if p.s.learn(resp) && c != nil {
+		c.throttled.Add(1)
+	}
+	return resp, nil
+}
+
+// Headers ARM sends with the remaining budget of the caller's bucket and of
+// the subscription's global one ("Remaining requests",
+// https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling#remaining-requests;
+// the -global- ones are observed, docs/azure-behaviour.md#arm-throttling).
+var remainingHeaders = [2][]string{
+	kindRead:  {"x-ms-ratelimit-remaining-subscription-reads", "x-ms-ratelimit-remaining-subscription-global-reads"},
+	kindWrite: {"x-ms-ratelimit-remaining-subscription-writes", "x-ms-ratelimit-remaining-subscription-global-writes"},
+}
+
+// learn lowers the limiters to what resp says is left, and on a throttling
+// 429 empties the limiter of the request's kind and holds it until
+// Retry-After. It reports whether resp was such a 429.
+func (s *subscription) learn(resp *http.Response) bool {
+	for kind, names := range remainingHeaders {
+		for _, h := range names {
+			if v := resp.Header.Get(h); v != "" {
+				if n, err := strconv.ParseFloat(v, 64); err == nil {
+					s.limits[kind].lower(n)
+				}
+			}
+		}
+	}
+	if resp.StatusCode != http.StatusTooManyRequests {
+		return false
+	}
+	err := azure.Classify(runtime.NewResponseError(resp))
+	if !errors.Is(err, azure.ErrThrottled) {
+		return false // a lock conflict (RetryableErrorDueToAnotherOperation), not quota
+	}
+	wait, ok := azure.RetryAfter(err)
+	if !ok || wait <= 0 {
+		wait = time.Second
+	}
+	s.limits[kindOfMethod(resp.Request.Method)].throttled(s.limits[kindRead].clk.Now().Add(wait))
+	return true
+}
+
+// lroEstimate learns how long this subscription's operations take, so that
+// the first status poll of the next one is sent when it may be done, not
+// PollInterval after it started: one poll per operation instead of
+// L/PollInterval, which is what lets hundreds of polls fit the read budget.
+// It is the shortest of the last few durations seen (from the write's
+// answer to the poll that saw it done): an overestimate costs one poll
+// interval at most on an operation that was faster, an underestimate one
+// more poll.
+type lroEstimate struct {
+	mu     sync.Mutex
+	recent [8]time.Duration
+	n      int
+}
+
+func (l *lroEstimate) add(d time.Duration) {
+	l.mu.Lock()
+	l.recent[l.n%len(l.recent)] = d
+	l.n++
+	l.mu.Unlock()
+}
+
+// get returns the estimate, 0 if nothing was seen yet.
+func (l *lroEstimate) get() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var best time.Duration
+	for i := range min(l.n, len(l.recent)) {
+		if best == 0 || l.recent[i] < best {
+			best = l.recent[i]
+		}
+	}
+	return best
+}
