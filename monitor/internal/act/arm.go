@@ -171,27 +171,59 @@ func (p *pollError) Error() string { return "poll operation status: " + p.err.Er
 func (p *pollError) Unwrap() error { return p.err }
 
 // await polls p until it is done: first when the operation may be done
-// (after the subscription's lroEstimate, at least PollInterval after the
-// write was answered), then every PollInterval. Each poll is a read at
-// prioPoll: it waits behind every other read of the subscription, never
-// starving them. It does not use PollUntilDone, which first sleeps the
-// PUT's Retry-After (10 s on Azure) and then every later Retry-After: a
-// route table that is done in 2 s would be seen done after 10 s. It skips
-// Result's final GET when the status poll already said Succeeded: the
-// engine re-reads anyway when it needs to.
+// (after the subscription's lroEstimate, and at least PollInterval after
+// the write was answered), then every PollInterval, or less often when so
+// many operations of the subscription are in flight that polling each every
+// PollInterval would take more than the read refill: from the third poll
+// on, every n / (reads per second) for n in flight. Each poll is a read at prioPoll: it waits
+// behind every other read of the subscription, never starving them. It
+// does not use PollUntilDone, which first sleeps the PUT's Retry-After (10
+// s on Azure) and then every later Retry-After: a route table that is done
+// in 2 s would be seen done after 10 s. It skips Result's final GET when
+// the status poll already said Succeeded: the engine re-reads anyway when
+// it needs to.
 func await[T any](ctx context.Context, e *Engine, r resource, p *runtime.Poller[T]) error {
 	s, err := e.sub(r.sub)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	wait := max(e.opts.PollInterval, s.lro.get())
+	s.lro.inflight.Add(1)
+	defer s.lro.inflight.Add(-1)
+	scout := false
+	defer func() {
+		if scout {
+			s.lro.release()
+		}
+	}()
+	first := e.opts.PollInterval
+	var est time.Duration
+	for {
+		var sc bool
+		var changed <-chan struct{}
+		est, sc, changed = s.lro.plan()
+		if changed == nil {
+			scout = sc
+			if est > 0 {
+				// A margin for the answer's own time on the wire: the
+				// estimate may be a few milliseconds short for this one.
+				first = max(first, est+e.opts.PollInterval/10)
+			}
+			break
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	wait := first - time.Since(start)
 	pctx := withPrio(ctx, prioPoll)
+	polls := 0
 	for !p.Done() {
 		if err := sleep(ctx, wait); err != nil {
 			return err
 		}
-		wait = e.opts.PollInterval
 		sent := time.Now()
 		resp, err := p.Poll(pctx)
 		if err != nil {
@@ -201,10 +233,20 @@ func await[T any](ctx context.Context, e *Engine, r resource, p *runtime.Poller[
 			return &pollError{azure.Classify(err)}
 		}
 		if p.Done() {
-			s.lro.add(sent.Sub(start))
+			if polls == 0 && est > 0 {
+				s.lro.add(est) // confirmed
+			} else {
+				s.lro.add(sent.Sub(start))
+			}
 			if statusSucceeded(resp) {
 				return nil
 			}
+			break
+		}
+		polls++
+		wait = e.opts.PollInterval
+		if spread := time.Duration(float64(s.lro.inflight.Load()) / e.opts.ReadLimit.PerSecond * float64(time.Second)); polls > 1 && spread > wait {
+			wait = spread
 		}
 	}
 	if _, err := p.Result(ctx); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-
 	"github.com/hanva/hanva/monitor/internal/azure"
 )
 

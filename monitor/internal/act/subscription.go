@@ -202,32 +202,95 @@ func (s *subscription) learn(resp *http.Response) bool {
 // the first status poll of the next one is sent when it may be done, not
 // PollInterval after it started: one poll per operation instead of
 // L/PollInterval, which is what lets hundreds of polls fit the read budget.
-// It is the shortest of the last few durations seen (from the write's
-// answer to the poll that saw it done): an overestimate costs one poll
-// interval at most on an operation that was faster, an underestimate one
-// more poll.
+// The estimate is the shortest of the last few durations seen (from the
+// write's answer to the poll that saw it done) in the last estimateFor. An
+// operation seen done on the poll sent at the estimate confirms it (it
+// records the estimate, not the time of that poll, which would ratchet the
+// estimate up by the poll's margin each time); one seen done later records
+// when. An overestimate costs at most the difference on an operation that
+// was faster, an underestimate one more poll.
+//
+// Before anything was seen, one operation is the scout: it polls every
+// PollInterval while the others wait for its result (or for it to give
+// up, when the next one becomes the scout), so that a first failover of
+// hundreds of tables does not spend the read budget on polls that cannot
+// yet say Succeeded.
 type lroEstimate struct {
-	mu     sync.Mutex
-	recent [8]time.Duration
-	n      int
+	mu       sync.Mutex
+	recent   [8]seen
+	n        int
+	scouting bool
+	changed  chan struct{} // closed when the estimate or the scout changes
+	inflight atomic.Int64  // operations being awaited
 }
+
+func (l *lroEstimate) notifyLocked() {
+	if l.changed != nil {
+		close(l.changed)
+		l.changed = nil
+	}
+}
+
+// seen is one duration learned, and when.
+type seen struct {
+	d  time.Duration
+	at time.Time
+}
+
+// estimateFor is how long a duration learned counts: after a quiet spell
+// the next burst of writes learns again from a scout, so an estimate that
+// has grown stale (Azure got faster) does not last.
+const estimateFor = 10 * time.Minute
 
 func (l *lroEstimate) add(d time.Duration) {
 	l.mu.Lock()
-	l.recent[l.n%len(l.recent)] = d
+	l.recent[l.n%len(l.recent)] = seen{d: d, at: time.Now()}
 	l.n++
+	l.notifyLocked()
 	l.mu.Unlock()
 }
 
-// get returns the estimate, 0 if nothing was seen yet.
-func (l *lroEstimate) get() time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// estimateLocked returns the estimate, 0 if nothing recent was seen.
+func (l *lroEstimate) estimateLocked() time.Duration {
 	var best time.Duration
 	for i := range min(l.n, len(l.recent)) {
-		if best == 0 || l.recent[i] < best {
-			best = l.recent[i]
+		if r := l.recent[i]; time.Since(r.at) < estimateFor && (best == 0 || r.d < best) {
+			best = r.d
 		}
 	}
 	return best
+}
+
+func (l *lroEstimate) get() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.estimateLocked()
+}
+
+// plan says when an operation may first be polled: after est when there is
+// an estimate; as the scout (scout true, the caller must call release when
+// it is done) when there is none and no scout; else not yet: wait for
+// changed and ask again.
+func (l *lroEstimate) plan() (est time.Duration, scout bool, changed <-chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if est := l.estimateLocked(); est > 0 {
+		return est, false, nil
+	}
+	if !l.scouting {
+		l.scouting = true
+		return 0, true, nil
+	}
+	if l.changed == nil {
+		l.changed = make(chan struct{})
+	}
+	return 0, false, l.changed
+}
+
+// release ends a scout's watch.
+func (l *lroEstimate) release() {
+	l.mu.Lock()
+	l.scouting = false
+	l.notifyLocked()
+	l.mu.Unlock()
 }
