@@ -85,7 +85,7 @@ const (
 )
 
 type scaleRun struct {
-	converged                 time.Duration
+	converged                time.Duration
 	reads, writes, throttled int
 }
 
