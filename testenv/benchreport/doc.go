@@ -3,7 +3,7 @@
 //
 // It reads `go test -bench` output on stdin, either `go test -json` events
 // or the plain text, echoes it to stderr as it arrives (progress; -q keeps
-// quiet), and when the input ends prints four tables on stdout:
+// quiet), and when the input ends prints five tables on stdout:
 //
 //   - failover convergence (BenchmarkFailover in monitor/internal/act): per
 //     route-table count, the engine's time to routes, public IP and both
@@ -12,6 +12,13 @@
 //     per mode (routes, floatingIp, backendPool, dnsRecord) and route-table
 //     count, the time from the decision to the mode's resources converged,
 //     the ARM writes that moved traffic, and the ratio to the routes mode;
+//   - failover at scale (BenchmarkScale in monitor/internal/act): per
+//     route-table count and subscription count, against armsim with Azure's
+//     documented throttling, the time to every table converged beside the
+//     throttle floor (L + max(0, N - 200)/10 s for the fullest
+//     subscription), their ratio, the excess in L, the 429s armsim
+//     answered, the reads and writes the engine sent, and the mspnp/ha-nva
+//     order computed as N x L;
 //   - detection (BenchmarkDetection in testenv/e2e): per probe setting and
 //     failure kind, time from the injected failure to the first failed
 //     probe, to the NVA marked down and to the failover decision;

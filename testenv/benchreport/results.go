@@ -16,6 +16,7 @@ type Results struct {
 	Machine     Machine      `json:"machine"`
 	Convergence *Convergence `json:"convergence,omitempty"`
 	Steering    *Steering    `json:"steering,omitempty"`
+	Scale       *Scale       `json:"scale,omitempty"`
 	Detection   *Detection   `json:"detection,omitempty"`
 	// QuorumDetection and Soak are the detection goals, in virtual time (quorum.go).
 	QuorumDetection *QuorumDetection `json:"quorumDetection,omitempty"`
@@ -92,6 +93,37 @@ type SteeringRow struct {
 // steeringOrder is the order of the modes in the table; a mode not listed
 // comes after them, alphabetically.
 var steeringOrder = []string{"routes", "floatingIp", "backendPool", "dnsRecord"}
+
+// Scale is BenchmarkScale: a failover of hundreds of route tables against
+// armsim with Azure's documented throttling, measured against the throttle
+// floor.
+type Scale struct {
+	LROLatencyS float64    `json:"lroLatencyS"` // how long every accepted write stays InProgress (L)
+	Rows        []ScaleRow `json:"rows"`
+}
+
+// ScaleRow is one route-table count over a number of subscriptions.
+type ScaleRow struct {
+	RouteTables   int `json:"routeTables"`
+	Subscriptions int `json:"subscriptions"`
+	Runs          int `json:"runs"`
+	// ConvergedS is the time from the decision to the last route table
+	// converged; FloorS is L + max(0, N_fullest - 200)/10, the throttle
+	// floor of the fullest subscription; Ratio is ConvergedS / FloorS and
+	// OverFloorL (ConvergedS - FloorS) / L.
+	ConvergedS float64 `json:"convergedS"`
+	FloorS     float64 `json:"floorS"`
+	Ratio      float64 `json:"ratio"`
+	OverFloorL float64 `json:"overFloorL"`
+	// Throttled is the 429s armsim answered during the converge; Reads and
+	// Writes the requests the engine sent (status polls are reads).
+	Throttled float64 `json:"throttled"`
+	Reads     float64 `json:"reads"`
+	Writes    float64 `json:"writes"`
+	// MspnpOrderS is the order of mspnp/ha-nva, one table after another,
+	// computed as N x L, not run.
+	MspnpOrderS float64 `json:"mspnpOrderS"`
+}
 
 // Detection is BenchmarkDetection.
 type Detection struct {
@@ -202,6 +234,19 @@ func Build(in Input, command string, now time.Time) Results {
 			r.Steering.PollMs = first(r.Steering.PollMs, m["poll-ms"])
 			r.Steering.Rows = append(r.Steering.Rows, SteeringRow{Mode: params["mode"], RouteTables: n, Runs: b.Runs,
 				ConvergedMs: m["converged-ms"], Writes: m["writes"]})
+		case "BenchmarkScale":
+			n, err1 := strconv.Atoi(params["tables"])
+			subs, err2 := strconv.Atoi(params["subs"])
+			if err1 != nil || err2 != nil || len(tags) != 0 {
+				continue
+			}
+			if r.Scale == nil {
+				r.Scale = &Scale{}
+			}
+			r.Scale.LROLatencyS = first(r.Scale.LROLatencyS, m["lro-latency-s"])
+			r.Scale.Rows = append(r.Scale.Rows, ScaleRow{RouteTables: n, Subscriptions: subs, Runs: b.Runs,
+				ConvergedS: m["converged-s"], FloorS: m["floor-s"], Ratio: m["ratio"], OverFloorL: m["over-floor-L"],
+				Throttled: m["throttled-429s"], Reads: m["reads"], Writes: m["writes"], MspnpOrderS: m["mspnp-order-s"]})
 		case "BenchmarkDetection":
 			if r.Detection == nil {
 				r.Detection = &Detection{}
@@ -232,6 +277,15 @@ func Build(in Input, command string, now time.Time) Results {
 		}
 		sort.Slice(r.Convergence.Rows, func(i, j int) bool {
 			return r.Convergence.Rows[i].RouteTables < r.Convergence.Rows[j].RouteTables
+		})
+	}
+	if sc := r.Scale; sc != nil {
+		sort.SliceStable(sc.Rows, func(i, j int) bool {
+			a, b := sc.Rows[i], sc.Rows[j]
+			if a.Subscriptions != b.Subscriptions {
+				return a.Subscriptions < b.Subscriptions
+			}
+			return a.RouteTables < b.RouteTables
 		})
 	}
 	if s := r.Steering; s != nil {

@@ -55,6 +55,27 @@ func Print(w io.Writer, r Results) {
 			"Azure/azure-sdk-for-python#26695; docs/monitor.md#steering-modes).")
 	}
 
+	if sc := r.Scale; sc != nil {
+		var runs []int
+		for _, row := range sc.Rows {
+			runs = append(runs, row.Runs)
+		}
+		fmt.Fprintf(w, "\nFailover at scale against armsim with Azure's documented throttling (per subscription: writes 200 + 10/s,\n"+
+			"reads 250 + 25/s; Microsoft.Network 1,000 writes and 10,000 reads per 5 minutes), every write InProgress %s (L),\n"+
+			"the engine's defaults (%s). floor: L + max(0, N - 200)/10 s for the fullest subscription's N tables; ratio:\n"+
+			"converged / floor; over floor: (converged - floor) / L. 429s: answered by armsim during the converge; reads\n"+
+			"(status polls included) and writes: sent by the engine. ha-nva order: one table after another, N x L, computed\n"+
+			"(not run).\n\n", secs(sc.LROLatencyS), runsNote(runs))
+		t := table{header: []string{"route tables", "subscriptions", "converged", "floor", "ratio", "over floor",
+			"429s", "reads", "writes", "ha-nva order (computed)"}}
+		for _, row := range sc.Rows {
+			t.rows = append(t.rows, []string{fmt.Sprint(row.RouteTables), fmt.Sprint(row.Subscriptions),
+				secs(row.ConvergedS), secs(row.FloorS), fmt.Sprintf("%.2f", row.Ratio), fmt.Sprintf("%.2f L", row.OverFloorL),
+				count(row.Throttled), count(row.Reads), count(row.Writes), secs(row.MspnpOrderS)})
+		}
+		t.write(w)
+	}
+
 	if d := r.Detection; d != nil {
 		var runs []int
 		phase := 0.0
@@ -155,6 +176,17 @@ func probeSettings(name string, intervalMs, timeoutMs float64, threshold int) st
 }
 
 // dur formats milliseconds as a Go duration, as the config writes them: "1s", "150ms".
+// secs formats seconds: "31.7 s", "1.12 s", "500 s".
+func secs(s float64) string {
+	switch {
+	case s >= 100:
+		return fmt.Sprintf("%.0f s", s)
+	case s >= 10:
+		return fmt.Sprintf("%.1f s", s)
+	}
+	return fmt.Sprintf("%.2f s", s)
+}
+
 func dur(ms float64) string {
 	return time.Duration(math.Round(ms * float64(time.Millisecond))).String()
 }
