@@ -2,8 +2,10 @@
 //
 // It is level-triggered, in the manner of vip-manager's loop: given the target
 // NVA, it reads every managed resource, compares it with what it must be
-// ("is X, must be Y") and writes only the difference. Nothing is remembered
-// between calls, so a run that crashed half-way is finished by the next one.
+// ("is X, must be Y") and writes only the difference. Nothing a decision
+// depends on is remembered between calls (the route tables Observe read
+// only save reads, If-Match guarded; see Scale), so a run that crashed
+// half-way is finished by the next one.
 //
 //   - Route tables: the NVA routes of a table are the VirtualAppliance routes
 //     whose next hop is the private IP, IPv4 or IPv6, of any ipconfig of an
@@ -81,14 +83,16 @@
 //     attempts, duration).
 //   - Concurrency: every route table has its own goroutine and all public IPs
 //     share one, so route tables never wait for the two-step public IP move.
-//     With an LRO latency L, all route tables converge in about L whatever
-//     their number, and the public IP in about 2L (bench_test.go compares this
-//     with the sequential order of mspnp/ha-nva).
+//     With an LRO latency L, all route tables converge in about L up to
+//     Azure's write burst, and the public IP in about 2L (bench_test.go
+//     compares this with the sequential order of mspnp/ha-nva); beyond the
+//     burst, at the subscription's throttle floor (see Scale).
 //   - Retries: per resource, with exponential backoff and jitter, bounded by
 //     OperationTimeout. Retried: 409 AnotherOperationInProgress, 429
 //     RetryableErrorDueToAnotherOperation (a lock conflict), 429 throttling
 //     (after Retry-After, which then holds back every request of the same kind
-//     of this engine: ARM rejects anything sent before it elapses), 5xx,
+//     in the same subscription: ARM rejects anything sent before it
+//     elapses; see Scale), 5xx,
 //     operations that end Failed or Canceled, status polls that fail, and
 //     transport errors. Every retry starts with a fresh read. Other 4xx are
 //     reported, not retried. The SDK's own retries are off (see package
@@ -125,23 +129,88 @@
 //     forbidden, not_found, bad_request, conflict, unsafe (e.g. a public IP
 //     on a foreign NIC), arm_error.
 //
-// # Polling trade-off
+// # Scale: Azure's throttling
 //
-// The engine does not use the SDK's PollUntilDone: it first sleeps the
-// Retry-After of the PUT response, 10 s from Microsoft.Network
-// (docs/azure-behaviour.md#arm-lro), and then every later Retry-After, so a write that is done in 2 s is
-// seen done after 10 s. Instead it polls the operation status itself: Poll,
-// then wait PollInterval (default 500 ms). This ignores the server's polling
-// hint on purpose, in exchange for failover latency. The cost is reads: one
-// resource polled every 500 ms for a 30 s operation is 60 status reads, and a
-// failover of 10 route tables and a public IP (3 NIC PUTs) about 800 reads at
-// worst, against the Microsoft.Network budget of 10,000 reads per 5 minutes
+// ARM throttles with token buckets per subscription, region and principal:
+// reads 250 refilled 25 a second, writes 200 refilled 10 a second
+// (https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling#regional-throttling-and-token-bucket-algorithm),
+// and Microsoft.Network adds 1,000 writes and 10,000 reads per 5 minutes
 // per subscription and region
 // (https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling#network-throttling).
-// Failovers are rare; raise
-// PollInterval if many monitors share a subscription. (The SDK's poller also
-// refuses a PollUntilDone Frequency under 1 s outside go test; manual Poll
-// loops have no such floor.)
+// So N route tables in one subscription cannot converge faster than the
+// floor L + max(0, N − 200)/10 s, whatever the client does; what the client
+// can do wrong is send more than the budget, get 429s, and wait out their
+// Retry-After (each 429 holds every request of its kind, and a request sent
+// before it elapses gets a new one). The engine shapes its own traffic
+// instead (limiter.go, subscription.go):
+//
+//   - Per subscription, one client-side token bucket per kind (reads,
+//     writes), seeded with Azure's numbers (Options.ReadLimit, WriteLimit),
+//     with FIFO waiters in three priorities: the few requests of the
+//     sequential moves (NIC, load balancer and record set reads and writes)
+//     first, then everything else, LRO status polls last, so hundreds of
+//     operations in flight never starve a read a converge still needs.
+//     EVERY request of the engine takes a token of its kind before it is
+//     sent: a pipeline policy (shaper) on the subscription's clients, as
+//     cloud-provider-azure puts its throttling gate in the pipeline. A write
+//     takes its token before Options.BeforeWrite and the epoch fence, so no
+//     wait for the budget comes between the lease check and the write.
+//     Writes here are PUT, PATCH and POST (a POST effectiveRouteTable too),
+//     as ARM counts them.
+//   - The shaper learns from ARM's answers: x-ms-ratelimit-remaining-
+//     subscription-{reads,writes} and -global-{reads,writes}
+//     (request-limits-and-throttling#remaining-requests) lower the bucket to
+//     what ARM says is left when that is lower (other clients of the same
+//     principal draw from it), never raise it above the local refill. A
+//     429 for quota (not 429 RetryableErrorDueToAnotherOperation, a lock)
+//     empties it and holds every request of that kind in that subscription
+//     until Retry-After. Another subscription is not slowed: nothing is
+//     shared between subscriptions (limiters, holds, LRO estimates), so route
+//     tables in ten subscriptions converge in parallel, each at its own pace.
+//   - Requests reach ARM later than they take their token, some much later
+//     (a new TLS connection when hundreds leave at once), and ARM's bucket
+//     refills from their arrival: each bucket keeps 300 ms of refill in
+//     reserve (3 writes, 7.5 reads), so that the two do not drift into a
+//     429 when both run dry. It costs 0.3 s per burst; one 429 would cost
+//     a whole second of Retry-After for every request of the kind.
+//   - Status polls. A poll is a read. The engine does not use the SDK's
+//     PollUntilDone, which first sleeps the PUT's Retry-After, 10 s from
+//     Microsoft.Network (docs/azure-behaviour.md#arm-lro), and every later
+//     one: a write that is done in 2 s would be seen done after 10 s. It
+//     polls itself, but not every PollInterval from the start: the
+//     subscription learns how long its operations take (lroEstimate: the
+//     shortest of the last 8 durations seen in 10 minutes), and each
+//     operation is first polled when it may be done (that estimate plus a
+//     tenth of PollInterval, at least PollInterval), then every
+//     PollInterval, and from the third poll every n / (reads per second)
+//     when n operations are in flight, so that polling stays within the
+//     read refill. Before anything is known, one operation is the scout and
+//     polls every PollInterval while the others wait for its answer. A
+//     failover of 500 tables thus costs about one poll per write instead of
+//     L / PollInterval: 500 polls, where the write budget spreads the writes
+//     over 30 s and the read budget brings 1,000 reads.
+//   - Reads saved at failover time: Observe (every reconcile) keeps the body
+//     and ETag of each route table it read (tableCache, JSON, about 1 KB a
+//     table, bounded by the managed set), and the first pass of a Converge
+//     starts from it when it is younger than Options.CacheFor (default 1
+//     minute: two default reconcile intervals, so a late Observe does not
+//     empty it). The write built from it carries that ETag as If-Match, so
+//     a table changed since gets 412 and is read again and recomputed, as
+//     after any 412; a cached table that needs no write is read again
+//     before it is declared converged; a write drops the entry (its ETag is
+//     stale). Correctness never depends on the cache. Plan always reads.
+//   - Report.Reads, Writes and Throttled count the requests of one Converge
+//     (every try, polls included) and the 429s for quota among the answers.
+//
+// Measured (bench_scale_test.go, armsim with Azure's throttling and L = 1 s,
+// the engine's defaults): 500 tables in one subscription converge within a
+// few percent of the 31 s floor with no 429, 500 tables over ten
+// subscriptions within a fraction of L of the 1 s floor; about one read and
+// one write per table (README, Performance).
+//
+// Choose PollInterval against the failover time, not the budget: the
+// limiter keeps polls within it. Lower Options.ReadLimit and WriteLimit
+// when other clients of the same principal use the subscription heavily.
 //
 // # Usage
 //

@@ -26,9 +26,11 @@ const (
 
 // Options tune the engine. Zero values take the defaults.
 type Options struct {
-	// PollInterval is the period between two polls of an ARM long-running
-	// operation (default 500ms). The server's Retry-After (10 s on Azure) is
-	// deliberately not waited for on polls; see the package documentation.
+	// PollInterval is the shortest period between two polls of an ARM
+	// long-running operation (default 500ms); the first poll waits for the
+	// latency the subscription's operations have shown, and many operations
+	// in flight are polled less often (package documentation, Scale). The
+	// server's Retry-After (10 s on Azure) is deliberately not waited for.
 	PollInterval time.Duration
 	// OperationTimeout bounds the convergence of one resource, retries
 	// included (default 5m). All public IPs share one budget, since they move
@@ -40,8 +42,9 @@ type Options struct {
 	// error aborts that write and the convergence of the resource; it is
 	// reported, not retried. Use it for lease fencing.
 	BeforeWrite func(ctx context.Context) error
-	// Clock stamps reports and durations; time.Now when nil. Waits (backoff,
-	// Retry-After, polls) always use real timers.
+	// Clock stamps reports and durations and dates the route tables Observe
+	// keeps; time.Now when nil. Waits (backoff, Retry-After, polls, the
+	// request budget) always use real timers.
 	Clock func() time.Time
 	// Epoch returns the leader's current epoch. It is called right before
 	// every write (route table, NIC, load balancer, DNS record set): a
