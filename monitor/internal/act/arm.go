@@ -175,7 +175,8 @@ func (p *pollError) Unwrap() error { return p.err }
 // the write was answered), then every PollInterval, or less often when so
 // many operations of the subscription are in flight that polling each every
 // PollInterval would take more than the read refill: from the third poll
-// on, every n / (reads per second) for n in flight. Each poll is a read at prioPoll: it waits
+// on, every n / (reads per second) for n in flight (not the scout, whose
+// answer the others wait for). Each poll is a read at prioPoll: it waits
 // behind every other read of the subscription, never starving them. It
 // does not use PollUntilDone, which first sleeps the PUT's Retry-After (10
 // s on Azure) and then every later Retry-After: a route table that is done
@@ -245,7 +246,7 @@ func await[T any](ctx context.Context, e *Engine, r resource, p *runtime.Poller[
 		}
 		polls++
 		wait = e.opts.PollInterval
-		if spread := time.Duration(float64(s.lro.inflight.Load()) / e.opts.ReadLimit.PerSecond * float64(time.Second)); polls > 1 && spread > wait {
+		if spread := time.Duration(float64(s.lro.inflight.Load()) / e.opts.ReadLimit.PerSecond * float64(time.Second)); !scout && polls > 1 && spread > wait {
 			wait = spread
 		}
 	}
