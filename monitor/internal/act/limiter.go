@@ -82,7 +82,7 @@ func newLimiter(l Limit, clk clock) *limiter {
 		clk = realClock{}
 	}
 	return &limiter{clk: clk, burst: l.Burst, rate: l.PerSecond, tokens: l.Burst, last: clk.Now(),
-		reserve: min(l.Burst/10, l.PerSecond*arrivalSpread.Seconds())}
+		reserve: min(l.Burst/4, l.PerSecond*arrivalSpread.Seconds())}
 }
 
 // arrivalSpread is how much later than its token a request may reach ARM
@@ -92,7 +92,8 @@ func newLimiter(l Limit, clk clock) *limiter {
 // leave, so when both run dry ours would be that far ahead and the next
 // request would meet a 429 (and hold everything for its Retry-After, a
 // whole second at least). The limiter keeps the tokens of that spread in
-// reserve: 3 writes, 7.5 reads at Azure's refill rates.
+// reserve: 3 writes, 7.5 reads at Azure's refill rates (at most a quarter
+// of the burst, for the small buckets of tests).
 const arrivalSpread = 300 * time.Millisecond
 
 func (l *limiter) refillLocked(now time.Time) {

@@ -95,9 +95,9 @@ func (l *limiter) queued() int {
 
 func TestLimiterGrantsTheBurstThenTheRefillRate(t *testing.T) {
 	clk := newFakeClock()
-	l := newLimiter(Limit{Burst: 5, PerSecond: 10}, clk) // reserve 0.5 (3 s at 10/s capped at burst/10)
+	l := newLimiter(Limit{Burst: 5, PerSecond: 10}, clk) // reserve 1.25 (300 ms at 10/s is 3, capped at burst/4)
 	ctx := context.Background()
-	for i := range 4 {
+	for i := range 3 {
 		if err := l.take(ctx, prioNormal); err != nil {
 			t.Fatalf("take %d of the burst: %v", i, err)
 		}
@@ -105,13 +105,13 @@ func TestLimiterGrantsTheBurstThenTheRefillRate(t *testing.T) {
 	var g granted
 	go func() { _ = l.take(ctx, prioNormal); g.add("fifth") }()
 	waitFor(t, "the fifth take to queue", func() bool { return l.queued() == 1 })
-	clk.Advance(50 * time.Millisecond) // 1.5 tokens: 1 + the reserve of 0.5
+	clk.Advance(25 * time.Millisecond) // 2.25 tokens: 1 + the reserve of 1.25
 	waitFor(t, "the fifth take to be granted", func() bool { return len(g.get()) == 1 })
 }
 
 func TestLimiterServesWaitersInOrderAndPollsLast(t *testing.T) {
 	clk := newFakeClock()
-	l := newLimiter(Limit{Burst: 2, PerSecond: 1}, clk) // reserve 0.2
+	l := newLimiter(Limit{Burst: 2, PerSecond: 1}, clk) // reserve 0.3
 	ctx := context.Background()
 	if err := l.take(ctx, prioNormal); err != nil {
 		t.Fatal(err)

@@ -13,8 +13,8 @@ import (
 // in a second or two: the engine's limiters get the same numbers as the
 // emulator's buckets, as they get Azure's by default.
 var (
-	smallWrites = Limit{Burst: 20, PerSecond: 200}
-	smallReads  = Limit{Burst: 40, PerSecond: 400}
+	smallWrites = Limit{Burst: 40, PerSecond: 150}
+	smallReads  = Limit{Burst: 80, PerSecond: 400}
 )
 
 func scaledDown() armsim.Throttling {
@@ -50,13 +50,14 @@ func TestThreeHundredTablesConvergeWithinTheBudgetWithoutA429Storm(t *testing.T)
 			t.Errorf("%s not changed", r.ID)
 		}
 	}
-	// No storm: at these rates (a token every 5 ms) the requests' time on
+	// No storm (without the limiter, 260 of the first 300 writes would be
+	// refused): at these rates (a token every 7 ms) the requests' time on
 	// the wire, longer under -race than the limiter's reserve, can let the
 	// server's bucket run dry before ours; then the requests already on
 	// their way meet a 429 too, and everything waits for the Retry-After.
 	// A few, never a run of them.
-	if ev := throttledEvents(e.srv, 0); len(ev) > 10 || rep.Throttled > 10 {
-		t.Errorf("%d throttled events (%d 429s seen by the engine), want at most 10: %v", len(ev), rep.Throttled, ev)
+	if ev := throttledEvents(e.srv, 0); len(ev) > 15 || rep.Throttled > 15 {
+		t.Errorf("%d throttled events (%d 429s seen by the engine), want at most 15", len(ev), rep.Throttled)
 	}
 	// Reads: one GET per table, and about one status poll per write once
 	// the scout has learned the latency; never anywhere near a poll per
