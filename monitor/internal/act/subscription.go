@@ -31,7 +31,7 @@ type subscription struct {
 	id     string
 	net    *armnetwork.ClientFactory
 	dns    *armprivatedns.ClientFactory
-	limits [2]*limiter // by kindRead, kindWrite
+	limits [2]*limiter   // by kindRead, kindWrite
 	reads  chan struct{} // slots of the reads in flight (maxReadsInFlight)
 	lro    lroEstimate
 }
