@@ -167,6 +167,11 @@
 //     until Retry-After. Another subscription is not slowed: nothing is
 //     shared between subscriptions (limiters, holds, LRO estimates), so route
 //     tables in ten subscriptions converge in parallel, each at its own pace.
+//   - At most 32 reads of a subscription are on the wire at once
+//     (maxReadsInFlight): far more than the 25 a second ARM refills, and an
+//     Observe of 500 tables no longer opens 250 TLS connections at once.
+//     Writes are not held there (nothing may wait between the lease check
+//     and the write).
 //   - Requests reach ARM later than they take their token, some much later
 //     (a new TLS connection when hundreds leave at once), and ARM's bucket
 //     refills from their arrival: each bucket keeps 300 ms of refill in
