@@ -46,9 +46,9 @@ func TestRunPrintsTheTablesAndWritesTheFigures(t *testing.T) {
 		"|           50 |        267 ms |     459 ms |     459 ms |            11,078 ms |            433 ms |         11,078 ms |         41.5× |      24.1× |",
 		"| default: every 1s, timeout 1s, down after 3 | silent  |           1,974 ms |    3,974 ms |          3,974 ms |",
 		"fails 25 ms after answering a probe",
-		"probing 2 NVAs over HTTP with 10 route tables managed",
+		"probing 2 NVAs over HTTP with up to 10 route tables managed",
 		"over 30 s (one run each)",
-		"| aggressive: every 200ms, timeout 150ms, down after 2 |          22.3 MB |      22.3 MB |             0.70 % |",
+		"| aggressive: every 200ms, timeout 150ms, down after 2 |           10 |          22.3 MB |      22.3 MB |             0.70 % |",
 		"The same figures, with the parameters and the machine: " + out,
 	} {
 		if !strings.Contains(table, want) {

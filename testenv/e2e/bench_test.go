@@ -14,6 +14,8 @@ const (
 	// resourceTables is how many route tables the monitor manages while its
 	// memory and CPU are measured (it probes two NVAs).
 	resourceTables = 10
+	// scaleTables is the hub the issue sizes memory for: 500 route tables.
+	scaleTables = 500
 	// resourceWarmUp passes after both NVAs are up before measuring.
 	resourceWarmUp = 2 * time.Second
 	// resourceWindow is the span over which CPU time is measured. It is the
@@ -26,8 +28,8 @@ const (
 )
 
 // BenchmarkDaemonResources starts the real nva-monitor against armsim with
-// two HTTP-probed NVAs and ten route tables, all other settings at their
-// defaults, lets it probe, and reports its resident set size ("rss-MB",
+// two HTTP-probed NVAs and ten route tables (and, at the default probe
+// settings, 500), all other settings at their defaults, lets it probe, and reports its resident set size ("rss-MB",
 // VmRSS) and peak ("peak-rss-MB", VmHWM) at the end of a measured window
 // of resourceWindow, and the CPU time it used in that window (utime+stime)
 // as a percentage of one core ("cpu-pct"); at the default probe settings
@@ -35,11 +37,15 @@ const (
 //
 //	go test -run '^$' -bench DaemonResources -benchtime 1x ./testenv/e2e/
 func BenchmarkDaemonResources(b *testing.B) {
-	for _, s := range []probeSetting{defaultProbe, aggressiveProbe} {
-		b.Run("probe="+s.name, func(b *testing.B) {
+	for _, c := range []struct {
+		s      probeSetting
+		tables int
+	}{{defaultProbe, resourceTables}, {aggressiveProbe, resourceTables}, {defaultProbe, scaleTables}} {
+		s := c.s
+		b.Run(fmt.Sprintf("probe=%s/tables=%d", s.name, c.tables), func(b *testing.B) {
 			var rss, hwm, cpu float64
 			for range b.N {
-				u := measureResources(b, s)
+				u := measureResources(b, s, c.tables)
 				rss += u.rss
 				hwm += u.hwm
 				cpu += u.cpuPct
@@ -50,7 +56,7 @@ func BenchmarkDaemonResources(b *testing.B) {
 			b.ReportMetric(cpu/n, "cpu-pct")
 			b.ReportMetric(resourceWindow.Seconds(), "window-s")
 			b.ReportMetric(2, "nvas")
-			b.ReportMetric(resourceTables, "route-tables")
+			b.ReportMetric(float64(c.tables), "route-tables")
 			s.report(b)
 		})
 	}
@@ -61,9 +67,9 @@ type usage struct {
 	cpuPct   float64 // of one core
 }
 
-func measureResources(b *testing.B, s probeSetting) usage {
+func measureResources(b *testing.B, s probeSetting, tables int) usage {
 	b.Helper()
-	e := newEnv(b, envOptions{tables: resourceTables, probeKind: "http", mutate: s.apply})
+	e := newEnv(b, envOptions{tables: tables, probeKind: "http", mutate: s.apply})
 	p := e.startMonitor()
 	defer p.stop()
 	e.waitReady(p)
