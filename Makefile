@@ -27,7 +27,7 @@ build:
 # The drill's packages (lab, drill) run with the race detector; its command
 # and anything that imports Pulumi beside them (the Pulumi-derived stack)
 # do not.
-RACE_PKGS   := ./monitor/... ./testenv/armsim/... ./testenv/azurite/... ./testenv/e2e/... ./testenv/lab ./testenv/drill
+RACE_PKGS   := $(shell $(GO) list ./monitor/... | grep -v '/monitor/internal/sim$$') ./testenv/armsim/... ./testenv/azurite/... ./testenv/e2e/... ./testenv/lab ./testenv/drill
 PULUMI_PKGS := $(shell $(GO) list ./... | grep -v -e /monitor/ -e /testenv/armsim -e /testenv/azurite -e /testenv/e2e -e '/testenv/lab$$' -e '/testenv/drill$$')
 
 # The race detector needs cgo, hence a C compiler; without one the tests run
@@ -35,15 +35,17 @@ PULUMI_PKGS := $(shell $(GO) list ./... | grep -v -e /monitor/ -e /testenv/armsi
 RACE ?= $(shell command -v $${CC:-gcc} >/dev/null 2>&1 && echo -race)
 
 # Unit, emulator and end-to-end tests, and the Pulumi program under mocks.
-# The cluster simulation (monitor/internal/sim) runs twice: its regression
-# seeds and SIM_RACE_SCHEDULES random schedules under the race detector with
-# the other monitor packages, then SIM_SCHEDULES more without it (about half
-# a second and a tenth of a second each); about a minute in all.
+# The cluster simulation (monitor/internal/sim) runs its regression seeds and
+# SIM_SCHEDULES random schedules (about a tenth of a second each), without
+# the race detector: under it, the simulation's churn of goroutines in
+# testing/synctest bubbles crashes the detector's own runtime (SIGSEGV in
+# __sanitizer::StackDepotBase::Put, seen in 1 run of 3 on 2026-12-06 with
+# 40 schedules, in code that did not change). The daemons it runs are the
+# daemon package's, whose own tests run under the race detector.
 SIM_SCHEDULES      ?= 300
-SIM_RACE_SCHEDULES ?= 40
 
 test: vet azurite
-	HANVA_SIM_SCHEDULES=$(SIM_RACE_SCHEDULES) $(GO) test $(RACE) -count=1 -timeout $(TEST_TIMEOUT) $(RACE_PKGS)
+	$(GO) test $(RACE) -count=1 -timeout $(TEST_TIMEOUT) $(RACE_PKGS)
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run TestSimulation ./monitor/internal/sim/ -schedules=$(SIM_SCHEDULES)
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PULUMI_PKGS)
 

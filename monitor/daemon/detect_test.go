@@ -140,7 +140,7 @@ func reportDetection(t *testing.T, setting, failure string, tm timing, ss []samp
 	return de
 }
 
-func refuse(w *world, nva string, on bool) { w.setDown(nva, on) }
+func refuse(w *world, nva string, on bool)  { w.setDown(nva, on) }
 func silence(w *world, nva string, on bool) { w.setSilent(nva, on) }
 
 // TestDetectionAtTheDefaultsDecidesWithinASecondOfARefusedFailure checks
