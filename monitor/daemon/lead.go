@@ -154,11 +154,13 @@ func (d *daemon) takeover(ctx context.Context, t *term) bool {
 		}
 		// Azure, bounded and read now (an older read may predate the last
 		// leader's writes): a leader that cannot read ARM leads with the
-		// shared state and what it can read.
-		octx, cancel := context.WithTimeout(ctx, d.cfg.Lease.Duration.D()/2+time.Second)
+		// shared state and what it can read. The bound allows for the read
+		// budget of hundreds of route tables (Engine.ReadTime); the lease
+		// is renewed meanwhile, and nothing is written before this ends.
+		d.cancelObserve()
+		octx, cancel := context.WithTimeout(ctx, max(d.cfg.Lease.Duration.D()/2, d.eng.ReadTime())+time.Second)
 		obs, oerr := d.eng.Observe(octx)
 		cancel()
-		d.drainObserve()
 		var fresh *act.Observed
 		if d.took(observation{obs: obs, err: oerr}) {
 			fresh = obs

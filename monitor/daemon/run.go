@@ -207,12 +207,13 @@ type daemon struct {
 	runner       *probe.Runner // set before the loop starts
 
 	// Azure, as last read. observing is true while a read runs; its result
-	// arrives on observed.
-	obs          *act.Observed
-	observing    bool
-	observed     chan observation
-	discovered   bool
-	lastReadable map[string]bool // resources readable at the last read, for resource_unreadable lines
+	// arrives on observed; stopObserving cancels it.
+	obs           *act.Observed
+	observing     bool
+	stopObserving context.CancelFunc
+	observed      chan observation
+	discovered    bool
+	lastReadable  map[string]bool // resources readable at the last read, for resource_unreadable lines
 
 	epoch       atomic.Int64 // the epoch this monitor last led with (read by the engine's goroutines)
 	leadingFlag atomic.Bool  // for the request poller
@@ -273,19 +274,33 @@ func (d *daemon) loop(ctx context.Context) error {
 // startObserve reads Azure in the background, unless a read is running;
 // the result arrives on d.observed. A read is bounded by the operation
 // timeout and by the reconcile interval, so a slow or unreachable ARM never
-// holds the loop.
+// holds the loop, but allowed what the read budget needs (Engine.ReadTime).
 func (d *daemon) startObserve(ctx context.Context) {
 	if d.observing {
 		return
 	}
 	d.observing = true
-	timeout := min(d.cfg.OperationTimeout.D(), max(d.cfg.ReconcileInterval.D(), 5*time.Second))
+	timeout := max(min(d.cfg.OperationTimeout.D(), max(d.cfg.ReconcileInterval.D(), 5*time.Second)), d.eng.ReadTime()+time.Second)
+	octx, cancel := context.WithTimeout(ctx, timeout)
+	d.stopObserving = cancel
 	go func() {
-		octx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		obs, err := d.eng.Observe(octx)
 		d.observed <- observation{obs: obs, err: err}
 	}()
+}
+
+// cancelObserve stops a read still running and drops it, for a read that
+// must start now: two reads at once would share the subscription's read
+// budget, and with hundreds of route tables neither would finish in time
+// (a takeover's read of 500 tables left 367 unread while a follower's
+// read of them ran beside it, BenchmarkDaemonResources).
+func (d *daemon) cancelObserve() {
+	if d.observing {
+		d.stopObserving()
+		<-d.observed
+		d.observing = false
+	}
 }
 
 // drainObserve waits for a read still running.

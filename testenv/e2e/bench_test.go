@@ -84,6 +84,9 @@ func measureResources(b *testing.B, s probeSetting, tables int) usage {
 	t1, c1 := time.Now(), cpuTicks(b, pid)
 	rss, hwm := readRSS(b, pid)
 	cpu := float64(c1-c0) / clockTicks / t1.Sub(t0).Seconds() * 100
+	if n := strings.Count(p.logText(), `"event":"resource_unreadable"`); n != 0 {
+		b.Fatalf("the monitor could not read %d managed resource(s): it is not managing all %d route tables", n, tables)
+	}
 	if n := countEvents(e.sim, "write_accepted", time.Time{}); n != 0 {
 		b.Fatalf("the monitor wrote %d time(s) to ARM while nothing failed: the benchmark is not measuring steady probing", n)
 	}

@@ -18,8 +18,8 @@ import (
 // is read again before it is declared converged. Correctness never depends
 // on it.
 //
-// Entries are the JSON ARM sent (compact, about 1 KB for a table of a few
-// routes), which also makes every use a deep copy.
+// Entries are the JSON ARM sent, compacted (about 1 KB for a table of a
+// few routes), which also makes every use a deep copy.
 type tableCache struct {
 	mu sync.Mutex
 	m  map[string]cachedTable
@@ -30,18 +30,14 @@ type cachedTable struct {
 	at   time.Time
 }
 
-// put records rt as read at at.
-func (c *tableCache) put(r resource, rt armnetwork.RouteTable, at time.Time) {
-	b, err := json.Marshal(rt)
-	if err != nil {
-		return
-	}
+// put records body, a route table as ARM sent it, as read at at.
+func (c *tableCache) put(r resource, body []byte, at time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
 		c.m = map[string]cachedTable{}
 	}
-	c.m[r.key()] = cachedTable{body: b, at: at}
+	c.m[r.key()] = cachedTable{body: body, at: at}
 }
 
 // get returns a copy of the table read no earlier than notBefore.

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strings"
 	"sync"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
 )
 
 // Observed is what ARM says now about the managed resources.
@@ -244,42 +247,38 @@ func (e *Engine) Observe(ctx context.Context) (*Observed, error) {
 	}
 	for i, m := range x.tables {
 		tables[i] = RouteTableState{ID: m.res.id, Via: m.via}
-		wg.Go(func() {
-			_, err := e.retry(ctx, m.res.name, func(ctx context.Context) error {
-				rt, err := e.getRouteTable(ctx, m.res)
-				if err != nil {
-					return err
-				}
-				e.tables.put(m.res, rt, e.now())
-				var hops []Route
-				var routes []Route
-				if rt.Properties != nil {
-					for _, r := range rt.Properties.Routes {
-						if r == nil || r.Properties == nil {
-							continue
-						}
-						rs := Route{Name: deref(r.Name), AddressPrefix: deref(r.Properties.AddressPrefix),
-							NextHopIP: deref(r.Properties.NextHopIPAddress)}
-						if r.Properties.NextHopType != nil {
-							rs.NextHopType = string(*r.Properties.NextHopType)
-						}
-						routes = append(routes, rs)
-						if isApplianceRoute(r) {
-							hops = append(hops, rs)
-						}
-					}
-				}
-				tableHops[i] = hops
-				tables[i].Routes = routes
-				tables[i].Epoch = e.epochOf(m.res, rt.Tags)
-				return nil
-			})
-			if err != nil {
-				tables[i].Err = err
-				fail(err)
-			}
-		})
 	}
+	perSub(&wg, len(x.tables), func(i int) string { return x.tables[i].res.sub }, func(i int) {
+		m := x.tables[i]
+		_, err := e.retry(ctx, m.res.name, func(ctx context.Context) error {
+			rt, body, err := e.readRouteTable(ctx, m.res)
+			if err != nil {
+				return err
+			}
+			e.tables.put(m.res, body, e.now())
+			var hops []Route
+			var routes []Route
+			for _, r := range rt.Properties.Routes {
+				p := r.Properties
+				if p == nil {
+					continue
+				}
+				rs := Route{Name: r.Name, AddressPrefix: p.AddressPrefix, NextHopType: p.NextHopType, NextHopIP: p.NextHopIPAddress}
+				routes = append(routes, rs)
+				if strings.EqualFold(p.NextHopType, string(armnetwork.RouteNextHopTypeVirtualAppliance)) {
+					hops = append(hops, rs)
+				}
+			}
+			tableHops[i] = hops
+			tables[i].Routes = routes
+			tables[i].Epoch = e.epochOf(m.res, rt.Tags)
+			return nil
+		})
+		if err != nil {
+			tables[i].Err = err
+			fail(err)
+		}
+	})
 	for i, m := range x.pips {
 		pips[i] = PublicIPState{ID: m.res.id, Via: m.via}
 		wg.Go(func() {

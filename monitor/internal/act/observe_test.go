@@ -1,9 +1,15 @@
 package act
 
 import (
+	"errors"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/hanva/hanva/monitor/internal/azure"
+	"github.com/hanva/hanva/testenv/armsim"
 )
 
 func TestObserveFindsWhereResourcesPoint(t *testing.T) {
@@ -175,5 +181,47 @@ func TestActiveCountsVotes(t *testing.T) {
 				t.Errorf("Active() = %q, %v; want %q, %v", name, split, tt.wantName, tt.wantSplit)
 			}
 		})
+	}
+}
+
+// Observe reads route tables without the SDK's models (readRouteTable): a
+// table it cannot read carries an error classified as the SDK's would be,
+// naming the table, and votes neither way; the others are decoded in full
+// (every route in order, the epoch tag) and cached as ARM sent them.
+func TestObserveRouteTableErrorsAndDecoding(t *testing.T) {
+	e := newEnv(t, envOpts{seed: seedOpts{tables: 4, pipOn: nva1Ext.name}})
+	e.srv.InjectFault(armsim.Fault{Method: "GET", PathContains: "/routeTables/rt-1", Status: 403, Code: "AuthorizationFailed", Count: -1})
+	e.srv.InjectFault(armsim.Fault{Method: "GET", PathContains: "/routeTables/rt-2", Status: 404, Code: "ResourceNotFound", Count: -1})
+	obs, err := e.eng.Observe(testCtx(t))
+	if err == nil {
+		t.Fatal("Observe with two unreadable tables returned no error")
+	}
+	un := obs.Unreadable()
+	for id, want := range map[string]error{rtID(1): azure.ErrForbidden, rtID(2): azure.ErrNotFound} {
+		if !errors.Is(un[id], want) || !strings.Contains(un[id].Error(), `get route table "`+id[strings.LastIndex(id, "/")+1:]+`"`) {
+			t.Errorf("%s: error %v, want %v naming the table", id, un[id], want)
+		}
+	}
+	if len(un) != 2 {
+		t.Errorf("unreadable: %v, want rt-1 and rt-2 only", un)
+	}
+	want := []Route{
+		{Name: "default", AddressPrefix: "0.0.0.0/0", NextHopType: "VirtualAppliance", NextHopIP: nva1Int.ip},
+		{Name: "spokes", AddressPrefix: "10.8.0.0/16", NextHopType: "VirtualAppliance", NextHopIP: nva1Int.ip},
+		{Name: "internet", AddressPrefix: "20.0.0.0/8", NextHopType: "Internet"},
+		{Name: "scanner", AddressPrefix: "10.9.0.0/16", NextHopType: "VirtualAppliance", NextHopIP: "10.0.1.99"},
+	}
+	for _, i := range []int{0, 3} {
+		rt := obs.RouteTables[i]
+		if rt.Err != nil || !reflect.DeepEqual(rt.Routes, want) || !slices.Equal(rt.PointsAt, []string{"nva-1"}) || rt.NVARoutes != 2 {
+			t.Errorf("rt-%d: %+v, want routes %+v pointing at nva-1 with 2 NVA routes", i, rt, want)
+		}
+		cached, ok := e.eng.tables.get(e.eng.x.tables[i].res, time.Time{})
+		if !ok || cached.Etag == nil || *cached.Etag == "" || len(cached.Properties.Routes) != 4 || deref(cached.Tags["owner"]) != "netops" {
+			t.Errorf("rt-%d: cached %+v, want the table as read, with its etag", i, cached)
+		}
+	}
+	if name, split := obs.Active(); name != "nva-1" || split {
+		t.Errorf("Active() = %q, %v; want nva-1 and not split (the unreadable tables do not vote)", name, split)
 	}
 }

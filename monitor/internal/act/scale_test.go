@@ -3,6 +3,7 @@ package act
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -193,4 +194,74 @@ func TestACachedTableThatNeedsNoWriteIsReadAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantOnNVA2(t, e, 1)
+}
+
+// perSub runs every item exactly once, at most maxReadsInFlight at once per
+// subscription, and the subscriptions side by side: a subscription whose
+// items all block does not hold another's back.
+func TestPerSubBoundsWorkersPerSubscriptionAndRunsSubscriptionsInParallel(t *testing.T) {
+	const perA, perB = 3 * maxReadsInFlight, 5
+	subOf := func(i int) string {
+		if i < perA {
+			return "/subscriptions/A"
+		}
+		return "/subscriptions/B"
+	}
+	var (
+		mu              sync.Mutex
+		runs            = map[int]int{}
+		inA, peakA      int
+		peaked          bool
+		release         = make(chan struct{})
+		bDone           = make(chan struct{})
+		bLeft           = perB
+		aBlockedAtPeakA = make(chan struct{})
+	)
+	var wg sync.WaitGroup
+	perSub(&wg, perA+perB, subOf, func(i int) {
+		mu.Lock()
+		runs[i]++
+		if i >= perA {
+			bLeft--
+			if bLeft == 0 {
+				close(bDone)
+			}
+			mu.Unlock()
+			return
+		}
+		inA++
+		peakA = max(peakA, inA)
+		if inA == maxReadsInFlight && !peaked {
+			peaked = true
+			close(aBlockedAtPeakA)
+		}
+		mu.Unlock()
+		<-release // every worker of A blocks until B is done
+		mu.Lock()
+		inA--
+		mu.Unlock()
+	})
+	select {
+	case <-bDone:
+	case <-time.After(30 * time.Second):
+		t.Fatal("subscription B's items did not run while A's workers were all blocked")
+	}
+	select {
+	case <-aBlockedAtPeakA:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("subscription A never had %d items in flight", maxReadsInFlight)
+	}
+	close(release)
+	wg.Wait()
+	if peakA != maxReadsInFlight {
+		t.Errorf("subscription A had up to %d items in flight, want %d (maxReadsInFlight)", peakA, maxReadsInFlight)
+	}
+	if len(runs) != perA+perB {
+		t.Errorf("%d items ran, want %d", len(runs), perA+perB)
+	}
+	for i, n := range runs {
+		if n != 1 {
+			t.Errorf("item %d ran %d times", i, n)
+		}
+	}
 }

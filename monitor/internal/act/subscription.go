@@ -28,9 +28,13 @@ const (
 // throttles per subscription (and region and principal), so nothing here is
 // shared between two, and a 429 in one never slows another.
 type subscription struct {
-	id     string
-	net    *armnetwork.ClientFactory
-	dns    *armprivatedns.ClientFactory
+	id  string
+	net *armnetwork.ClientFactory
+	dns *armprivatedns.ClientFactory
+	// raw sends the requests whose answer is read without the SDK's models
+	// (Observe's route table reads, readRouteTable), through the same
+	// pipeline and policies as net's.
+	raw    *arm.Client
 	limits [2]*limiter   // by kindRead, kindWrite
 	reads  chan struct{} // slots of the reads in flight (maxReadsInFlight)
 	lro    lroEstimate
@@ -45,6 +49,39 @@ type subscription struct {
 // here: a write's token is taken before the lease check, and nothing may
 // wait between that check and the write leaving.
 const maxReadsInFlight = 32
+
+// perSub runs fn(i) for every i in [0, n) on wg, at most maxReadsInFlight
+// at once per subscription (subOf(i)): one worker per read slot rather than
+// one goroutine per resource, so that 500 tables waiting for read tokens do
+// not each hold a goroutine's stack and a response being decoded (that
+// made most of the monitor's peak memory with 500 tables). Subscriptions
+// go in parallel, each at its own pace.
+func perSub(wg *sync.WaitGroup, n int, subOf func(i int) string, fn func(i int)) {
+	var order []string
+	bySub := map[string][]int{}
+	for i := range n {
+		k := idKey(subOf(i))
+		if _, ok := bySub[k]; !ok {
+			order = append(order, k)
+		}
+		bySub[k] = append(bySub[k], i)
+	}
+	for _, k := range order {
+		idx := bySub[k]
+		var next atomic.Int64
+		for range min(len(idx), maxReadsInFlight) {
+			wg.Go(func() {
+				for {
+					j := int(next.Add(1)) - 1
+					if j >= len(idx) {
+						return
+					}
+					fn(idx[j])
+				}
+			})
+		}
+	}
+}
 
 // sub returns the state of subscription id, creating it (clients and
 // limiters) on first use.
@@ -71,6 +108,9 @@ func (e *Engine) sub(id string) (*subscription, error) {
 		return nil, err
 	}
 	if s.dns, err = armprivatedns.NewClientFactory(id, e.cred, opts); err != nil {
+		return nil, err
+	}
+	if s.raw, err = arm.NewClient(rawClientModule, rawClientVersion, e.cred, opts); err != nil {
 		return nil, err
 	}
 	e.subs[key] = s
@@ -312,4 +352,30 @@ func (l *lroEstimate) release() {
 	l.scouting = false
 	l.notifyLocked()
 	l.mu.Unlock()
+}
+
+// ReadTime is how long the reads of one Observe may wait for their budget:
+// those of the fullest subscription at the read limit's refill rate, as
+// from an empty bucket (another read may just have spent it). A caller
+// that bounds an Observe should allow it at least this long: with 500
+// route tables in one subscription it is 20 s at Azure's 25 reads a
+// second, and a read bounded tighter leaves tables unread.
+func (e *Engine) ReadTime() time.Duration {
+	reads := map[string]int{}
+	for _, id := range e.x.nicIDs {
+		reads[idKey(e.x.nics[idKey(id)].res.sub)]++
+	}
+	for _, list := range [][]managed{e.x.tables, e.x.pips, e.x.pools, e.x.dns} {
+		for _, m := range list {
+			reads[idKey(m.res.sub)]++
+		}
+	}
+	most := 0
+	for _, n := range reads {
+		most = max(most, n)
+	}
+	if e.opts.ReadLimit.PerSecond <= 0 {
+		return 0
+	}
+	return time.Duration(float64(most) / e.opts.ReadLimit.PerSecond * float64(time.Second))
 }
