@@ -17,7 +17,7 @@ import (
 // all (it starts no converge and takes no request). It returns the lease's
 // term as soon as this monitor leads, or 0 when ctx ends.
 func (d *daemon) follow(ctx context.Context) uint64 {
-	reconcile := time.NewTicker(d.cfg.ReconcileInterval.D())
+	reconcile := time.NewTicker(d.reconcileEvery)
 	defer reconcile.Stop()
 	// Until Azure has been read once, read it again sooner, backing off up
 	// to the reconcile interval.
@@ -41,7 +41,7 @@ func (d *daemon) follow(ctx context.Context) uint64 {
 			} else if !d.discovered {
 				d.log.Error("cannot read the managed resources from Azure; retrying", report.KeyErr, o.err, "retry_in", backoff.String())
 				again = time.After(backoff)
-				backoff = min(backoff*2, d.cfg.ReconcileInterval.D())
+				backoff = min(backoff*2, d.reconcileEvery)
 			}
 		case <-again:
 			again = nil

@@ -73,7 +73,7 @@ func (d *daemon) lead(ctx context.Context, n uint64) {
 	if !d.takeover(ctx, t) {
 		return
 	}
-	reconcile := time.NewTicker(d.cfg.ReconcileInterval.D())
+	reconcile := time.NewTicker(d.reconcileEvery)
 	defer reconcile.Stop()
 	if d.obs != nil && t.desired != "" {
 		// A failover the previous leader left half done, or resources an

@@ -140,6 +140,7 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 		return fmt.Errorf("set up azure clients: %w", err)
 	}
 	d.eng = eng
+	d.reconcileEvery = reconcileEvery(cfg, eng)
 
 	ln := o.Listener
 	if ln == nil {
@@ -167,6 +168,11 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 		"version", version.Version, "listen", ln.Addr().String(), "nvas", d.policy.NVAs,
 		"route_tables", len(cfg.RouteTables), "public_ips", len(cfg.PublicIPs), "floating_ips", len(cfg.FloatingIPs),
 		"backend_pools", len(cfg.BackendPools), "dns_records", len(cfg.DNSRecords))
+	if d.reconcileEvery > cfg.ReconcileInterval.D() {
+		d.log.Warn("reconcile interval lengthened so that reading every managed resource stays within half of Azure's read budgets",
+			report.KeyEvent, report.EventReconcileLengthened, "configured", cfg.ReconcileInterval.D().String(),
+			"reconcile_interval", d.reconcileEvery.String(), "monitors", monitorCount(cfg))
+	}
 
 	err = d.loop(ctx)
 	d.log.Info("nva-monitor stopping", report.KeyEvent, report.EventStopping)
@@ -174,6 +180,27 @@ func Run(ctx context.Context, cfg *config.Config, o Options) error {
 		return nil
 	}
 	return err
+}
+
+// monitorCount is how many monitors share the subscriptions' read budget:
+// those listed, or two with a blob lease (there is no lease to hold alone).
+func monitorCount(cfg *config.Config) int {
+	switch {
+	case len(cfg.Monitors) > 0:
+		return len(cfg.Monitors)
+	case cfg.Lease.Kind == config.LeaseBlob:
+		return 2
+	}
+	return 1
+}
+
+// reconcileEvery is the configured reconcile interval, lengthened to
+// Engine.ObserveFloor: every monitor reads every managed resource each
+// interval, and with hundreds of route tables that would take most of the
+// reads ARM allows (25 a second per monitor, 10,000 per 5 minutes for all
+// of them), leaving a failover's status polls waiting.
+func reconcileEvery(cfg *config.Config, eng *act.Engine) time.Duration {
+	return max(cfg.ReconcileInterval.D(), eng.ObserveFloor(monitorCount(cfg)))
 }
 
 // daemon is the run loop's state. Fields without a comment saying otherwise
@@ -208,12 +235,13 @@ type daemon struct {
 
 	// Azure, as last read. observing is true while a read runs; its result
 	// arrives on observed; stopObserving cancels it.
-	obs           *act.Observed
-	observing     bool
-	stopObserving context.CancelFunc
-	observed      chan observation
-	discovered    bool
-	lastReadable  map[string]bool // resources readable at the last read, for resource_unreadable lines
+	obs            *act.Observed
+	reconcileEvery time.Duration // cfg.ReconcileInterval, or longer for the read budget (reconcileEvery)
+	observing      bool
+	stopObserving  context.CancelFunc
+	observed       chan observation
+	discovered     bool
+	lastReadable   map[string]bool // resources readable at the last read, for resource_unreadable lines
 
 	epoch       atomic.Int64 // the epoch this monitor last led with (read by the engine's goroutines)
 	leadingFlag atomic.Bool  // for the request poller
@@ -280,7 +308,7 @@ func (d *daemon) startObserve(ctx context.Context) {
 		return
 	}
 	d.observing = true
-	timeout := max(min(d.cfg.OperationTimeout.D(), max(d.cfg.ReconcileInterval.D(), 5*time.Second)), d.eng.ReadTime()+time.Second)
+	timeout := max(min(d.cfg.OperationTimeout.D(), max(d.reconcileEvery, 5*time.Second)), d.eng.ReadTime()+time.Second)
 	octx, cancel := context.WithTimeout(ctx, timeout)
 	d.stopObserving = cancel
 	go func() {

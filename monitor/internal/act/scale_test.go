@@ -265,3 +265,45 @@ func TestPerSubBoundsWorkersPerSubscriptionAndRunsSubscriptionsInParallel(t *tes
 		}
 	}
 }
+
+// ReadTime and ObserveFloor count the reads of an Observe in the fullest
+// subscription (its NVA NICs and managed resources) against Azure's read
+// limits: 25 a second per monitor, 10,000 per 5 minutes for all monitors of
+// a subscription, of which periodic reads may take half.
+func TestObserveBudget(t *testing.T) {
+	spread := topology(0)
+	for i := range 500 {
+		spread.RouteTables = append(spread.RouteTables, Managed{Via: "internal",
+			ID: fmt.Sprintf("/subscriptions/%s/resourceGroups/rg-spokes/providers/Microsoft.Network/routeTables/rt-%d", scaleSub(i%10+1), i)})
+	}
+	for _, c := range []struct {
+		name     string
+		topo     Topology
+		monitors int
+		readTime time.Duration // reads / 25 per s
+		floor    time.Duration
+	}{
+		// 500 tables, 4 NICs and a public IP: 505 reads.
+		{"500 tables, one monitor: its own bucket", topology(500), 1, 20200 * time.Millisecond, 40400 * time.Millisecond},
+		{"500 tables, two monitors: Microsoft.Network's budget", topology(500), 2, 20200 * time.Millisecond, 60600 * time.Millisecond},
+		{"500 tables, three monitors", topology(500), 3, 20200 * time.Millisecond, 90900 * time.Millisecond},
+		// 10 tables, 4 NICs and a public IP: 15 reads.
+		{"10 tables, two monitors", topology(10), 2, 600 * time.Millisecond, 1800 * time.Millisecond},
+		// The NVAs' subscription holds 5 reads; each spoke subscription 50.
+		{"500 tables over ten subscriptions: the fullest one counts", spread, 2, 2 * time.Second, 6 * time.Second},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e, err := New(c.topo, nil, nil, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			const slack = time.Millisecond
+			if got := e.ReadTime(); got < c.readTime-slack || got > c.readTime+slack {
+				t.Errorf("ReadTime() = %v, want %v", got, c.readTime)
+			}
+			if got := e.ObserveFloor(c.monitors); got < c.floor-slack || got > c.floor+slack {
+				t.Errorf("ObserveFloor(%d) = %v, want %v", c.monitors, got, c.floor)
+			}
+		})
+	}
+}

@@ -354,13 +354,9 @@ func (l *lroEstimate) release() {
 	l.mu.Unlock()
 }
 
-// ReadTime is how long the reads of one Observe may wait for their budget:
-// those of the fullest subscription at the read limit's refill rate, as
-// from an empty bucket (another read may just have spent it). A caller
-// that bounds an Observe should allow it at least this long: with 500
-// route tables in one subscription it is 20 s at Azure's 25 reads a
-// second, and a read bounded tighter leaves tables unread.
-func (e *Engine) ReadTime() time.Duration {
+// observeReads is how many reads one Observe sends to its fullest
+// subscription: one per NVA NIC and managed resource there.
+func (e *Engine) observeReads() int {
 	reads := map[string]int{}
 	for _, id := range e.x.nicIDs {
 		reads[idKey(e.x.nics[idKey(id)].res.sub)]++
@@ -374,8 +370,46 @@ func (e *Engine) ReadTime() time.Duration {
 	for _, n := range reads {
 		most = max(most, n)
 	}
+	return most
+}
+
+// ReadTime is how long the reads of one Observe may wait for their budget:
+// those of the fullest subscription at the read limit's refill rate, as
+// from an empty bucket (another read may just have spent it). A caller
+// that bounds an Observe should allow it at least this long: with 500
+// route tables in one subscription it is 20 s at Azure's 25 reads a
+// second, and a read bounded tighter leaves tables unread.
+func (e *Engine) ReadTime() time.Duration {
 	if e.opts.ReadLimit.PerSecond <= 0 {
 		return 0
 	}
-	return time.Duration(float64(most) / e.opts.ReadLimit.PerSecond * float64(time.Second))
+	return time.Duration(float64(e.observeReads()) / e.opts.ReadLimit.PerSecond * float64(time.Second))
+}
+
+const (
+	// NetworkReadsPerWindow are the reads Microsoft.Network allows per
+	// subscription and region in NetworkWindow, whoever sends them
+	// (https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling#network-throttling).
+	NetworkReadsPerWindow = 10000
+	NetworkWindow         = 5 * time.Minute
+	// observeShare is the part of a read budget the periodic Observes of
+	// all monitors may take: the rest is for failovers' status polls and
+	// for everyone else reading the subscription.
+	observeShare = 0.5
+)
+
+// ObserveFloor is the shortest interval at which each of monitors monitors
+// may Observe without their reads taking more than half of a budget: each
+// monitor's own (its principal's bucket refills ReadLimit.PerSecond) and
+// Microsoft.Network's, which every monitor of the subscription shares.
+// With 500 route tables in one subscription it is 40 s for one monitor and
+// 60 s for two; with tens of tables it is a second or two.
+func (e *Engine) ObserveFloor(monitors int) time.Duration {
+	reads := float64(e.observeReads())
+	var floor float64
+	if e.opts.ReadLimit.PerSecond > 0 {
+		floor = reads / (observeShare * e.opts.ReadLimit.PerSecond)
+	}
+	shared := float64(max(monitors, 1)) * reads * NetworkWindow.Seconds() / (observeShare * NetworkReadsPerWindow)
+	return time.Duration(max(floor, shared) * float64(time.Second))
 }
