@@ -90,6 +90,7 @@ func (e *Engine) convergeRouteTable(ctx context.Context, m managed, target strin
 	var changes []routeChange
 	var stuck []Unmatched
 	cached := e.opts.CacheFor > 0 // the first read may come from Observe's (cache.go)
+	s := e.mustSub(m.res.sub)
 	res.Attempts, res.Err = e.retry(ctx, m.res.name, func(ctx context.Context) error {
 		ips, err := e.roleIPs(ctx, nics, m.via, target)
 		if err != nil {
@@ -98,15 +99,24 @@ func (e *Engine) convergeRouteTable(ctx context.Context, m managed, target strin
 		for {
 			var rt armnetwork.RouteTable
 			fromCache := false
+			// A table is read and decoded holding one of its
+			// subscription's decide slots: hundreds of tables decoded at
+			// once, most then waiting for a read token, made the monitor's
+			// peak memory (BenchmarkDaemonResources with 500 tables).
+			if err := s.decide.acquire(ctx); err != nil {
+				return err
+			}
 			if cached {
 				cached = false
 				rt, fromCache = e.tables.get(m.res, e.now().Add(-e.opts.CacheFor))
 			}
 			if !fromCache {
 				if rt, err = e.getRouteTable(ctx, m.res); err != nil {
+					s.decide.release()
 					return err
 				}
 			}
+			s.decide.release()
 			ch, un := routeChanges(&rt, ips)
 			if fromCache && len(ch) == 0 {
 				continue // nothing to write: confirm with a fresh read

@@ -37,6 +37,7 @@ type subscription struct {
 	raw    *arm.Client
 	limits [2]*limiter   // by kindRead, kindWrite
 	reads  chan struct{} // slots of the reads in flight (maxReadsInFlight)
+	decide slots         // route tables a Converge reads and decodes at once (maxReadsInFlight)
 	lro    lroEstimate
 }
 
@@ -49,6 +50,20 @@ type subscription struct {
 // here: a write's token is taken before the lease check, and nothing may
 // wait between that check and the write leaving.
 const maxReadsInFlight = 32
+
+// slots is a counting semaphore.
+type slots chan struct{}
+
+func (s slots) acquire(ctx context.Context) error {
+	select {
+	case s <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s slots) release() { <-s }
 
 // perSub runs fn(i) for every i in [0, n) on wg, at most maxReadsInFlight
 // at once per subscription (subOf(i)): one worker per read slot rather than
@@ -92,7 +107,7 @@ func (e *Engine) sub(id string) (*subscription, error) {
 	if s := e.subs[key]; s != nil {
 		return s, nil
 	}
-	s := &subscription{id: id, reads: make(chan struct{}, maxReadsInFlight)}
+	s := &subscription{id: id, reads: make(chan struct{}, maxReadsInFlight), decide: make(slots, maxReadsInFlight)}
 	s.limits[kindRead] = newLimiter(e.opts.ReadLimit, e.opts.clock)
 	s.limits[kindWrite] = newLimiter(e.opts.WriteLimit, e.opts.clock)
 	opts := &arm.ClientOptions{}
