@@ -43,9 +43,16 @@ RACE ?= $(shell command -v $${CC:-gcc} >/dev/null 2>&1 && echo -race)
 # 40 schedules, in code that did not change). The daemons it runs are the
 # daemon package's, whose own tests run under the race detector.
 SIM_SCHEDULES      ?= 300
+# The daemon's detection measurements (20 failures each) and its 30-minute
+# lossy soak run thousands of probe rounds in synctest bubbles, and under the
+# race detector met the same crash (2 runs in 17 on 2026-12-06, in
+# TestLossySoakMakesNoFalseFailover): they run without it, the rest of the
+# daemon package with it.
+NORACE_TESTS       := TestDetectionAt|TestLossySoak
 
 test: vet azurite
-	$(GO) test $(RACE) -count=1 -timeout $(TEST_TIMEOUT) $(RACE_PKGS)
+	$(GO) test $(RACE) -count=1 -timeout $(TEST_TIMEOUT) -skip '$(NORACE_TESTS)' $(RACE_PKGS)
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run '$(NORACE_TESTS)' ./monitor/daemon/
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run TestSimulation ./monitor/internal/sim/ -schedules=$(SIM_SCHEDULES)
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PULUMI_PKGS)
 

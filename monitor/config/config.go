@@ -88,7 +88,9 @@ type Config struct {
 	// OperationTimeout bounds one converge of one resource, retries included. Default 5m.
 	OperationTimeout Duration `yaml:"operationTimeout,omitempty" json:"operationTimeout,omitempty"`
 	// ReconcileInterval is how often the daemon re-reads Azure and repairs
-	// drift toward the active NVA. Default 30s.
+	// drift toward the active NVA. Default 30s. The daemon lengthens it
+	// when the reads of every managed resource would take more than half
+	// of Azure's read budget (act.Engine.ObserveFloor).
 	ReconcileInterval Duration `yaml:"reconcileInterval,omitempty" json:"reconcileInterval,omitempty"`
 
 	// Listen is the address of the HTTP endpoint (/healthz, /readyz, /metrics,

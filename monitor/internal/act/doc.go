@@ -172,6 +172,20 @@
 //     Observe of 500 tables no longer opens 250 TLS connections at once.
 //     Writes are not held there (nothing may wait between the lease check
 //     and the write).
+//   - Memory with hundreds of tables: Observe runs one worker per read
+//     slot of a subscription (perSub), not a goroutine per table, and reads
+//     route tables raw (readRouteTable: the same pipeline and api-version
+//     as armnetwork), decoding only the fields it uses and caching the body
+//     as ARM sent it; the SDK's models decode through a map of raw messages
+//     per object and were most of what an Observe of 500 tables allocated.
+//     A Converge reads and decodes at most 32 tables of a subscription at
+//     once (the decide slots), released before the write.
+//   - Reads of every monitor: ReadTime is what one Observe's reads need
+//     at the refill rate, which the daemon allows its reads; ObserveFloor
+//     is the shortest reconcile interval at which all monitors' periodic
+//     reads take at most half of each read budget (the principal's, and
+//     Microsoft.Network's 10,000 per 5 minutes that all monitors share),
+//     which the daemon uses when it is longer than configured.
 //   - Requests reach ARM later than they take their token, some much later
 //     (a new TLS connection when hundreds leave at once), and ARM's bucket
 //     refills from their arrival: each bucket keeps 300 ms of refill in
