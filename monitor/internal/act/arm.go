@@ -50,7 +50,8 @@ const (
 type routeTableWire struct {
 	Tags       map[string]*string `json:"tags"`
 	Properties struct {
-		Routes []struct {
+		ProvisioningState *string `json:"provisioningState"`
+		Routes            []struct {
 			Name       string `json:"name"`
 			Properties *struct {
 				AddressPrefix    string `json:"addressPrefix"`
@@ -59,6 +60,23 @@ type routeTableWire struct {
 			} `json:"properties"`
 		} `json:"routes"`
 	} `json:"properties"`
+}
+
+// model is w as the SDK's model, with only the fields w has: enough for
+// routeChanges, the epoch and provisioningState, not for a write (decode
+// the body for that).
+func (w *routeTableWire) model() armnetwork.RouteTable {
+	rt := armnetwork.RouteTable{Tags: w.Tags, Properties: &armnetwork.RouteTablePropertiesFormat{
+		ProvisioningState: (*armnetwork.ProvisioningState)(w.Properties.ProvisioningState)}}
+	for _, r := range w.Properties.Routes {
+		if r.Properties == nil {
+			continue
+		}
+		p := r.Properties
+		rt.Properties.Routes = append(rt.Properties.Routes, &armnetwork.Route{Name: &r.Name, Properties: &armnetwork.RoutePropertiesFormat{
+			AddressPrefix: &p.AddressPrefix, NextHopType: (*armnetwork.RouteNextHopType)(&p.NextHopType), NextHopIPAddress: &p.NextHopIPAddress}})
+	}
+	return rt
 }
 
 // readRouteTable GETs a route table as ARM sends it (compacted) and decodes

@@ -52,6 +52,17 @@ func (c *tableCache) get(r resource, notBefore time.Time) (armnetwork.RouteTable
 	return rt, true
 }
 
+// body returns the table read no earlier than notBefore, as ARM sent it.
+func (c *tableCache) body(r resource, notBefore time.Time) ([]byte, bool) {
+	c.mu.Lock()
+	ct, ok := c.m[r.key()]
+	c.mu.Unlock()
+	if !ok || ct.at.Before(notBefore) {
+		return nil, false
+	}
+	return ct.body, true
+}
+
 // forget drops r: its ETag is stale once we write it.
 func (c *tableCache) forget(r resource) {
 	c.mu.Lock()

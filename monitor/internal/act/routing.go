@@ -2,6 +2,7 @@ package act
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -97,40 +98,40 @@ func (e *Engine) convergeRouteTable(ctx context.Context, m managed, target strin
 			return err
 		}
 		for {
-			var rt armnetwork.RouteTable
-			fromCache := false
-			// A table is read and decoded holding one of its
+			// A table is read and decided on in the light form Observe
+			// uses (routeTableWire), and decoded into the SDK's model only
+			// to be written. It is read and decoded holding one of its
 			// subscription's decide slots: hundreds of tables decoded at
 			// once, most then waiting for a read token, made the monitor's
 			// peak memory (BenchmarkDaemonResources with 500 tables).
+			var w routeTableWire
+			var body []byte
+			fromCache := false
 			if err := s.decide.acquire(ctx); err != nil {
 				return err
 			}
 			if cached {
 				cached = false
-				rt, fromCache = e.tables.get(m.res, e.now().Add(-e.opts.CacheFor))
+				body, fromCache = e.tables.body(m.res, e.now().Add(-e.opts.CacheFor))
+				fromCache = fromCache && json.Unmarshal(body, &w) == nil
 			}
 			if !fromCache {
-				if rt, err = e.getRouteTable(ctx, m.res); err != nil {
+				if w, body, err = e.readRouteTable(ctx, m.res); err != nil {
 					s.decide.release()
 					return err
 				}
 			}
 			s.decide.release()
-			ch, un := routeChanges(&rt, ips)
+			light := w.model()
+			ch, un := routeChanges(&light, ips)
 			if fromCache && len(ch) == 0 {
 				continue // nothing to write: confirm with a fresh read
 			}
 			stuck = un
-			if len(ch) == 0 && stampAll && e.epoch() > 0 && e.epochOf(m.res, rt.Tags) < e.epoch() &&
-				(rt.Properties == nil || terminal(rt.Properties.ProvisioningState)) {
-				// Right content, older epoch: stamp ours, nothing else.
-				accepted, err := e.putRouteTable(ctx, m.res, rt)
-				res.Stamped = res.Stamped || accepted
-				return err
-			}
-			if len(ch) == 0 {
-				if rt.Properties != nil && !terminal(rt.Properties.ProvisioningState) {
+			stamp := len(ch) == 0 && stampAll && e.epoch() > 0 && e.epochOf(m.res, light.Tags) < e.epoch() &&
+				terminal(light.Properties.ProvisioningState)
+			if len(ch) == 0 && !stamp {
+				if !terminal(light.Properties.ProvisioningState) {
 					// Right content, write still in flight (ours, whose poll
 					// failed, or someone's): wait until it settles.
 					if err := sleep(ctx, e.opts.PollInterval); err != nil {
@@ -139,6 +140,17 @@ func (e *Engine) convergeRouteTable(ctx context.Context, m managed, target strin
 					continue
 				}
 				return nil
+			}
+			// The whole table as ARM sent it, for the write.
+			var rt armnetwork.RouteTable
+			if err := json.Unmarshal(body, &rt); err != nil {
+				return fmt.Errorf("get route table %q: decode: %w", m.res.name, err)
+			}
+			if stamp {
+				// Right content, older epoch: stamp ours, nothing else.
+				accepted, err := e.putRouteTable(ctx, m.res, rt)
+				res.Stamped = res.Stamped || accepted
+				return err
 			}
 			applyRouteChanges(&rt, ips)
 			accepted, err := e.putRouteTable(ctx, m.res, rt)
