@@ -68,6 +68,7 @@ func BenchmarkSteering(b *testing.B) {
 					if i > 0 {
 						b.StopTimer()
 						mode.seed(b, e.srv, tables)
+						waitRefill(b, e.eng)
 						b.StartTimer()
 					}
 					mark := len(e.srv.Events(0))
