@@ -417,45 +417,17 @@ func (e *Engine) convergeFloatingIPs(ctx context.Context, target string, start t
 	strikes := make([]int, len(fs)) // PrivateIPAddressIsAllocated in a row, on no NVA NIC
 	var mu sync.Mutex               // guards results and the slices above from the phase goroutines
 	finish := func(i int) {
-		r := &results[i]
-		r.Duration = e.now().Sub(start)
-		f := fs[i]
-		if r.Err = settle(ctx, r.Err, stop); r.Err != nil {
-			if errAllocated(r.Err) { // retried until OperationTimeout
-				r.Err = fmt.Errorf("%s is still allocated elsewhere: %w", f.ip, r.Err)
-			}
-			r.Err = fmt.Errorf("converge floating IP %s to nva %q: %w", f.ip, target, r.Err)
-			attrs := []slog.Attr{attrEvent(EventConvergeFailed),
-				attrStr(keyFloatingIP, f.ip), attrStr(keyNVA, target), attrStr(keyReason, failureReason(r.Err)), attrErr(r.Err),
-				attrInt("attempts", r.Attempts), attrDur(keyDuration, r.Duration)}
-			e.log.LogAttrs(ctx, slog.LevelError, EventConvergeFailed, append(attrs, fenceAttrs(r.Err)...)...)
-			return
-		}
-		if r.Changed {
-			e.log.LogAttrs(ctx, slog.LevelInfo, EventFloatingIPMoved, attrEvent(EventFloatingIPMoved),
-				attrStr(keyFloatingIP, f.ip), attrStr(keyNVA, target),
-				attrInt("attempts", r.Attempts), attrDur(keyDuration, r.Duration))
-		}
-	}
-
-	pending := make([]int, len(fs))
-	for i := range pending {
-		pending[i] = i
-	}
-	for round := 1; len(pending) > 0; round++ {
-		if round > 1 {
-			if err := sleep(ctx, e.backoff.delay(round-1)); err != nil {
-				for _, i := range pending {
-					results[i].Err = giveUp(results[i].Err, err, results[i].Attempts)
-					finish(i)
+		ip := fs[i].ip
+		e.finishMove(ctx, &results[i], moved{key: keyFloatingIP, value: ip, label: "floating IP " + ip, event: EventFloatingIPMoved,
+			explain: func(err error) error {
+				if errAllocated(err) { // retried until OperationTimeout
+					return fmt.Errorf("%s is still allocated elsewhere: %w", ip, err)
 				}
-				return results
-			}
-			for _, i := range pending {
-				results[i].Attempts++
-			}
-		}
+				return err
+			}}, target, start, stop)
+	}
 
+	e.moveRounds(ctx, results, finish, func(pending []int) []int {
 		// Read the NICs of every role with a pending floating IP, and decide.
 		byRole := map[string][]int{}
 		var roles []string
@@ -494,66 +466,38 @@ func (e *Engine) convergeFloatingIPs(ctx context.Context, target string, start t
 			})
 		}
 		wg.Wait()
-		detachFrom := map[string][]int{}
-		var nicOrder []string
-		var attaching, next []int
+		var detaching, attaching, next []int
 		for _, i := range pending {
 			switch s := steps[i]; {
 			case results[i].Err != nil, s.done:
 				finish(i)
 			case s.from != nil:
 				ours[i] = true
-				k := s.from.ref.res.key()
-				if _, seen := detachFrom[k]; !seen {
-					nicOrder = append(nicOrder, k)
-				}
-				detachFrom[k] = append(detachFrom[k], i)
+				detaching = append(detaching, i)
 			default:
 				attaching = append(attaching, i)
 			}
 		}
 
 		// Detach: one PUT per old NIC, NICs in parallel.
-		for _, k := range nicOrder {
-			group := detachFrom[k]
-			wg.Go(func() {
-				nic := steps[group[0]].from.ref
+		attaching = append(attaching, e.detachGroups(groupBy(detaching, func(i int) string { return steps[i].from.ref.res.key() }),
+			results, &mu, finish,
+			func(group []int) (int, bool, error) {
 				gfs := make([]floating, len(group))
 				for j, i := range group {
 					gfs[j] = fs[i]
 				}
-				n, accepted, err := e.detachFloats(ctx, nic, gfs)
-				mu.Lock()
-				defer mu.Unlock()
-				for _, i := range group {
-					r := &results[i]
-					r.Attempts += n - 1
-					r.Changed = r.Changed || accepted
-					if err != nil {
-						r.Err = err
-						finish(i)
-						continue
-					}
-					e.log.LogAttrs(ctx, slog.LevelInfo, EventFloatingIPDetached, attrEvent(EventFloatingIPDetached),
-						attrStr(keyFloatingIP, fs[i].ip), attrStr(keyNVA, nic.nva), attrStr("nic", nic.res.name),
-						attrStr("ipconfig", steps[i].fromIPC), attrDur(keyDuration, e.now().Sub(start)))
-					attaching = append(attaching, i)
-				}
-			})
-		}
-		wg.Wait()
+				return e.detachFloats(ctx, steps[group[0]].from.ref, gfs)
+			},
+			func(i int) {
+				nic := steps[i].from.ref
+				e.log.LogAttrs(ctx, slog.LevelInfo, EventFloatingIPDetached, attrEvent(EventFloatingIPDetached),
+					attrStr(keyFloatingIP, fs[i].ip), attrStr(keyNVA, nic.nva), attrStr("nic", nic.res.name),
+					attrStr("ipconfig", steps[i].fromIPC), attrDur(keyDuration, e.now().Sub(start)))
+			})...)
 
 		// Attach: per target NIC, one PUT for the floating IPs attached
 		// together, then one for each that must go alone; NICs in parallel.
-		attachTo := map[string][]int{}
-		nicOrder = nicOrder[:0]
-		for _, i := range attaching {
-			k := steps[i].to.ref.res.key()
-			if _, seen := attachTo[k]; !seen {
-				nicOrder = append(nicOrder, k)
-			}
-			attachTo[k] = append(attachTo[k], i)
-		}
 		attachSome := func(nic nicRef, group []int) {
 			gfs := make([]floating, len(group))
 			for j, i := range group {
@@ -593,16 +537,16 @@ func (e *Engine) convergeFloatingIPs(ctx context.Context, target string, start t
 				finish(i)
 			}
 		}
-		for _, k := range nicOrder {
+		for _, group := range groupBy(attaching, func(i int) string { return steps[i].to.ref.res.key() }) {
 			var together, alone []int
-			for _, i := range attachTo[k] {
+			for _, i := range group {
 				if solo[i] {
 					alone = append(alone, i)
 				} else {
 					together = append(together, i)
 				}
 			}
-			nic := steps[attachTo[k][0]].to.ref
+			nic := steps[group[0]].to.ref
 			wg.Go(func() {
 				if len(together) > 0 {
 					attachSome(nic, together)
@@ -613,8 +557,8 @@ func (e *Engine) convergeFloatingIPs(ctx context.Context, target string, start t
 			})
 		}
 		wg.Wait()
-		pending = next
-	}
+		return next
+	})
 	return results
 }
 

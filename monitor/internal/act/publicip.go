@@ -213,42 +213,11 @@ func (e *Engine) convergePublicIPs(ctx context.Context, target string, start tim
 
 	var mu sync.Mutex // guards results from the phase goroutines
 	finish := func(i int) {
-		r := &results[i]
-		r.Duration = e.now().Sub(start)
-		m := pips[i]
-		if r.Err = settle(ctx, r.Err, stop); r.Err != nil {
-			r.Err = fmt.Errorf("converge public IP %q to nva %q: %w", m.res.name, target, r.Err)
-			attrs := []slog.Attr{attrEvent(EventConvergeFailed),
-				attrStr(keyPublicIP, m.res.name), attrStr(keyNVA, target), attrStr(keyReason, failureReason(r.Err)), attrErr(r.Err),
-				attrInt("attempts", r.Attempts), attrDur(keyDuration, r.Duration)}
-			e.log.LogAttrs(ctx, slog.LevelError, EventConvergeFailed, append(attrs, fenceAttrs(r.Err)...)...)
-			return
-		}
-		if r.Changed {
-			e.log.LogAttrs(ctx, slog.LevelInfo, EventPublicIPMoved, attrEvent(EventPublicIPMoved),
-				attrStr(keyPublicIP, m.res.name), attrStr(keyNVA, target),
-				attrInt("attempts", r.Attempts), attrDur(keyDuration, r.Duration))
-		}
+		e.finishMove(ctx, &results[i], moved{key: keyPublicIP, value: pips[i].res.name,
+			label: fmt.Sprintf("public IP %q", pips[i].res.name), event: EventPublicIPMoved}, target, start, stop)
 	}
 
-	pending := make([]int, len(pips))
-	for i := range pending {
-		pending[i] = i
-	}
-	for round := 1; len(pending) > 0; round++ {
-		if round > 1 {
-			if err := sleep(ctx, e.backoff.delay(round-1)); err != nil {
-				for _, i := range pending {
-					results[i].Err = giveUp(results[i].Err, err, results[i].Attempts)
-					finish(i)
-				}
-				return results
-			}
-			for _, i := range pending {
-				results[i].Attempts++
-			}
-		}
-
+	e.moveRounds(ctx, results, finish, func(pending []int) []int {
 		// Read every pending public IP and decide.
 		steps := make([]pipStep, len(pips))
 		var wg sync.WaitGroup
@@ -270,66 +239,38 @@ func (e *Engine) convergePublicIPs(ctx context.Context, target string, start tim
 			})
 		}
 		wg.Wait()
-		detachFrom := map[string][]int{}
-		var nicOrder []string
-		var attaching, next []int
+		var detaching, attaching, next []int
 		for _, i := range pending {
 			switch s := steps[i]; {
 			case results[i].Err != nil, s.done:
 				finish(i)
 			case s.detach != nil:
-				k := s.detach.res.key()
-				if _, seen := detachFrom[k]; !seen {
-					nicOrder = append(nicOrder, k)
-				}
-				detachFrom[k] = append(detachFrom[k], i)
+				detaching = append(detaching, i)
 			default:
 				attaching = append(attaching, i)
 			}
 		}
 
 		// Detach: one PUT per old NIC, NICs in parallel.
-		for _, k := range nicOrder {
-			group := detachFrom[k]
-			wg.Go(func() {
-				nic := *steps[group[0]].detach
+		attaching = append(attaching, e.detachGroups(groupBy(detaching, func(i int) string { return steps[i].detach.res.key() }),
+			results, &mu, finish,
+			func(group []int) (int, bool, error) {
 				ms := make([]managed, len(group))
 				for j, i := range group {
 					ms[j] = pips[i]
 				}
-				n, accepted, err := e.detach(ctx, nic, ms)
-				mu.Lock()
-				defer mu.Unlock()
-				for _, i := range group {
-					r := &results[i]
-					r.Attempts += n - 1
-					r.Changed = r.Changed || accepted
-					if err != nil {
-						r.Err = err
-						finish(i)
-						continue
-					}
-					e.log.LogAttrs(ctx, slog.LevelInfo, EventPublicIPDetached, attrEvent(EventPublicIPDetached),
-						attrStr(keyPublicIP, pips[i].res.name), attrStr(keyNVA, nic.nva),
-						attrStr("nic", nic.res.name), attrDur(keyDuration, e.now().Sub(start)))
-					attaching = append(attaching, i)
-				}
-			})
-		}
-		wg.Wait()
+				return e.detach(ctx, *steps[group[0]].detach, ms)
+			},
+			func(i int) {
+				nic := steps[i].detach
+				e.log.LogAttrs(ctx, slog.LevelInfo, EventPublicIPDetached, attrEvent(EventPublicIPDetached),
+					attrStr(keyPublicIP, pips[i].res.name), attrStr(keyNVA, nic.nva),
+					attrStr("nic", nic.res.name), attrDur(keyDuration, e.now().Sub(start)))
+			})...)
 
 		// Attach: one goroutine per NIC, NICs in parallel; the public IPs of
 		// one NIC (at most an IPv4 and an IPv6 one: checked by New) one
 		// after the other, as concurrent writes to one NIC fail with 409.
-		attachTo := map[string][]int{}
-		nicOrder = nicOrder[:0]
-		for _, i := range attaching {
-			k := steps[i].attach.res.key()
-			if _, seen := attachTo[k]; !seen {
-				nicOrder = append(nicOrder, k)
-			}
-			attachTo[k] = append(attachTo[k], i)
-		}
 		attachOne := func(i int) {
 			n, accepted, err := e.attach(ctx, steps[i].attach, pips[i], steps[i].view)
 			mu.Lock()
@@ -349,8 +290,7 @@ func (e *Engine) convergePublicIPs(ctx context.Context, target string, start tim
 			r.Err = err
 			finish(i)
 		}
-		for _, k := range nicOrder {
-			group := attachTo[k]
+		for _, group := range groupBy(attaching, func(i int) string { return steps[i].attach.res.key() }) {
 			wg.Go(func() {
 				for _, i := range group {
 					attachOne(i)
@@ -358,8 +298,8 @@ func (e *Engine) convergePublicIPs(ctx context.Context, target string, start tim
 			})
 		}
 		wg.Wait()
-		pending = next
-	}
+		return next
+	})
 	return results
 }
 
