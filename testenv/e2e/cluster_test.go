@@ -162,6 +162,16 @@ func writesBy(sim *armsim.Server, instance string, after time.Time) []armsim.Eve
 	return out
 }
 
+// waitWritesSettled waits until m has written to ARM (its takeover stamps
+// its epoch) and then not for a second.
+func (c *cluster) waitWritesSettled(m *member) {
+	c.t.Helper()
+	eventually(c.t, 60*time.Second, m.name+"'s takeover writes done", func() bool {
+		ws := writesBy(c.sim, m.name, time.Time{})
+		return len(ws) > 0 && time.Since(ws[len(ws)-1].Time) > time.Second
+	})
+}
+
 func (c *cluster) other(m *member) *member {
 	for _, o := range c.members {
 		if o != m {
@@ -203,6 +213,10 @@ func TestClusterLeaderKilledAnotherTakesOverAndFailsOver(t *testing.T) {
 	c.startAll()
 	leader := c.waitLeader(60 * time.Second)
 	next := c.other(leader)
+	// hanva_is_leader is 1 from the takeover on; its epoch stamp writes
+	// follow. Killed in the middle of them, the monitor's requests in
+	// flight land after the kill: a steady leader is killed here.
+	c.waitWritesSettled(leader)
 	killed := time.Now()
 	leader.p.kill()
 	c.crashNVA("nva-1")
