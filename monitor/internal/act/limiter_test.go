@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -136,21 +137,9 @@ func TestLimiterServesWaitersInOrderAndPollsLast(t *testing.T) {
 	}
 	wg.Wait()
 	want := []string{"nic", "get-1", "get-2", "poll-1", "poll-2"}
-	if got := g.get(); !equal(got, want) {
+	if got := g.get(); !slices.Equal(got, want) {
 		t.Errorf("granted %v, want %v", got, want)
 	}
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestLimiterHeldByA429UntilRetryAfter(t *testing.T) {

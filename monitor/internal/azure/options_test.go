@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -143,7 +144,7 @@ func TestClientOptionsAgainstATLSServer(t *testing.T) {
 	if auths[0] != "Bearer secret-token" {
 		t.Errorf("Authorization = %q, want the trimmed file content", auths[0])
 	}
-	if got, want := rec.responses(), []response{{"GET", "routeTables", 200}}; !equalResponses(got, want) {
+	if got, want := rec.responses(), []response{{"GET", "routeTables", 200}}; !slices.Equal(got, want) {
 		t.Errorf("OnResponse calls = %v, want %v", got, want)
 	}
 
@@ -160,7 +161,7 @@ func TestClientOptionsAgainstATLSServer(t *testing.T) {
 		if after-before != 1 {
 			t.Errorf("server saw %d requests, want exactly 1 (SDK retries are off)", after-before)
 		}
-		if got := rec.responses()[rec0:]; !equalResponses(got, []response{{"GET", "routeTables", 500}}) {
+		if got := rec.responses()[rec0:]; !slices.Equal(got, []response{{"GET", "routeTables", 500}}) {
 			t.Errorf("OnResponse calls = %v", got)
 		}
 	})
@@ -174,22 +175,10 @@ func TestClientOptionsAgainstATLSServer(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "certificate") {
 			t.Fatalf("err = %v, want a certificate error", err)
 		}
-		if got := rec.responses(); !equalResponses(got, []response{{"GET", "routeTables", 0}}) {
+		if got := rec.responses(); !slices.Equal(got, []response{{"GET", "routeTables", 0}}) {
 			t.Errorf("OnResponse calls = %v, want one with status 0", got)
 		}
 	})
-}
-
-func equalResponses(a, b []response) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestClientOptionsChoosesTheCloud(t *testing.T) {
