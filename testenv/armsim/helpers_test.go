@@ -57,7 +57,9 @@ func start(t *testing.T, opts armsim.Options) *env {
 	return &env{srv: srv, factory: f}
 }
 
-// clientOptions is the recipe of DEPS.md "armnetwork against a local HTTPS emulator".
+// clientOptions points armnetwork at armsim: the Resource Manager endpoint
+// and audience of a custom cloud.Configuration (azcore/cloud), armsim's own
+// TLS client as the transport, and no retries.
 func clientOptions(srv *armsim.Server) *arm.ClientOptions {
 	return &arm.ClientOptions{ClientOptions: policy.ClientOptions{
 		Cloud: cloud.Configuration{Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
